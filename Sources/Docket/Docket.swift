@@ -1,0 +1,273 @@
+import Foundation
+
+/// An in-process scheduler for slow or order-sensitive operations on business objects.
+///
+/// Submit an operation and get a tracking handle at once; poll its status, stream its
+/// progress, await it, or take its result exactly once. Operations on one object run one
+/// at a time in submission order, and a failure blocks that object until the failed
+/// operation is retried or deleted.
+///
+/// ```swift
+/// var registry = OperationRegistry()
+/// try registry.register(createDeal)
+/// let docket = try Docket(registry: registry)
+/// let handle = try await docket.submit(createDeal, input: deal, options: .init(objectKey: "deal-42", owner: "acme"))
+/// let status = try handle.status()
+/// ```
+public final class Docket: Sendable {
+    let engine: Engine
+
+    /// Creates a docket.
+    ///
+    /// - Parameters:
+    ///   - registry: The operations it can run.
+    ///   - configuration: Capacity, retention windows and execution mode.
+    ///   - clock: The clock delays, timeouts and retention are measured on.
+    /// - Throws: ``DocketError/Code-swift.struct/invalidConfiguration`` for an out-of-range value.
+    public init<C: Clock>(
+        registry: OperationRegistry,
+        configuration: DocketConfiguration = DocketConfiguration(),
+        clock: C = ContinuousClock()
+    ) throws where C.Duration == Duration {
+        let configuration = try configuration.validated()
+        engine = Engine(
+            registry: registry, configuration: configuration,
+            clock: EngineClock(clock, wallOrigin: configuration.wallClockOrigin ?? Date()))
+    }
+
+    deinit {
+        engine.pool.stop()
+    }
+
+    /// The registered operations with their queueable flag.
+    public var operations: [OperationRegistry.Entry] { engine.registry.entries }
+
+    // MARK: Submitting
+
+    /// Defers an operation and returns its tracking handle at once.
+    ///
+    /// - Throws: ``DocketError`` when the definition is not registered or not queueable, the
+    ///   delay is negative, a dependency is unknown, the queue is full, or the docket is shutting down.
+    public func submit<Input, Output>(
+        _ definition: OperationDefinition<Input, Output>, input: Input, options: SubmitOptions = SubmitOptions()
+    ) async throws -> OperationHandle<Output> {
+        let registered = try registered(definition)
+        let (id, _) = try await engine.submit(registered, input: input, options: options, runsNow: false)
+        return OperationHandle(id: id, owner: options.owner, docket: self)
+    }
+
+    /// Defers an operation named by a string with JSON-encoded input (an HTTP body, a journal record).
+    public func submit(operationNamed name: String, input: Data, options: SubmitOptions = SubmitOptions()) async throws -> OperationID {
+        let definition = try engine.definition(named: name)
+        let decoded = try decode(input, for: definition)
+        return try await engine.submit(definition, input: decoded, options: options, runsNow: false).id
+    }
+
+    /// Runs an operation now and returns its output: it still waits its turn on its object.
+    ///
+    /// - Throws: The operation's ``OperationFailure`` when it fails; ``DocketError`` with
+    ///   ``DocketError/Code-swift.struct/objectBlocked`` when its object is (or becomes, before its turn)
+    ///   blocked, and for the refusals of ``submit(_:input:options:)``.
+    public func perform<Input, Output>(
+        _ definition: OperationDefinition<Input, Output>, input: Input, options: SubmitOptions = SubmitOptions()
+    ) async throws -> Output {
+        let registered = try registered(definition)
+        let (id, _) = try await engine.submit(registered, input: input, options: options, runsNow: true)
+        let resolution = await engine.awaitOutcome(id, owner: options.owner, consumes: true, deadline: nil)
+        return try Self.value(of: resolution, as: Output.self, id: id)
+    }
+
+    /// Defers an operation, then waits up to `wait` for it: the outcome when it finishes in
+    /// time (taking the result), else the handle to track it (HTTP 200 versus 202).
+    public func submit<Input, Output>(
+        _ definition: OperationDefinition<Input, Output>, input: Input, options: SubmitOptions = SubmitOptions(),
+        waitingUpTo wait: Duration
+    ) async throws -> Submission<Output> {
+        guard wait >= .zero else {
+            throw DocketError(.invalidDelay, "The wait \(wait) is negative. Use zero or a positive wait.")
+        }
+        let handle = try await submit(definition, input: input, options: options)
+        return await settle(handle, within: wait)
+    }
+
+    /// The by-name form of ``submit(_:input:options:waitingUpTo:)``.
+    public func submit(
+        operationNamed name: String, input: Data, options: SubmitOptions = SubmitOptions(), waitingUpTo wait: Duration
+    ) async throws -> Submission<OperationPayload> {
+        guard wait >= .zero else {
+            throw DocketError(.invalidDelay, "The wait \(wait) is negative. Use zero or a positive wait.")
+        }
+        let id = try await submit(operationNamed: name, input: input, options: options)
+        return await settle(OperationHandle(id: id, owner: options.owner, docket: self), within: wait)
+    }
+
+    // MARK: Tracking
+
+    /// A snapshot of the operation's status.
+    ///
+    /// - Throws: ``DocketError/Code-swift.struct/notFound`` for an unknown, expired or foreign ID.
+    public func status(of id: OperationID, owner: String? = nil) throws -> OperationStatus {
+        try engine.tracker.status(id, owner: owner)
+    }
+
+    /// Takes the result: a read-once result is handed to the first taker only.
+    public func takeResult(of id: OperationID, owner: String? = nil) -> ResultTake<OperationPayload> {
+        engine.tracker.take(id, owner: owner)
+    }
+
+    /// Waits until the operation finishes, then takes its result.
+    public func outcome(of id: OperationID, owner: String? = nil) async -> ResultTake<OperationPayload> {
+        switch await engine.awaitOutcome(id, owner: owner, consumes: true, deadline: nil) {
+        case .outcome(let take): return take
+        case .gaveUp, .removed: return .notFound
+        }
+    }
+
+    /// A stream of the operation's events: a snapshot first, then state changes, progress and
+    /// details, ending when it finishes. Any number of observers may watch one operation.
+    ///
+    /// - Throws: ``DocketError/Code-swift.struct/notFound`` for an unknown or foreign ID.
+    public func events(of id: OperationID, owner: String? = nil) throws -> AsyncStream<OperationEvent> {
+        try engine.tracker.observe(id, owner: owner)
+    }
+
+    // MARK: Correcting
+
+    /// Retries a failed operation with its input; its object resumes.
+    public func retry(_ id: OperationID, owner: String? = nil) async throws {
+        try await engine.retry(id, owner: owner, replacingInput: nil)
+    }
+
+    /// Retries a failed operation with corrected input; its object resumes.
+    ///
+    /// - Throws: ``DocketError/Code-swift.struct/invalidInput`` when the input is not of the definition's input type.
+    public func retry<Input: Codable & Sendable>(_ id: OperationID, owner: String? = nil, correctedInput input: Input) async throws {
+        guard case .record(let record) = engine.tracker.lookup(id, owner: owner) else { throw DocketError.notFound(id) }
+        let definition = try engine.definition(named: record.name)
+        guard definition.inputType == ObjectIdentifier(Input.self) else {
+            throw DocketError(.invalidInput, "Operation \"\(record.name)\" takes another input type than \(Input.self).", operationID: id)
+        }
+        try await engine.retry(id, owner: owner, replacingInput: input)
+    }
+
+    /// Retries a failed operation with corrected JSON-encoded input.
+    public func retry(_ id: OperationID, owner: String? = nil, correctedInput input: Data) async throws {
+        guard case .record(let record) = engine.tracker.lookup(id, owner: owner) else { throw DocketError.notFound(id) }
+        let decoded = try decode(input, for: try engine.definition(named: record.name))
+        try await engine.retry(id, owner: owner, replacingInput: decoded)
+    }
+
+    /// Deletes a waiting, delayed or failed operation.
+    ///
+    /// Deleting a failed operation that has queued followers requires `followers`: keep them
+    /// (the object resumes) or cascade (they are deleted with it). Operations that depend on
+    /// a deleted one are deleted too, with reason ``CancellationReason/dependencyDeleted``.
+    public func delete(_ id: OperationID, owner: String? = nil, followers: FollowerPolicy? = nil) async throws -> DeletionReport {
+        try await delete([id], owner: owner, followers: followers)
+    }
+
+    /// Deletes several operations as one step: on each object, queued ones are removed before
+    /// the failed one, so no follower can run in between. Nothing is deleted when any ID is refused.
+    public func delete(_ ids: [OperationID], owner: String? = nil, followers: FollowerPolicy? = nil) async throws -> DeletionReport {
+        let removed = try await engine.delete(ids, owner: owner, followers: followers)
+        return DeletionReport(removed: removed.map { DeletionReport.Removed(id: $0.0, reason: $0.1) })
+    }
+
+    /// Cancels a queued operation, or asks a running one to stop through its context. A
+    /// cancelled operation does not block its object.
+    public func cancel(_ id: OperationID, owner: String? = nil) async throws {
+        try await engine.cancel(id, owner: owner)
+    }
+
+    // MARK: Operating
+
+    /// A snapshot of the load across all owners (the administrative view).
+    public func metrics() async -> DocketMetrics {
+        let counts = engine.tracker.counts()
+        let shape = engine.tracker.queueShape()
+        let blocked = await engine.supervisor.blockedObjects
+        let now = engine.clock.now()
+        return DocketMetrics(
+            waiting: counts.queued - shape.delayed, delayed: shape.delayed, running: counts.running,
+            succeeded: counts.succeeded, failed: counts.failed, tombstones: counts.tombstones,
+            blockedObjects: blocked.map { key, id in
+                switch key {
+                case .keyed(let owner, let key): DocketMetrics.BlockedObject(owner: owner, objectKey: key, failedOperation: id)
+                case .independent: DocketMetrics.BlockedObject(owner: nil, objectKey: nil, failedOperation: id)
+                }
+            }.sorted { ($0.objectKey ?? "", $0.failedOperation.description) < ($1.objectKey ?? "", $1.failedOperation.description) },
+            oldestWaitingAge: shape.oldestWaiting.map { now - $0 },
+            liveObjects: engine.directory.count,
+            totals: engine.counters.totals)
+    }
+
+    /// In batch mode, runs everything due now and returns when nothing more is runnable.
+    ///
+    /// - Throws: ``DocketError/Code-swift.struct/invalidConfiguration`` when the docket is not in batch mode.
+    public func runDue() async throws -> BatchReport {
+        try await engine.runDue()
+    }
+
+    /// Stops taking new operations and starting queued ones, and lets running ones finish
+    /// within `gracePeriod`; those still running then are asked to cancel.
+    public func shutdown(gracePeriod: Duration) async -> ShutdownReport {
+        await engine.shutdown(gracePeriod: gracePeriod)
+    }
+
+    /// Suspends until nothing is running or runnable.
+    package func waitUntilIdle() async {
+        await engine.pool.waitUntilIdle()
+    }
+
+    // MARK: Helpers
+
+    private func registered<Input, Output>(_ definition: OperationDefinition<Input, Output>) throws -> ErasedDefinition {
+        let registered = try engine.definition(named: definition.name)
+        guard registered.inputType == ObjectIdentifier(Input.self), registered.outputType == ObjectIdentifier(Output.self) else {
+            throw DocketError(
+                .unknownOperation,
+                "The operation registered as \"\(definition.name)\" has other input or output types than the definition submitted. Submit the registered definition.")
+        }
+        return registered
+    }
+
+    private func decode(_ data: Data, for definition: ErasedDefinition) throws -> any Sendable {
+        do {
+            return try definition.decodeInput(data)
+        } catch {
+            throw DocketError(.invalidInput, "The input is not valid for operation \"\(definition.name)\": \(error)")
+        }
+    }
+
+    func settle<Output: Sendable>(_ handle: OperationHandle<Output>, within wait: Duration) async -> Submission<Output> {
+        let resolution = await engine.awaitOutcome(handle.id, owner: handle.owner, consumes: true, deadline: wait)
+        guard case .outcome(.finished(let result)) = resolution else { return .accepted(handle) }
+        return .finished(ResultTake<OperationPayload>.finished(result).map(Self.cast(Output.self)).result!)
+    }
+
+    static func cast<Output: Sendable>(_ type: Output.Type) -> (OperationPayload) -> Output? {
+        { payload in (payload as? Output) ?? payload.decode(as: Output.self) }
+    }
+
+    static func value<Output: Sendable>(of resolution: WaitResolution, as type: Output.Type, id: OperationID) throws -> Output {
+        switch resolution {
+        case .outcome(let take):
+            switch take.map(cast(Output.self)) {
+            case .finished(.success(let value)): return value
+            case .finished(.failure(let failure)): throw failure
+            case .consumed: throw DocketError(.alreadyConsumed, "The result of \(id) was already taken by another reader.", operationID: id)
+            case .notFound: throw DocketError.notFound(id)
+            case .notFinished(let state): throw DocketError(.notFound, "Operation \(id) is \(state) and no longer awaited.", operationID: id)
+            }
+        case .removed(let error): throw error
+        case .gaveUp: throw CancellationError()
+        }
+    }
+}
+
+extension ResultTake {
+    var result: Result<Value, OperationFailure>? {
+        if case .finished(let result) = self { return result }
+        return nil
+    }
+}

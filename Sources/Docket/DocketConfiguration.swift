@@ -1,0 +1,61 @@
+import Foundation
+
+/// How a ``Docket`` runs: capacity, retention windows, and execution mode.
+public struct DocketConfiguration: Sendable {
+    /// When queued operations run.
+    public enum Execution: Hashable, Sendable {
+        /// Operations run as soon as they are due and a slot is free.
+        case automatic
+        /// Nothing runs until ``Docket/runDue()`` is called (coreBOS's cron runner).
+        case batch
+    }
+
+    /// The most operations running at once, across all objects. I/O-bound work wants hundreds.
+    public var maxConcurrentOperations: Int
+    /// The most operations queued (waiting or delayed) at once; past it, submitting is refused.
+    public var maxQueuedOperations: Int
+    /// How long an unread read-once result is kept before it expires.
+    public var unreadResultLifetime: Duration
+    /// How long a consumed, cancelled or expired operation is remembered before its ID reads as unknown.
+    public var tombstoneLifetime: Duration
+    /// How long an idempotency key returns the operation it first created.
+    public var idempotencyWindow: Duration
+    /// When queued operations run.
+    public var execution: Execution
+    /// The wall-clock date that the clock's start corresponds to, for status timestamps.
+    /// Defaults to the moment the docket is created.
+    public var wallClockOrigin: Date?
+
+    /// Creates a configuration; every value has a default suited to a server.
+    public init(
+        maxConcurrentOperations: Int = 64,
+        maxQueuedOperations: Int = 1_000_000,
+        unreadResultLifetime: Duration = .seconds(24 * 3600),
+        tombstoneLifetime: Duration = .seconds(24 * 3600),
+        idempotencyWindow: Duration = .seconds(24 * 3600),
+        execution: Execution = .automatic,
+        wallClockOrigin: Date? = nil
+    ) {
+        self.maxConcurrentOperations = maxConcurrentOperations
+        self.maxQueuedOperations = maxQueuedOperations
+        self.unreadResultLifetime = unreadResultLifetime
+        self.tombstoneLifetime = tombstoneLifetime
+        self.idempotencyWindow = idempotencyWindow
+        self.execution = execution
+        self.wallClockOrigin = wallClockOrigin
+    }
+
+    func validated() throws -> DocketConfiguration {
+        guard maxConcurrentOperations >= 1 else {
+            throw DocketError(.invalidConfiguration, "maxConcurrentOperations is \(maxConcurrentOperations); it must be at least 1.")
+        }
+        guard maxQueuedOperations >= 1 else {
+            throw DocketError(.invalidConfiguration, "maxQueuedOperations is \(maxQueuedOperations); it must be at least 1.")
+        }
+        for (name, value) in [("unreadResultLifetime", unreadResultLifetime), ("tombstoneLifetime", tombstoneLifetime), ("idempotencyWindow", idempotencyWindow)]
+        where value < .zero {
+            throw DocketError(.invalidConfiguration, "\(name) is \(value); it must not be negative.")
+        }
+        return self
+    }
+}

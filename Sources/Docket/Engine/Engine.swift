@@ -1,0 +1,263 @@
+import Foundation
+import Synchronization
+
+/// The parts of a docket wired together, and the flows that cross them: submit, drain,
+/// wait, retry, delete, cancel, batch runs and shutdown.
+final class Engine: Sendable {
+    let registry: OperationRegistry
+    let configuration: DocketConfiguration
+    let clock: EngineClock
+    let tracker: Tracker
+    let directory = MailboxDirectory()
+    let pool: WorkerPool
+    let timer: DueTimer
+    let supervisor: Supervisor
+    let idempotency: IdempotencyIndex
+    let counters = Counters()
+    private let queued = Atomic<Int>(0)
+    private let shuttingDown = Atomic<Bool>(false)
+    private let batchRuns = Mutex<Int>(0)
+
+    /// How many operations a worker runs from one mailbox before giving others a turn.
+    static let drainBudget = 32
+
+    init(registry: OperationRegistry, configuration: DocketConfiguration, clock: EngineClock) {
+        self.registry = registry
+        self.configuration = configuration
+        self.clock = clock
+        tracker = Tracker(
+            clock: clock, unreadResultLifetime: configuration.unreadResultLifetime,
+            tombstoneLifetime: configuration.tombstoneLifetime)
+        pool = WorkerPool(
+            maxWorkers: configuration.maxConcurrentOperations, gateOpen: configuration.execution == .automatic, clock: clock)
+        timer = DueTimer(clock: clock, activity: pool, tracker: tracker)
+        supervisor = Supervisor(directory: directory)
+        idempotency = IdempotencyIndex(window: configuration.idempotencyWindow)
+        pool.setDrain { [unowned self] mailbox in await self.drain(mailbox) }
+    }
+
+    // MARK: Queue bound
+
+    func claimQueuedSlot() { queued.add(1, ordering: .relaxed) }
+    func releaseQueuedSlot() { queued.subtract(1, ordering: .relaxed) }
+
+    private func tryClaimQueuedSlot() -> Bool {
+        var current = queued.load(ordering: .relaxed)
+        while current < configuration.maxQueuedOperations {
+            let (exchanged, actual) = queued.compareExchange(
+                expected: current, desired: current + 1, ordering: .relaxed)
+            if exchanged { return true }
+            current = actual
+        }
+        return false
+    }
+
+    var queuedCount: Int { queued.load(ordering: .relaxed) }
+
+    // MARK: Submission
+
+    /// Validates and enqueues one operation. Returns its ID and whether it is new (not an idempotent repeat).
+    func submit(
+        _ definition: ErasedDefinition, input: any Sendable, options: SubmitOptions, runsNow: Bool
+    ) async throws -> (id: OperationID, isNew: Bool) {
+        guard !shuttingDown.load(ordering: .relaxed) else {
+            throw DocketError(.shutDown, "The docket is shutting down and takes no new operations.")
+        }
+        guard runsNow || definition.isQueueable else {
+            throw DocketError(
+                .notQueueable,
+                "Operation \"\(definition.name)\" is not queueable, so it cannot be deferred. Run it now with perform(_:input:options:).")
+        }
+        guard options.delay >= .zero else {
+            throw DocketError(.invalidDelay, "The delay \(options.delay) is negative. Use zero or a positive delay.")
+        }
+        if runsNow && configuration.execution == .batch {
+            throw DocketError(.batchMode, "This docket runs in batch mode, where nothing runs at once. Defer the operation and call runDue().")
+        }
+        if let key = options.objectKey, key.isEmpty {
+            throw DocketError(.invalidInput, "The object key is empty. Pass nil for an independent operation, or a non-empty key.")
+        }
+        let dependenciesMet = try tracker.registerDependencies(options.dependencies, owner: options.owner)
+        let id = OperationID.random()
+        let now = clock.now()
+        if let key = options.idempotencyKey, let existing = idempotency.reserve(owner: options.owner, key: key, for: id, now: now) {
+            return (existing, false)
+        }
+        guard tryClaimQueuedSlot() else {
+            if let key = options.idempotencyKey { idempotency.release(owner: options.owner, key: key, for: id) }
+            throw DocketError(
+                .queueFull,
+                "\(configuration.maxQueuedOperations) operations are already queued, the configured bound. Try again later.")
+        }
+        let objectKey = ObjectKey(owner: options.owner, key: options.objectKey, id: id)
+        let due = now + options.delay
+        tracker.insert(id, TrackingRecord(
+            name: definition.name, owner: options.owner, objectKey: options.objectKey, created: now,
+            retention: definition.retention, contentType: definition.contentType, runsNow: runsNow, due: due))
+        let pending = dependenciesMet ? [] : options.dependencies
+        if !pending.isEmpty {
+            await supervisor.register(id, on: objectKey, dependencies: pending)
+        }
+        let entry = Mailbox.Machine.Entry(
+            id: id, job: Job(definition: definition, input: input), due: due, dependencies: pending, runsNow: runsNow)
+        while true {
+            let mailbox = directory.mailbox(for: objectKey) { Mailbox(key: objectKey, engine: self) }
+            switch await mailbox.enqueue(entry) {
+            case .accepted:
+                counters.submitted()
+                return (id, true)
+            case .retired:
+                continue
+            case .blocked(let failed):
+                releaseQueuedSlot()
+                tracker.reject(id, with: .blocked(by: failed, key: objectKey.description))
+                if let key = options.idempotencyKey { idempotency.release(owner: options.owner, key: key, for: id) }
+                throw DocketError.blocked(by: failed, key: objectKey.description)
+            }
+        }
+    }
+
+    func definition(named name: String) throws -> ErasedDefinition {
+        try registry.definition(named: name)
+    }
+
+    // MARK: Execution
+
+    func makeReady(_ mailbox: Mailbox) {
+        pool.enqueue(mailbox)
+    }
+
+    /// A worker's turn with one mailbox: run its head, and keep draining it for a bounded run.
+    private func drain(_ mailbox: Mailbox) async {
+        var next = await mailbox.claim()
+        var budget = Self.drainBudget
+        while let run = next {
+            let definition = run.entry.job.definition
+            if let timeout = definition.timeout {
+                await timer.schedule(.timeout(run.context), at: clock.now() + timeout)
+            }
+            let result: Result<OperationPayload, any Error>
+            do {
+                result = .success(try await definition.run(run.entry.job.input, run.context))
+            } catch {
+                result = .failure(error)
+            }
+            run.context.end()
+            budget -= 1
+            let completion = await mailbox.complete(run, result: result, keepDraining: budget > 0)
+            for notice in completion.notices {
+                await supervisor.handle(notice)
+            }
+            next = completion.next
+        }
+    }
+
+    // MARK: Waiting
+
+    /// Waits for the outcome and takes it; with a deadline, gives up at it.
+    func awaitOutcome(_ id: OperationID, owner: String?, consumes: Bool, deadline: Duration?) async -> WaitResolution {
+        let token = tracker.nextToken()
+        if let deadline {
+            await timer.schedule(.deadline(id, token: token), at: clock.now() + deadline)
+        }
+        return await tracker.wait(id, owner: owner, consumes: consumes, token: token)
+    }
+
+    // MARK: Retry, cancel, delete
+
+    func retry(_ id: OperationID, owner: String?, replacingInput input: (any Sendable)?) async throws {
+        guard case .record(let record) = tracker.lookup(id, owner: owner) else { throw DocketError.notFound(id) }
+        guard record.state == .failed else {
+            throw DocketError(.notRetryable, "Operation \(id) is \(record.state), not failed; only a failed operation can be retried.", operationID: id)
+        }
+        let job = try input.map { input in
+            Job(definition: try definition(named: record.name), input: input)
+        }
+        try await supervisor.retry(id, on: ObjectKey(owner: owner, key: record.objectKey, id: id), replacing: job)
+    }
+
+    func cancel(_ id: OperationID, owner: String?) async throws {
+        let record: TrackingRecord
+        switch tracker.lookup(id, owner: owner) {
+        case .record(let found): record = found
+        case .tombstone(let tombstone):
+            throw DocketError(.notCancellable, "Operation \(id) is already \(tombstone.state).", operationID: id)
+        case .none: throw DocketError.notFound(id)
+        }
+        switch record.state {
+        case .waiting, .delayed:
+            let key = ObjectKey(owner: owner, key: record.objectKey, id: id)
+            if let mailbox = directory.existing(key), await mailbox.cancelQueued(id, reason: .cancelled) {
+                await supervisor.handle(.removed([id]))
+                return
+            }
+            // It started in the meantime: cancel it as running.
+            guard let context = tracker.runningContext(id) else {
+                throw DocketError(.notCancellable, "Operation \(id) finished before it could be cancelled.", operationID: id)
+            }
+            context.requestCancellation()
+        case .running:
+            guard let context = record.context ?? tracker.runningContext(id) else {
+                throw DocketError(.notCancellable, "Operation \(id) finished before it could be cancelled.", operationID: id)
+            }
+            context.requestCancellation()
+        case .failed:
+            throw DocketError(.notCancellable, "Operation \(id) has failed; retry it or delete it instead.", operationID: id)
+        case .succeeded, .cancelled:
+            throw DocketError(.notCancellable, "Operation \(id) is already \(record.state).", operationID: id)
+        }
+    }
+
+    func delete(_ ids: [OperationID], owner: String?, followers: FollowerPolicy?) async throws -> [(OperationID, CancellationReason)] {
+        guard !ids.isEmpty else { return [] }
+        var targets: [(OperationID, ObjectKey)] = []
+        var seen = Set<OperationID>()
+        for id in ids where seen.insert(id).inserted {
+            switch tracker.lookup(id, owner: owner) {
+            case .none:
+                throw DocketError.notFound(id)
+            case .tombstone(let tombstone):
+                throw DocketError(.notDeletable, "Operation \(id) is already \(tombstone.state); only waiting, delayed or failed operations can be deleted.", operationID: id)
+            case .record(let record):
+                switch record.state {
+                case .waiting, .delayed, .failed:
+                    targets.append((id, ObjectKey(owner: owner, key: record.objectKey, id: id)))
+                case .running:
+                    throw DocketError(.notDeletable, "Operation \(id) is running; only waiting, delayed or failed operations can be deleted. Cancel it instead.", operationID: id)
+                case .succeeded, .cancelled:
+                    throw DocketError(.notDeletable, "Operation \(id) is already \(record.state); only waiting, delayed or failed operations can be deleted.", operationID: id)
+                }
+            }
+        }
+        return try await supervisor.delete(targets, followers: followers)
+    }
+
+    // MARK: Batch mode and shutdown
+
+    func runDue() async throws -> BatchReport {
+        guard configuration.execution == .batch else {
+            throw DocketError(.invalidConfiguration, "runDue() is for dockets in batch mode; this one runs operations automatically.")
+        }
+        let before = counters.totals
+        if batchRuns.withLock({ runs in runs += 1; return runs == 1 }) { pool.setGate(open: true) }
+        await pool.waitUntilIdle()
+        if batchRuns.withLock({ runs in runs -= 1; return runs == 0 }) { pool.setGate(open: false) }
+        let after = counters.totals
+        return BatchReport(succeeded: after.succeeded - before.succeeded, failed: after.failed - before.failed)
+    }
+
+    func shutdown(gracePeriod: Duration) async -> ShutdownReport {
+        shuttingDown.store(true, ordering: .relaxed)
+        pool.setGate(open: false)
+        if pool.busyWorkers > 0 {
+            let pool = pool
+            await timer.schedule(.action { pool.releaseQuietWaiters() }, at: clock.now() + gracePeriod)
+            await pool.waitUntilQuiet()
+        }
+        let stillRunning = tracker.cancelAllRunning()
+        pool.stop()
+        return ShutdownReport(finishedInTime: stillRunning == 0, cancelledAtDeadline: stillRunning, leftQueued: queuedCount)
+    }
+
+    var isShuttingDown: Bool { shuttingDown.load(ordering: .relaxed) }
+}

@@ -1,0 +1,217 @@
+import Synchronization
+
+/// The ready queue of mailboxes and the workers that drain it, bounded by the docket's
+/// concurrency limit; also the gauge that tells when the docket is idle.
+///
+/// Workers are started lazily, one per concurrent slot at most, and park when the queue
+/// is empty: there is no task per operation. A worker that finishes an operation keeps
+/// draining the same mailbox for a bounded run before going back to the queue.
+final class WorkerPool: Sendable {
+    private struct State {
+        var ready = Ring<Mailbox>()
+        var parked: [UnsafeContinuation<Mailbox?, Never>] = []
+        var workers = 0
+        var busy = 0
+        var activities = 0
+        var gateOpen: Bool
+        var stopped = false
+        var timerDue: Duration?
+        var idleWaiters: [UnsafeContinuation<Void, Never>] = []
+        var quietWaiters: [UnsafeContinuation<Void, Never>] = []
+    }
+
+    let maxWorkers: Int
+    private let state: Mutex<State>
+    private let clock: EngineClock
+    private let drain = Mutex<Drain?>(nil)
+
+    init(maxWorkers: Int, gateOpen: Bool, clock: EngineClock) {
+        self.maxWorkers = maxWorkers
+        self.clock = clock
+        self.state = Mutex(State(gateOpen: gateOpen))
+    }
+
+    /// The work each worker does with a mailbox it took from the queue.
+    typealias Drain = @Sendable (Mailbox) async -> Void
+
+    /// Sets the work of the workers; called once, before anything is enqueued.
+    func setDrain(_ work: @escaping Drain) {
+        drain.withLock { $0 = work }
+    }
+
+    private func spawnWorkers(_ count: Int) {
+        guard count > 0, let work = drain.withLock({ $0 }) else { return }
+        for _ in 0..<count { Task { await self.work(work) } }
+    }
+
+    /// Puts a mailbox whose head is runnable on the ready queue.
+    func enqueue(_ mailbox: Mailbox) {
+        enum Step { case handOff(UnsafeContinuation<Mailbox?, Never>), spawn, none }
+        let step = state.withLock { state -> Step in
+            if state.gateOpen, !state.parked.isEmpty {
+                state.busy += 1
+                return .handOff(state.parked.removeLast())
+            }
+            state.ready.append(mailbox)
+            guard state.gateOpen, !state.stopped, state.workers < maxWorkers else { return .none }
+            state.workers += 1
+            return .spawn
+        }
+        switch step {
+        case .handOff(let worker): worker.resume(returning: mailbox)
+        case .spawn: spawnWorkers(1)
+        case .none: break
+        }
+    }
+
+    private func work(_ drain: Drain) async {
+        while let mailbox = await next() {
+            await drain(mailbox)
+            finishedOne()
+        }
+    }
+
+    private func next() async -> Mailbox? {
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Mailbox?, Never>) in
+            let immediate = state.withLock { state -> Mailbox?? in
+                if state.stopped {
+                    state.workers -= 1
+                    return .some(nil)
+                }
+                if state.gateOpen, let mailbox = state.ready.popFirst() {
+                    state.busy += 1
+                    return .some(mailbox)
+                }
+                state.parked.append(continuation)
+                return nil
+            }
+            if let immediate { continuation.resume(returning: immediate) }
+        }
+    }
+
+    private func finishedOne() {
+        let waiters = state.withLock { state in
+            state.busy -= 1
+            return takeWaiters(&state)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    // MARK: Idle gauge
+
+    /// Something not on the ready queue is in flight (a timer firing): the docket is not idle until it ends.
+    func beginActivity() {
+        state.withLock { $0.activities += 1 }
+    }
+
+    func endActivity() {
+        let waiters = state.withLock { state in
+            state.activities -= 1
+            return takeWaiters(&state)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// The timer's earliest due time: once the clock reaches it, work is pending.
+    func publishTimerDue(_ due: Duration?) {
+        let waiters = state.withLock { state in
+            state.timerDue = due
+            return takeWaiters(&state)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Suspends until nothing is running or runnable: every remaining operation is finished,
+    /// blocked, waiting for a dependency, or waiting on the clock (with the gate closed,
+    /// ready work does not count).
+    func waitUntilIdle() async {
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            let idle = state.withLock { state -> Bool in
+                if isIdle(state) { return true }
+                state.idleWaiters.append(continuation)
+                return false
+            }
+            if idle { continuation.resume() }
+        }
+    }
+
+    /// Releases every ``waitUntilQuiet()`` waiter now, quiet or not (a shutdown deadline).
+    func releaseQuietWaiters() {
+        let waiters = state.withLock { state in
+            defer { state.quietWaiters = [] }
+            return state.quietWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Suspends until no worker is running an operation.
+    func waitUntilQuiet() async {
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            let quiet = state.withLock { state -> Bool in
+                if state.busy == 0 { return true }
+                state.quietWaiters.append(continuation)
+                return false
+            }
+            if quiet { continuation.resume() }
+        }
+    }
+
+    var busyWorkers: Int { state.withLock { $0.busy } }
+
+    // MARK: Gate
+
+    /// Opens or closes the gate; with it closed, ready mailboxes wait in the queue (batch mode, shutdown).
+    func setGate(open: Bool) {
+        let (handOffs, spawn, waiters) = state.withLock { state in
+            state.gateOpen = open
+            var handOffs: [(UnsafeContinuation<Mailbox?, Never>, Mailbox)] = []
+            var spawn = 0
+            if open {
+                while !state.parked.isEmpty, let mailbox = state.ready.popFirst() {
+                    state.busy += 1
+                    handOffs.append((state.parked.removeLast(), mailbox))
+                }
+                while !state.stopped, state.ready.count > spawn, state.workers < maxWorkers {
+                    state.workers += 1
+                    spawn += 1
+                }
+            }
+            return (handOffs, spawn, takeWaiters(&state))
+        }
+        for (worker, mailbox) in handOffs { worker.resume(returning: mailbox) }
+        spawnWorkers(spawn)
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Ends the workers once they finish what they hold.
+    func stop() {
+        let parked = state.withLock { state in
+            state.stopped = true
+            state.gateOpen = false
+            state.workers -= state.parked.count
+            defer { state.parked = [] }
+            return state.parked
+        }
+        for worker in parked { worker.resume(returning: nil) }
+    }
+
+    private func isIdle(_ state: State) -> Bool {
+        guard state.busy == 0, state.activities == 0 else { return false }
+        if state.gateOpen && !state.ready.isEmpty { return false }
+        if let due = state.timerDue, due <= clock.now() { return false }
+        return true
+    }
+
+    private func takeWaiters(_ state: inout State) -> [UnsafeContinuation<Void, Never>] {
+        var waiters: [UnsafeContinuation<Void, Never>] = []
+        if state.busy == 0 {
+            waiters += state.quietWaiters
+            state.quietWaiters = []
+        }
+        if !state.idleWaiters.isEmpty, isIdle(state) {
+            waiters += state.idleWaiters
+            state.idleWaiters = []
+        }
+        return waiters
+    }
+}

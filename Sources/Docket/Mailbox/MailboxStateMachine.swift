@@ -1,0 +1,281 @@
+/// The decisions of one object's line, free of concurrency: events in, actions out.
+///
+/// The line holds the object's queued operations in submission order. Its head runs
+/// when it is due, its dependencies have succeeded, and the object is not blocked; a
+/// failure keeps the failed operation at the head and blocks everything behind it until
+/// a retry or a delete. ``Mailbox`` is the actor that owns one of these and performs the
+/// actions it returns.
+struct MailboxStateMachine<Job: Sendable>: Sendable {
+    struct Entry: Sendable {
+        let id: OperationID
+        var job: Job
+        /// When the entry may start (clock offset): submission plus delay, or a retry's backoff.
+        var due: Duration
+        /// Dependencies not yet known to have succeeded; cleared once they have.
+        var dependencies: [OperationID]
+        /// A run-now entry is removed, not kept, when its object blocks before its turn.
+        let runsNow: Bool
+        /// Attempts started so far.
+        var attempt = 0
+        /// `attempt` when the current retry round began (a manual retry starts a new round).
+        var roundStart = 0
+        /// Reserved by a deletion in progress: it must not start.
+        var isHeld = false
+
+        init(id: OperationID, job: Job, due: Duration, dependencies: [OperationID] = [], runsNow: Bool = false) {
+            self.id = id
+            self.job = job
+            self.due = due
+            self.dependencies = dependencies
+            self.runsNow = runsNow
+        }
+
+        var attemptsThisRound: Int { attempt - roundStart }
+    }
+
+    enum Phase: Hashable, Sendable {
+        /// Nothing is running or ready; the head waits for its due time, a release, or nothing is queued.
+        case idle
+        /// The mailbox sits in the ready queue, waiting for a worker.
+        case ready
+        /// The head is running.
+        case running(OperationID)
+        /// The head waits for its dependencies to succeed.
+        case waitingForDependencies(OperationID)
+        /// The head failed; nothing runs until it is retried or deleted.
+        case blocked(OperationID)
+        /// Empty and unblocked: the mailbox has left the directory and takes nothing more.
+        case retired
+    }
+
+    /// What the owner of the state machine must do next.
+    enum Action: Hashable, Sendable {
+        case none
+        /// Put the mailbox on the ready queue.
+        case makeReady
+        /// Ask the timer to wake the mailbox at this due time.
+        case scheduleWake(Duration)
+        /// Find out whether these dependencies of the head have all succeeded and report back.
+        case checkDependencies(OperationID, [OperationID])
+        /// Remove the mailbox from the directory.
+        case retire
+    }
+
+    enum EnqueueResult: Sendable {
+        case accepted(Action)
+        /// A run-now entry is refused while the object is blocked by this failed operation.
+        case refusedBlocked(OperationID)
+        case retired
+    }
+
+    enum Next: Sendable {
+        /// Run this entry now (the phase is `running` for it).
+        case run(Entry)
+        case then(Action)
+    }
+
+    enum AttemptOutcome: Hashable, Sendable {
+        /// Succeeded or cancelled: the entry leaves the line.
+        case done
+        /// Failed with attempts left: the entry stays at the head, due again at this time.
+        case retry(at: Duration)
+        /// Failed for good: the object blocks.
+        case failed
+    }
+
+    enum FinishResult: Sendable {
+        case next(Next)
+        /// The object is now blocked; these run-now entries were removed from the line.
+        case blocked(removedRunNow: [OperationID])
+    }
+
+    enum Refusal: Hashable, Sendable, Error {
+        case notInLine(OperationID)
+        case running(OperationID)
+        case notBlockedBy(OperationID)
+        case failed(OperationID)
+        case followerChoiceRequired(failed: OperationID, followers: Int)
+    }
+
+    private(set) var line = Ring<Entry>()
+    private(set) var phase: Phase = .idle
+    /// The earliest due time the timer was asked to wake the mailbox at.
+    private var armedWake: Duration?
+
+    init() {}
+
+    var blockedBy: OperationID? {
+        if case .blocked(let id) = phase { return id }
+        return nil
+    }
+
+    // MARK: Events
+
+    mutating func enqueue(_ entry: Entry, now: Duration) -> EnqueueResult {
+        switch phase {
+        case .retired:
+            return .retired
+        case .blocked(let failed) where entry.runsNow:
+            return .refusedBlocked(failed)
+        default:
+            line.append(entry)
+            return .accepted(advance(now: now))
+        }
+    }
+
+    /// A worker took the mailbox from the ready queue.
+    mutating func claim(now: Duration) -> Next {
+        guard phase == .ready else { return .then(.none) }
+        phase = .idle
+        return startIfReady(advance(now: now))
+    }
+
+    /// The running head's attempt ended.
+    mutating func finish(_ id: OperationID, outcome: AttemptOutcome, now: Duration, keepDraining: Bool) -> FinishResult {
+        guard phase == .running(id), line.first?.id == id else { return .next(.then(.none)) }
+        switch outcome {
+        case .done:
+            line.popFirst()
+            phase = .idle
+        case .retry(let due):
+            line[0].due = due
+            phase = .idle
+        case .failed:
+            phase = .blocked(id)
+            let removed = line.removeAll { $0.runsNow && $0.id != id }
+            return .blocked(removedRunNow: removed.map(\.id))
+        }
+        let action = advance(now: now)
+        guard keepDraining else { return .next(.then(action)) }
+        return .next(startIfReady(action))
+    }
+
+    /// The timer fired for a due time this mailbox asked for.
+    mutating func wake(at due: Duration, now: Duration) -> Action {
+        if armedWake == due { armedWake = nil }
+        return advance(now: now)
+    }
+
+    /// The owner checked the head's dependencies.
+    mutating func dependencies(of id: OperationID, satisfied: Bool, now: Duration) -> Action {
+        guard phase == .waitingForDependencies(id), line.first?.id == id else { return .none }
+        guard satisfied else { return .none }
+        line[0].dependencies = []
+        phase = .idle
+        return advance(now: now)
+    }
+
+    /// Some dependency somewhere changed; re-check the head's if it waits on them.
+    mutating func dependenciesChanged() -> Action {
+        guard case .waitingForDependencies(let id) = phase, let head = line.first, head.id == id else { return .none }
+        return .checkDependencies(id, head.dependencies)
+    }
+
+    /// Retry the failed head, optionally with a replacement job (corrected input).
+    mutating func retry(_ id: OperationID, replacing job: Job?, now: Duration) -> Result<Action, Refusal> {
+        guard phase == .blocked(id), line.first?.id == id else { return .failure(.notBlockedBy(id)) }
+        if let job { line[0].job = job }
+        line[0].due = now
+        line[0].roundStart = line[0].attempt
+        phase = .idle
+        return .success(advance(now: now))
+    }
+
+    /// Cancel a queued entry.
+    mutating func cancelQueued(_ id: OperationID, now: Duration) -> Result<Action, Refusal> {
+        if phase == .running(id) { return .failure(.running(id)) }
+        if phase == .blocked(id) { return .failure(.failed(id)) }
+        guard line.firstIndex(where: { $0.id == id }) != nil else { return .failure(.notInLine(id)) }
+        return .success(remove([id], now: now))
+    }
+
+    /// Check and reserve a deletion: every ID must be queued here or be the failed head, and a
+    /// failed head with followers outside the set needs a follower policy. Reserved entries do
+    /// not start until the deletion is committed or released.
+    mutating func prepareDeletion(_ ids: Set<OperationID>, followers: FollowerPolicy?) -> Result<Void, Refusal> {
+        for id in ids {
+            if phase == .running(id) { return .failure(.running(id)) }
+            guard line.firstIndex(where: { $0.id == id }) != nil else { return .failure(.notInLine(id)) }
+        }
+        if let failed = blockedBy, ids.contains(failed) {
+            let untouched = line.dropFirst().filter { !ids.contains($0.id) }.count
+            if untouched > 0 && followers == nil {
+                return .failure(.followerChoiceRequired(failed: failed, followers: untouched))
+            }
+        }
+        let cascade = followers == .cascade && blockedBy.map(ids.contains) == true
+        for offset in 0..<line.count where cascade || ids.contains(line[offset].id) {
+            line[offset].isHeld = true
+        }
+        return .success(())
+    }
+
+    /// Apply a prepared deletion in one step: queued entries first, then the failed head and,
+    /// when cascading, everything behind it.
+    mutating func commitDeletion(
+        _ ids: Set<OperationID>, followers: FollowerPolicy?, now: Duration
+    ) -> (removed: [(OperationID, CancellationReason)], action: Action) {
+        var removed: [(OperationID, CancellationReason)] = []
+        let failed = blockedBy.flatMap { ids.contains($0) ? $0 : nil }
+        let queued = line.dropFirst(failed == nil ? 0 : 1).filter { ids.contains($0.id) }.map(\.id)
+        removed += queued.map { ($0, .deleted) }
+        var toRemove = Set(queued)
+        if let failed {
+            if followers == .cascade {
+                let rest = line.dropFirst().filter { !toRemove.contains($0.id) }.map(\.id)
+                removed += rest.map { ($0, .cascade) }
+                toRemove.formUnion(rest)
+            }
+            removed.append((failed, .deleted))
+            toRemove.insert(failed)
+            phase = .idle
+        }
+        for offset in 0..<line.count { line[offset].isHeld = false }
+        return (removed, remove(toRemove, now: now))
+    }
+
+    /// Drop a reservation that was not committed.
+    mutating func releaseDeletion(now: Duration) -> Action {
+        for offset in 0..<line.count { line[offset].isHeld = false }
+        return advance(now: now)
+    }
+
+    // MARK: Decisions
+
+    private mutating func remove(_ ids: Set<OperationID>, now: Duration) -> Action {
+        _ = line.removeAll { ids.contains($0.id) }
+        if case .waitingForDependencies(let head) = phase, ids.contains(head) { phase = .idle }
+        if case .blocked(let head) = phase, ids.contains(head) { phase = .idle }
+        return advance(now: now)
+    }
+
+    private mutating func startIfReady(_ action: Action) -> Next {
+        guard action == .makeReady, var head = line.first else { return .then(action) }
+        head.attempt += 1
+        line[0] = head
+        phase = .running(head.id)
+        return .run(head)
+    }
+
+    /// Decide what the idle line does next.
+    private mutating func advance(now: Duration) -> Action {
+        guard phase == .idle else { return .none }
+        guard let head = line.first else {
+            phase = .retired
+            return .retire
+        }
+        if head.isHeld { return .none }
+        if head.due > now {
+            // One wake at or before the head's due time is enough: an earlier one re-decides.
+            if let armed = armedWake, armed <= head.due { return .none }
+            armedWake = head.due
+            return .scheduleWake(head.due)
+        }
+        if !head.dependencies.isEmpty {
+            phase = .waitingForDependencies(head.id)
+            return .checkDependencies(head.id, head.dependencies)
+        }
+        phase = .ready
+        return .makeReady
+    }
+}

@@ -1,0 +1,93 @@
+import Synchronization
+
+/// What an operation's body receives: its identity and attempt, a way to report
+/// progress and detail messages, and cooperative cancellation.
+///
+/// Cancellation and timeouts are cooperative: Docket never kills a body. It raises the
+/// context's flag, and the body checks ``isCancelled``, calls ``checkCancellation()``,
+/// or awaits ``cancellation()`` alongside its work.
+public final class OperationContext: Sendable {
+    /// The operation's tracking ID.
+    public let operationID: OperationID
+    /// The attempt number, starting at 1.
+    public let attempt: Int
+
+    private struct State {
+        var progress = 0
+        var isCancelled = false
+        var isTimedOut = false
+        var waiters: [UnsafeContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+    private let tracker: Tracker
+
+    init(operationID: OperationID, attempt: Int, tracker: Tracker) {
+        self.operationID = operationID
+        self.attempt = attempt
+        self.tracker = tracker
+    }
+
+    /// Reports progress from 0 to 100. Values are clamped to that range, and progress never
+    /// goes backwards: a lower value than already reported is ignored.
+    public func reportProgress(_ percent: Int) {
+        let clamped = Swift.min(100, Swift.max(0, percent))
+        let advanced = state.withLock { state -> Bool in
+            guard clamped > state.progress else { return false }
+            state.progress = clamped
+            return true
+        }
+        if advanced { tracker.reportProgress(operationID, clamped) }
+    }
+
+    /// Appends a timestamped message to the operation's details log.
+    public func log(_ message: String) {
+        tracker.appendDetail(operationID, message)
+    }
+
+    /// Whether the operation was asked to stop: cancelled, timed out, or the docket is shutting down.
+    public var isCancelled: Bool {
+        state.withLock { $0.isCancelled }
+    }
+
+    /// Throws `CancellationError` when the operation was asked to stop.
+    public func checkCancellation() throws {
+        if isCancelled { throw CancellationError() }
+    }
+
+    /// Suspends until the operation is asked to stop. Race it against the work in a task
+    /// group to stop waiting work promptly.
+    public func cancellation() async {
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            let resumeNow = state.withLock { state -> Bool in
+                if state.isCancelled { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    var isTimedOut: Bool {
+        state.withLock { $0.isTimedOut }
+    }
+
+    func requestCancellation(timedOut: Bool = false) {
+        let waiters = state.withLock { state -> [UnsafeContinuation<Void, Never>] in
+            state.isCancelled = true
+            if timedOut { state.isTimedOut = true }
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Releases any `cancellation()` waiter left behind when the body has returned.
+    func end() {
+        let waiters = state.withLock { state -> [UnsafeContinuation<Void, Never>] in
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+
+/// A named operation Docket can run: typed input and output, and how to run it.
+///
+/// Definitions are registered in an ``OperationRegistry`` and submitted by value or by
+/// name. Input and output are `Codable` so a submission can be carried by name and
+/// encoded input (an HTTP body, a journal record) and a result can be served in its
+/// own format.
+///
+/// ```swift
+/// let createDeal = OperationDefinition<NewDeal, DealCreated>("createDeal") { deal, context in
+///     context.log("validating")
+///     context.reportProgress(50)
+///     return try await crm.create(deal)
+/// }
+/// ```
+public struct OperationDefinition<Input: Codable & Sendable, Output: Codable & Sendable>: Sendable {
+    /// The name the operation is registered and submitted by.
+    public let name: String
+    /// Whether the operation may be deferred. A non-queueable one can only run now.
+    public var isQueueable: Bool
+    /// How often and when a failed attempt is tried again before the operation fails.
+    public var retryPolicy: RetryPolicy?
+    /// How long one attempt may run before it is asked to stop and fails with a timeout.
+    public var timeout: Duration?
+    /// Whether a result is read once (the default) or kept for a duration.
+    public var retention: ResultRetention
+    /// The content type of the rendered result, such as `application/json` or `text/csv`.
+    public var contentType: String
+    let body: @Sendable (Input, OperationContext) async throws -> Output
+    let render: (@Sendable (Output) throws -> Data)?
+
+    /// Creates a definition.
+    ///
+    /// - Parameters:
+    ///   - name: The name to register and submit it by; unique within a registry.
+    ///   - queueable: Whether the operation may be deferred (coreBOS's queueable flag).
+    ///   - retryPolicy: Attempts and backoff before a failure blocks the object.
+    ///   - timeout: The longest one attempt may run.
+    ///   - retention: Read-once (default) or keep-for-a-duration.
+    ///   - contentType: The content type of the rendered result.
+    ///   - render: Renders the output in its own format; JSON when `nil`.
+    ///   - body: The work. It receives the input and a context for progress, details and cancellation.
+    public init(
+        _ name: String,
+        queueable: Bool = true,
+        retryPolicy: RetryPolicy? = nil,
+        timeout: Duration? = nil,
+        retention: ResultRetention = .readOnce,
+        contentType: String = "application/json; charset=utf-8",
+        render: (@Sendable (Output) throws -> Data)? = nil,
+        body: @escaping @Sendable (Input, OperationContext) async throws -> Output
+    ) {
+        self.name = name
+        self.isQueueable = queueable
+        self.retryPolicy = retryPolicy
+        self.timeout = timeout
+        self.retention = retention
+        self.contentType = contentType
+        self.render = render
+        self.body = body
+    }
+
+    var erased: ErasedDefinition {
+        ErasedDefinition(self)
+    }
+}
+
+/// A definition with its types erased, as the engine stores and runs it.
+final class ErasedDefinition: Sendable {
+    let name: String
+    let isQueueable: Bool
+    let retryPolicy: RetryPolicy?
+    let timeout: Duration?
+    let retention: ResultRetention
+    let contentType: String
+    let run: @Sendable (any Sendable, OperationContext) async throws -> OperationPayload
+    let decodeInput: @Sendable (Data) throws -> any Sendable
+    let encodeInput: @Sendable (any Sendable) throws -> Data
+    let inputType: ObjectIdentifier
+    let outputType: ObjectIdentifier
+
+    init<Input, Output>(_ definition: OperationDefinition<Input, Output>) {
+        name = definition.name
+        isQueueable = definition.isQueueable
+        retryPolicy = definition.retryPolicy
+        timeout = definition.timeout
+        retention = definition.retention
+        inputType = ObjectIdentifier(Input.self)
+        outputType = ObjectIdentifier(Output.self)
+        let contentType = definition.contentType
+        self.contentType = contentType
+        let body = definition.body
+        let render = definition.render
+        let name = definition.name
+        run = { input, context in
+            guard let typed = input as? Input else {
+                throw OperationFailure(.thrown, "Operation \(name) was given input of type \(type(of: input)), not \(Input.self).")
+            }
+            let output = try await body(typed, context)
+            return OperationPayload(value: output, contentType: contentType, render: render)
+        }
+        decodeInput = { data in try JSONDecoder().decode(Input.self, from: data) }
+        encodeInput = { input in
+            guard let typed = input as? Input else {
+                throw OperationFailure(.thrown, "Operation \(name) holds input of type \(type(of: input)), not \(Input.self).")
+            }
+            return try JSONEncoder().encode(typed)
+        }
+    }
+}

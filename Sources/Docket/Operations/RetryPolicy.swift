@@ -1,0 +1,41 @@
+/// How many times an operation is attempted, and how long to wait between attempts,
+/// before its failure blocks its object.
+public struct RetryPolicy: Hashable, Sendable {
+    /// How long to wait before the next attempt.
+    public enum Backoff: Hashable, Sendable {
+        /// Try again at once.
+        case none
+        /// Wait the same duration before every attempt.
+        case fixed(Duration)
+        /// Wait `initial`, then multiply by `multiplier` each time, never more than `maximum`.
+        case exponential(initial: Duration, multiplier: Double, maximum: Duration)
+    }
+
+    /// The total number of attempts, at least 1.
+    public let maxAttempts: Int
+    /// The wait between attempts.
+    public let backoff: Backoff
+
+    /// Creates a policy; `maxAttempts` below 1 is taken as 1.
+    public init(maxAttempts: Int, backoff: Backoff = .none) {
+        self.maxAttempts = Swift.max(1, maxAttempts)
+        self.backoff = backoff
+    }
+
+    /// The wait after the given failed attempt (1-based) before the next one.
+    public func delay(afterAttempt attempt: Int) -> Duration {
+        switch backoff {
+        case .none:
+            return .zero
+        case .fixed(let duration):
+            return duration
+        case .exponential(let initial, let multiplier, let maximum):
+            var delay = initial
+            for _ in 1..<Swift.max(1, attempt) {
+                delay = delay * multiplier
+                if delay >= maximum { return maximum }
+            }
+            return Swift.min(delay, maximum)
+        }
+    }
+}

@@ -1,0 +1,113 @@
+/// The actor that owns blocking, retry, ordered and cascading deletion, and dependencies.
+///
+/// It is never on the path of an operation that succeeds without dependents: workers
+/// notify it only of failures, cancellations and successes that others wait for.
+actor Supervisor {
+    /// What workers and mailboxes report.
+    enum Notice: Sendable {
+        /// The object is blocked by this failed operation.
+        case blocked(ObjectKey, OperationID)
+        /// This operation, which others depend on, succeeded.
+        case dependencySucceeded(OperationID)
+        /// These operations were cancelled or deleted; their dependents go with them.
+        case removed([OperationID])
+    }
+
+    private var machine = SupervisorStateMachine()
+    private let directory: MailboxDirectory
+
+    init(directory: MailboxDirectory) {
+        self.directory = directory
+    }
+
+    var blockedObjects: [ObjectKey: OperationID] { machine.blocked }
+
+    func handle(_ notice: Notice) async {
+        switch notice {
+        case .blocked(let key, let id):
+            machine.objectBlocked(key, by: id)
+        case .dependencySucceeded(let id):
+            for key in machine.dependencySucceeded(id) {
+                await directory.existing(key)?.dependenciesChanged()
+            }
+        case .removed(let ids):
+            _ = await cascade(ids)
+        }
+    }
+
+    func register(_ dependent: OperationID, on key: ObjectKey, dependencies: [OperationID]) {
+        machine.register(dependent, on: key, dependencies: dependencies)
+    }
+
+    func retry(_ id: OperationID, on key: ObjectKey, replacing job: Job?) async throws {
+        guard let mailbox = directory.existing(key) else {
+            throw DocketError(.notRetryable, "Operation \(id) is not failed, so it cannot be retried.", operationID: id)
+        }
+        try await mailbox.retry(id, replacing: job)
+        machine.objectUnblocked(key, by: id)
+    }
+
+    /// Deletes the operations as one step per object: every object's part is checked and
+    /// reserved first, and only when all parts are valid are they applied. Returns what was
+    /// removed, dependents included.
+    func delete(_ targets: [(OperationID, ObjectKey)], followers: FollowerPolicy?) async throws -> [(OperationID, CancellationReason)] {
+        var byObject: [ObjectKey: Set<OperationID>] = [:]
+        var order: [ObjectKey] = []
+        for (id, key) in targets {
+            if byObject[key] == nil { order.append(key) }
+            byObject[key, default: []].insert(id)
+        }
+        var prepared: [Mailbox] = []
+        for key in order {
+            let ids = byObject[key]!
+            guard let mailbox = directory.existing(key) else {
+                for mailbox in prepared { await mailbox.releaseDeletion() }
+                throw DocketError(.notDeletable, "Operation \(ids.first!) is no longer queued or failed, so it cannot be deleted.", operationID: ids.first)
+            }
+            if let refusal = await mailbox.prepareDeletion(ids, followers: followers) {
+                await mailbox.releaseDeletion()
+                for mailbox in prepared { await mailbox.releaseDeletion() }
+                throw Self.error(for: refusal)
+            }
+            prepared.append(mailbox)
+        }
+        var removed: [(OperationID, CancellationReason)] = []
+        for (key, mailbox) in zip(order, prepared) {
+            removed += await mailbox.commitDeletion(byObject[key]!, followers: followers)
+        }
+        removed += await cascade(removed.map(\.0))
+        return removed
+    }
+
+    /// Cancels, transitively, every queued operation that depends on a removed one.
+    private func cascade(_ ids: [OperationID]) async -> [(OperationID, CancellationReason)] {
+        var removed: [(OperationID, CancellationReason)] = []
+        var frontier = ids
+        while !frontier.isEmpty {
+            let victims = machine.operationsRemoved(frontier)
+            frontier = []
+            for victim in victims {
+                guard let mailbox = directory.existing(victim.key) else { continue }
+                if await mailbox.cancelQueued(victim.id, reason: .dependencyDeleted) {
+                    removed.append((victim.id, .dependencyDeleted))
+                    frontier.append(victim.id)
+                }
+            }
+        }
+        return removed
+    }
+
+    private static func error(for refusal: Mailbox.Machine.Refusal) -> DocketError {
+        switch refusal {
+        case .running(let id):
+            DocketError(.notDeletable, "Operation \(id) is running; only waiting, delayed or failed operations can be deleted. Cancel it instead.", operationID: id)
+        case .notInLine(let id), .notBlockedBy(let id), .failed(let id):
+            DocketError(.notDeletable, "Operation \(id) is no longer queued or failed, so it cannot be deleted.", operationID: id)
+        case .followerChoiceRequired(let failed, let followers):
+            DocketError(
+                .followerChoiceRequired,
+                "Failed operation \(failed) has \(followers) queued follower(s). Delete again saying .keep (the object resumes with them) or .cascade (they are deleted too).",
+                operationID: failed)
+        }
+    }
+}

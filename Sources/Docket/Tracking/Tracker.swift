@@ -1,0 +1,586 @@
+import Foundation
+import Synchronization
+
+/// The tracking records of every live operation, in 64 lock-protected shards keyed by ID.
+///
+/// Lookups are synchronous and take one uncontended lock, so status polling stays cheap
+/// under load. Every change of an operation's tracked state goes through this type.
+final class Tracker: Sendable {
+    private final class Shard: Sendable {
+        let state = Mutex(ShardState())
+    }
+
+    private struct Expiry: Comparable, Sendable {
+        let at: Duration
+        let id: OperationID
+        static func < (lhs: Expiry, rhs: Expiry) -> Bool { lhs.at < rhs.at }
+        static func == (lhs: Expiry, rhs: Expiry) -> Bool { lhs.at == rhs.at && lhs.id == rhs.id }
+    }
+
+    struct Counts: Sendable {
+        var queued = 0
+        var running = 0
+        var succeeded = 0
+        var failed = 0
+        var tombstones = 0
+    }
+
+    private struct ShardState: Sendable {
+        var records: [OperationID: TrackingRecord] = [:]
+        var tombstones: [OperationID: Tombstone] = [:]
+        var expiries = BinaryHeap<Expiry>()
+        var counts = Counts()
+    }
+
+    /// Side effects collected under a shard lock and performed after it is released,
+    /// since resuming a continuation or finishing a stream must not run under the lock.
+    private struct Deferred {
+        var events: [(AsyncStream<OperationEvent>.Continuation, OperationEvent)] = []
+        var finishing: [AsyncStream<OperationEvent>.Continuation] = []
+        var resumptions: [(UnsafeContinuation<WaitResolution, Never>, WaitResolution)] = []
+
+        func perform() {
+            for (continuation, event) in events { continuation.yield(event) }
+            for continuation in finishing { continuation.finish() }
+            for (continuation, resolution) in resumptions { continuation.resume(returning: resolution) }
+        }
+    }
+
+    let clock: EngineClock
+    let unreadResultLifetime: Duration
+    let tombstoneLifetime: Duration
+    private let shards: [Shard] = (0..<64).map { _ in Shard() }
+    private let tokens = Atomic<UInt64>(0)
+
+    init(clock: EngineClock, unreadResultLifetime: Duration, tombstoneLifetime: Duration) {
+        self.clock = clock
+        self.unreadResultLifetime = unreadResultLifetime
+        self.tombstoneLifetime = tombstoneLifetime
+    }
+
+    private func shard(_ id: OperationID) -> Shard { shards[id.shardIndex] }
+
+    func nextToken() -> UInt64 {
+        tokens.add(1, ordering: .relaxed).newValue
+    }
+
+    /// Runs `body` on the record of `id`, performing the side effects it collects after unlocking.
+    private func update<T>(_ id: OperationID, _ body: (inout TrackingRecord, inout Deferred, inout ShardState) -> T) -> T? {
+        var deferred = Deferred()
+        let result = shard(id).state.withLock { state -> T? in
+            guard var record = state.records[id] else { return nil }
+            let result = body(&record, &deferred, &state)
+            state.records[id] = record
+            return result
+        }
+        deferred.perform()
+        return result
+    }
+
+    private static func emit(_ event: OperationEvent, _ record: TrackingRecord, _ deferred: inout Deferred) {
+        for observer in record.observers { deferred.events.append((observer.continuation, event)) }
+    }
+
+    // MARK: Submission
+
+    func insert(_ id: OperationID, _ record: TrackingRecord) {
+        let now = clock.now()
+        shard(id).state.withLock { state in
+            state.records[id] = record
+            state.counts.queued += 1
+            Self.sweep(&state, now: now, limit: 2, tombstoneLifetime: tombstoneLifetime)
+        }
+    }
+
+    /// Checks declared dependencies at submission: each must be visible to `owner` and not
+    /// cancelled. Marks the unfinished ones as having dependents. Returns whether all have succeeded.
+    func registerDependencies(_ dependencies: [OperationID], owner: String?) throws -> Bool {
+        var allSucceeded = true
+        for dependency in dependencies {
+            let answer = shard(dependency).state.withLock { state -> Result<Bool, DocketError> in
+                if var record = state.records[dependency], record.owner == owner {
+                    if record.state == .succeeded { return .success(true) }
+                    record.hasDependents = true
+                    state.records[dependency] = record
+                    return .success(false)
+                }
+                if let tombstone = state.tombstones[dependency], tombstone.owner == owner {
+                    if tombstone.state == .succeeded { return .success(true) }
+                    return .failure(DocketError(
+                        .unknownDependency,
+                        "Dependency \(dependency) was \(tombstone.state); an operation cannot depend on it. Submit without it or on a live operation.",
+                        operationID: dependency))
+                }
+                return .failure(DocketError(
+                    .unknownDependency,
+                    "Dependency \(dependency) is not an operation visible to this owner. Depend only on operations you submitted.",
+                    operationID: dependency))
+            }
+            switch answer {
+            case .success(let succeeded): allSucceeded = allSucceeded && succeeded
+            case .failure(let error): throw error
+            }
+        }
+        return allSucceeded
+    }
+
+    enum DependencyState: Sendable {
+        /// Every dependency has succeeded.
+        case satisfied
+        /// Some dependency is still queued, running, or failed (and may yet be retried).
+        case pending
+        /// Some dependency was cancelled or deleted: it will never succeed.
+        case broken
+    }
+
+    func dependencyState(_ dependencies: [OperationID]) -> DependencyState {
+        var result = DependencyState.satisfied
+        for dependency in dependencies {
+            let state = shard(dependency).state.withLock { state -> DependencyState in
+                if let record = state.records[dependency] { return record.state == .succeeded ? .satisfied : .pending }
+                if case .cancelled = state.tombstones[dependency]?.state { return .broken }
+                // Succeeded and since consumed or expired: it finished well.
+                return .satisfied
+            }
+            if state == .broken { return .broken }
+            if state == .pending { result = .pending }
+        }
+        return result
+    }
+
+    // MARK: Execution
+
+    func markStarted(_ id: OperationID, attempt: Int, context: OperationContext) {
+        let now = clock.now()
+        update(id) { record, deferred, shard in
+            if record.state == .waiting { shard.counts.queued -= 1; shard.counts.running += 1 }
+            record.state = .running
+            record.attempt = attempt
+            record.started = now
+            record.context = context
+            Self.emit(.state(.running), record, &deferred)
+        }
+    }
+
+    func reportProgress(_ id: OperationID, _ percent: Int) {
+        update(id) { record, deferred, _ in
+            guard record.state == .running, percent > record.progress else { return }
+            record.progress = percent
+            Self.emit(.progress(percent), record, &deferred)
+        }
+    }
+
+    func appendDetail(_ id: OperationID, _ message: String) {
+        let entry = DetailEntry(date: clock.date(clock.now()), message: message)
+        update(id) { record, deferred, _ in
+            record.details.append(entry)
+            Self.emit(.detail(entry), record, &deferred)
+        }
+    }
+
+    /// A failed attempt that will be tried again at `due`.
+    func markRequeued(_ id: OperationID, error: OperationFailure, due: Duration) {
+        let now = clock.now()
+        update(id) { record, deferred, shard in
+            if record.state == .running { shard.counts.running -= 1; shard.counts.queued += 1 }
+            record.state = .waiting
+            record.due = due
+            record.context = nil
+            record.errorText = error.message
+            Self.emit(.state(record.visibleState(now: now)), record, &deferred)
+        }
+    }
+
+    /// Returns whether other operations depend on this one.
+    func markSucceeded(_ id: OperationID, _ payload: OperationPayload) -> Bool {
+        let now = clock.now()
+        return update(id) { record, deferred, shard in
+            if record.state == .running { shard.counts.running -= 1; shard.counts.succeeded += 1 }
+            record.state = .succeeded
+            record.progress = 100
+            record.finished = now
+            record.context = nil
+            record.errorText = nil
+            record.outcome = .success(payload)
+            switch record.retention {
+            case .readOnce: record.expires = now + unreadResultLifetime
+            case .keep(let duration): record.expires = now + duration
+            }
+            shard.expiries.insert(Expiry(at: record.expires!, id: id))
+            Self.emit(.progress(100), record, &deferred)
+            Self.finish(&record, &deferred)
+            return record.hasDependents
+        } ?? false
+    }
+
+    func markFailed(_ id: OperationID, _ failure: OperationFailure) {
+        let now = clock.now()
+        update(id) { record, deferred, shard in
+            if record.state == .running { shard.counts.running -= 1; shard.counts.failed += 1 }
+            record.state = .failed
+            record.finished = now
+            record.context = nil
+            record.errorText = failure.message
+            record.outcome = .failure(failure)
+            record.consumed = false
+            record.expires = nil
+            Self.finish(&record, &deferred)
+        }
+    }
+
+    /// A failed operation is queued again by a retry.
+    func markRetried(_ id: OperationID) {
+        let now = clock.now()
+        update(id) { record, deferred, shard in
+            if record.state == .failed { shard.counts.failed -= 1; shard.counts.queued += 1 }
+            record.state = .waiting
+            record.due = now
+            record.started = nil
+            record.finished = nil
+            record.outcome = nil
+            record.consumed = false
+            record.progress = 0
+            Self.emit(.state(.waiting), record, &deferred)
+        }
+    }
+
+    /// Cancels, deletes or cascades an operation: it leaves a tombstone. Returns whether
+    /// other operations depend on it, or `nil` when it is unknown.
+    @discardableResult
+    func markCancelled(_ id: OperationID, reason: CancellationReason) -> Bool? {
+        let now = clock.now()
+        var deferred = Deferred()
+        let hasDependents = shard(id).state.withLock { state -> Bool? in
+            guard var record = state.records.removeValue(forKey: id) else { return nil }
+            Self.uncount(record.state, &state.counts)
+            record.state = .cancelled(reason)
+            record.outcome = .failure(OperationFailure(.cancelled, "The operation was \(reason == .cancelled ? "cancelled" : "deleted") (\(reason.rawValue)).") )
+            record.context = nil
+            Self.finish(&record, &deferred)
+            Self.bury(id, record, consumed: false, into: &state, now: now, lifetime: tombstoneLifetime)
+            return record.hasDependents
+        }
+        deferred.perform()
+        return hasDependents
+    }
+
+    /// Removes a run-now operation that never ran; its waiter gets `error`. Leaves nothing behind.
+    func reject(_ id: OperationID, with error: DocketError) {
+        var deferred = Deferred()
+        shard(id).state.withLock { state in
+            guard let record = state.records.removeValue(forKey: id) else { return }
+            Self.uncount(record.state, &state.counts)
+            for waiter in record.waiters { deferred.resumptions.append((waiter.continuation, .removed(error))) }
+            deferred.finishing += record.observers.map(\.continuation)
+        }
+        deferred.perform()
+    }
+
+    /// Asks every running operation to stop; returns how many there were.
+    func cancelAllRunning() -> Int {
+        var contexts: [OperationContext] = []
+        for shard in shards {
+            shard.state.withLock { state in
+                for record in state.records.values { if let context = record.context { contexts.append(context) } }
+            }
+        }
+        for context in contexts { context.requestCancellation() }
+        return contexts.count
+    }
+
+    func runningContext(_ id: OperationID) -> OperationContext? {
+        shard(id).state.withLock { $0.records[id]?.context }
+    }
+
+    // MARK: Reading
+
+    enum Visibility {
+        case record(TrackingRecord)
+        case tombstone(Tombstone)
+        case none
+    }
+
+    /// The record or tombstone of `id` as `owner` may see it.
+    func lookup(_ id: OperationID, owner: String?) -> Visibility {
+        let now = clock.now()
+        return shard(id).state.withLock { state -> Visibility in
+            Self.expireIfDue(id, &state, now: now, tombstoneLifetime: tombstoneLifetime)
+            if let record = state.records[id], record.owner == owner { return .record(record) }
+            if let tombstone = state.tombstones[id], tombstone.owner == owner { return .tombstone(tombstone) }
+            return .none
+        }
+    }
+
+    func status(_ id: OperationID, owner: String?) throws -> OperationStatus {
+        let now = clock.now()
+        switch lookup(id, owner: owner) {
+        case .record(let record):
+            return status(id, record, now: now)
+        case .tombstone(let tombstone):
+            return OperationStatus(
+                id: id, operationName: tombstone.name, owner: tombstone.owner, objectKey: nil, state: tombstone.state,
+                progress: tombstone.state == .succeeded ? 100 : 0, attempt: 0, createdAt: nil, dueAt: nil,
+                startedAt: nil, finishedAt: nil, errorText: nil, details: [], contentType: nil,
+                isResultConsumed: tombstone.consumed, result: nil)
+        case .none:
+            throw DocketError.notFound(id)
+        }
+    }
+
+    func status(_ id: OperationID, _ record: TrackingRecord, now: Duration) -> OperationStatus {
+        var keptResult: OperationPayload?
+        if case .keep = record.retention, case .success(let payload) = record.outcome { keptResult = payload }
+        return OperationStatus(
+            id: id, operationName: record.name, owner: record.owner, objectKey: record.objectKey,
+            state: record.visibleState(now: now), progress: record.progress, attempt: record.attempt,
+            createdAt: clock.date(record.created), dueAt: clock.date(record.due),
+            startedAt: record.started.map(clock.date), finishedAt: record.finished.map(clock.date),
+            errorText: record.errorText, details: record.details,
+            contentType: record.state == .succeeded ? record.contentType : nil,
+            isResultConsumed: record.consumed, result: keptResult)
+    }
+
+    /// Takes the result: the first taker of a read-once result gets it, later ones `.consumed`.
+    func take(_ id: OperationID, owner: String?) -> ResultTake<OperationPayload> {
+        let now = clock.now()
+        return shard(id).state.withLock { state in
+            Self.expireIfDue(id, &state, now: now, tombstoneLifetime: tombstoneLifetime)
+            if let record = state.records[id], record.owner == owner {
+                return Self.take(id, record, consuming: true, from: &state, now: now, tombstoneLifetime: tombstoneLifetime)
+            }
+            if let tombstone = state.tombstones[id], tombstone.owner == owner {
+                return Self.answer(tombstone)
+            }
+            return .notFound
+        }
+    }
+
+    /// Waits for the operation to finish, then takes (or, with `consumes == false`, reads) its result.
+    func wait(_ id: OperationID, owner: String?, consumes: Bool, token: UInt64) async -> WaitResolution {
+        await withTaskCancellationHandler {
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<WaitResolution, Never>) in
+                let now = clock.now()
+                let immediate = shard(id).state.withLock { state -> WaitResolution? in
+                    Self.expireIfDue(id, &state, now: now, tombstoneLifetime: tombstoneLifetime)
+                    if var record = state.records[id], record.owner == owner {
+                        if record.state.isFinished {
+                            return .outcome(Self.take(id, record, consuming: consumes, from: &state, now: now, tombstoneLifetime: tombstoneLifetime))
+                        }
+                        record.waiters.append(.init(token: token, consumes: consumes, continuation: continuation))
+                        state.records[id] = record
+                        return nil
+                    }
+                    if let tombstone = state.tombstones[id], tombstone.owner == owner { return .outcome(Self.answer(tombstone)) }
+                    return .outcome(.notFound)
+                }
+                if let immediate { continuation.resume(returning: immediate) }
+            }
+        } onCancel: {
+            giveUp(id, token: token)
+        }
+    }
+
+    /// Releases a waiter that is still waiting with `.gaveUp`; does nothing once it was resolved.
+    func giveUp(_ id: OperationID, token: UInt64) {
+        var deferred = Deferred()
+        shard(id).state.withLock { state in
+            guard var record = state.records[id], let index = record.waiters.firstIndex(where: { $0.token == token }) else { return }
+            deferred.resumptions.append((record.waiters.remove(at: index).continuation, .gaveUp))
+            state.records[id] = record
+        }
+        deferred.perform()
+    }
+
+    /// A stream of the operation's events, starting with a snapshot and ending at a finished state.
+    func observe(_ id: OperationID, owner: String?) throws -> AsyncStream<OperationEvent> {
+        let now = clock.now()
+        let token = nextToken()
+        let (stream, continuation) = AsyncStream<OperationEvent>.makeStream(bufferingPolicy: .unbounded)
+        let found = shard(id).state.withLock { state -> Bool in
+            Self.expireIfDue(id, &state, now: now, tombstoneLifetime: tombstoneLifetime)
+            if var record = state.records[id], record.owner == owner {
+                continuation.yield(.snapshot(status(id, record, now: now)))
+                if record.state.isFinished {
+                    continuation.finish()
+                } else {
+                    record.observers.append((token, continuation))
+                    state.records[id] = record
+                }
+                return true
+            }
+            return false
+        }
+        if !found {
+            if case .tombstone = lookup(id, owner: owner) {
+                continuation.yield(.snapshot(try status(id, owner: owner)))
+                continuation.finish()
+                return stream
+            }
+            continuation.finish()
+            throw DocketError.notFound(id)
+        }
+        continuation.onTermination = { [weak self] _ in
+            self?.shard(id).state.withLock { state in
+                state.records[id]?.observers.removeAll { $0.token == token }
+            }
+        }
+        return stream
+    }
+
+    // MARK: Housekeeping
+
+    func counts() -> Counts {
+        let now = clock.now()
+        var total = Counts()
+        for shard in shards {
+            shard.state.withLock { state in
+                Self.sweep(&state, now: now, limit: .max, tombstoneLifetime: tombstoneLifetime)
+                total.queued += state.counts.queued
+                total.running += state.counts.running
+                total.succeeded += state.counts.succeeded
+                total.failed += state.counts.failed
+                total.tombstones += state.tombstones.count
+            }
+        }
+        return total
+    }
+
+    /// The delayed count and the oldest creation time among due, waiting operations.
+    func queueShape() -> (delayed: Int, oldestWaiting: Duration?) {
+        let now = clock.now()
+        var delayed = 0
+        var oldest: Duration?
+        for shard in shards {
+            shard.state.withLock { state in
+                for record in state.records.values where record.state == .waiting {
+                    if record.due > now {
+                        delayed += 1
+                    } else if oldest.map({ record.created < $0 }) ?? true {
+                        oldest = record.created
+                    }
+                }
+            }
+        }
+        return (delayed, oldest)
+    }
+
+    // MARK: Shard-locked helpers
+
+    private static func uncount(_ state: OperationState, _ counts: inout Counts) {
+        switch state {
+        case .waiting, .delayed: counts.queued -= 1
+        case .running: counts.running -= 1
+        case .succeeded: counts.succeeded -= 1
+        case .failed: counts.failed -= 1
+        case .cancelled: break
+        }
+    }
+
+    /// Ends the record's observers and resolves its waiters, now that it has finished.
+    private static func finish(_ record: inout TrackingRecord, _ deferred: inout Deferred) {
+        emit(.state(record.state), record, &deferred)
+        deferred.finishing += record.observers.map(\.continuation)
+        record.observers = []
+        guard !record.waiters.isEmpty else { return }
+        let waiters = record.waiters
+        record.waiters = []
+        for waiter in waiters {
+            let answer: ResultTake<OperationPayload>
+            switch record.outcome {
+            case .success(let payload):
+                if case .readOnce = record.retention, waiter.consumes {
+                    answer = record.consumed ? .consumed : .finished(.success(payload))
+                    record.consumed = true
+                } else {
+                    answer = .finished(.success(payload))
+                }
+            case .failure(let failure):
+                if case .readOnce = record.retention, waiter.consumes, record.state == .failed {
+                    answer = record.consumed ? .consumed : .finished(.failure(failure))
+                    record.consumed = true
+                } else {
+                    answer = .finished(.failure(failure))
+                }
+            case nil:
+                answer = .notFinished(record.state)
+            }
+            deferred.resumptions.append((waiter.continuation, .outcome(answer)))
+        }
+    }
+
+    private static func take(
+        _ id: OperationID, _ record: TrackingRecord, consuming: Bool, from state: inout ShardState, now: Duration,
+        tombstoneLifetime: Duration
+    ) -> ResultTake<OperationPayload> {
+        guard record.state.isFinished, let outcome = record.outcome else { return .notFinished(record.visibleState(now: now)) }
+        if case .keep = record.retention {
+            switch outcome {
+            case .success(let payload): return .finished(.success(payload))
+            case .failure(let failure): return .finished(.failure(failure))
+            }
+        }
+        if record.consumed { return .consumed }
+        guard consuming else {
+            switch outcome {
+            case .success(let payload): return .finished(.success(payload))
+            case .failure(let failure): return .finished(.failure(failure))
+            }
+        }
+        switch outcome {
+        case .success(let payload):
+            state.records[id] = nil
+            state.counts.succeeded -= 1
+            bury(id, record, consumed: true, into: &state, now: now, lifetime: tombstoneLifetime)
+            return .finished(.success(payload))
+        case .failure(let failure):
+            // A failure stays on record while it blocks its object; only its reading is consumed.
+            state.records[id]?.consumed = true
+            return .finished(.failure(failure))
+        }
+    }
+
+    private static func answer(_ tombstone: Tombstone) -> ResultTake<OperationPayload> {
+        if tombstone.consumed { return .consumed }
+        if case .cancelled(let reason) = tombstone.state {
+            return .finished(.failure(OperationFailure(.cancelled, "The operation was cancelled (\(reason.rawValue)).")))
+        }
+        return .notFound
+    }
+
+    private static func bury(
+        _ id: OperationID, _ record: TrackingRecord, consumed: Bool, into state: inout ShardState, now: Duration,
+        lifetime: Duration
+    ) {
+        let expires = now + lifetime
+        state.tombstones[id] = Tombstone(name: record.name, owner: record.owner, state: record.state, consumed: consumed, expires: expires)
+        state.expiries.insert(Expiry(at: expires, id: id))
+    }
+
+    private static func expireIfDue(_ id: OperationID, _ state: inout ShardState, now: Duration, tombstoneLifetime: Duration) {
+        if let record = state.records[id], let expires = record.expires, expires <= now {
+            expire(id, &state, now: now, tombstoneLifetime: tombstoneLifetime)
+        } else if let tombstone = state.tombstones[id], tombstone.expires <= now {
+            state.tombstones[id] = nil
+        }
+    }
+
+    private static func expire(_ id: OperationID, _ state: inout ShardState, now: Duration, tombstoneLifetime: Duration) {
+        guard var record = state.records.removeValue(forKey: id) else { return }
+        uncount(record.state, &state.counts)
+        record.outcome = nil
+        bury(id, record, consumed: false, into: &state, now: now, lifetime: tombstoneLifetime)
+    }
+
+    private static func sweep(_ state: inout ShardState, now: Duration, limit: Int, tombstoneLifetime: Duration) {
+        var swept = 0
+        while swept < limit, let next = state.expiries.min, next.at <= now {
+            state.expiries.popMin()
+            swept += 1
+            if let record = state.records[next.id], record.expires == next.at {
+                expire(next.id, &state, now: now, tombstoneLifetime: tombstoneLifetime)
+            } else if let tombstone = state.tombstones[next.id], tombstone.expires == next.at {
+                state.tombstones[next.id] = nil
+            }
+        }
+    }
+}

@@ -1,0 +1,156 @@
+import Docket
+import DocketTesting
+import Foundation
+import Synchronization
+
+/// A log of events from operation bodies, in the order they happened.
+final class Journal: Sendable {
+    private let entries = Mutex<[String]>([])
+
+    func append(_ entry: String) {
+        entries.withLock { $0.append(entry) }
+    }
+
+    var all: [String] { entries.withLock { $0 } }
+}
+
+/// What the test operations take: a label to record, and how to behave.
+struct Step: Codable, Sendable, Hashable {
+    var label: String
+    var fail: Bool = false
+}
+
+/// A registry of test operations that record into a journal, with a docket on a manual clock.
+struct Harness {
+    let clock = ManualClock()
+    let journal = Journal()
+    let docket: Docket
+    let record: OperationDefinition<Step, String>
+    let flaky: OperationDefinition<Step, String>
+    let slow: OperationDefinition<Step, String>
+    let immediate: OperationDefinition<Step, String>
+    let kept: OperationDefinition<Step, String>
+    let timed: OperationDefinition<Step, String>
+    let gate: Gate
+
+    init(configuration: DocketConfiguration = DocketConfiguration()) throws {
+        let journal = journal
+        let gate = Gate()
+        self.gate = gate
+        record = OperationDefinition<Step, String>("record") { step, context in
+            journal.append(step.label)
+            context.log("ran \(step.label)")
+            if step.fail { throw TestFailure(message: "\(step.label) failed") }
+            return "done \(step.label)"
+        }
+        flaky = OperationDefinition<Step, String>("flaky", retryPolicy: RetryPolicy(maxAttempts: 3, backoff: .fixed(.seconds(10)))) { step, context in
+            journal.append("\(step.label)#\(context.attempt)")
+            if context.attempt < 3 { throw TestFailure(message: "attempt \(context.attempt) failed") }
+            return "done \(step.label)"
+        }
+        slow = OperationDefinition<Step, String>("slow") { step, context in
+            journal.append("start \(step.label)")
+            context.reportProgress(10)
+            await gate.wait(step.label, context: context)
+            try context.checkCancellation()
+            context.reportProgress(90)
+            journal.append("end \(step.label)")
+            if step.fail { throw TestFailure(message: "\(step.label) failed") }
+            return "done \(step.label)"
+        }
+        immediate = OperationDefinition<Step, String>("immediate", queueable: false) { step, _ in
+            journal.append(step.label)
+            return "done \(step.label)"
+        }
+        kept = OperationDefinition<Step, String>("kept", retention: .keep(for: .seconds(60))) { step, _ in
+            journal.append(step.label)
+            return "kept \(step.label)"
+        }
+        timed = OperationDefinition<Step, String>("timed", timeout: .seconds(5)) { step, context in
+            journal.append("start \(step.label)")
+            await context.cancellation()
+            journal.append("stopped \(step.label)")
+            return "late \(step.label)"
+        }
+        var registry = OperationRegistry()
+        for definition in [record, flaky, slow, immediate, kept, timed] { try registry.register(definition) }
+        docket = try Docket(registry: registry, configuration: configuration, clock: clock)
+    }
+
+    func submit(_ label: String, on key: String? = "deal-1", owner: String? = nil, delay: Duration = .zero, fail: Bool = false,
+                _ definition: OperationDefinition<Step, String>? = nil, dependencies: [OperationID] = []) async throws -> OperationHandle<String> {
+        try await docket.submit(definition ?? record, input: Step(label: label, fail: fail),
+                                options: SubmitOptions(objectKey: key, delay: delay, owner: owner, dependencies: dependencies))
+    }
+
+    func idle() async { await docket.waitForIdle() }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+/// Holds `slow` bodies until a test opens them, one label at a time.
+final class Gate: Sendable {
+    private struct State {
+        var open: Set<String> = []
+        var waiting: [String: [UnsafeContinuation<Void, Never>]] = [:]
+    }
+    private let state = Mutex(State())
+
+    func wait(_ label: String, context: OperationContext) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withUnsafeContinuation { continuation in
+                    let open = self.state.withLock { state -> Bool in
+                        if state.open.contains(label) { return true }
+                        state.waiting[label, default: []].append(continuation)
+                        return false
+                    }
+                    if open { continuation.resume() }
+                }
+            }
+            group.addTask { await context.cancellation() }
+            await group.next()
+            self.open(label)
+            group.cancelAll()
+        }
+    }
+
+    func open(_ label: String) {
+        let waiters = state.withLock { state -> [UnsafeContinuation<Void, Never>] in
+            state.open.insert(label)
+            return state.waiting.removeValue(forKey: label) ?? []
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}
+
+extension ResultTake {
+    var value: Value? {
+        if case .finished(.success(let value)) = self { return value }
+        return nil
+    }
+    var isConsumed: Bool { if case .consumed = self { true } else { false } }
+    var isNotFound: Bool { if case .notFound = self { true } else { false } }
+    var failure: OperationFailure? {
+        if case .finished(.failure(let failure)) = self { return failure }
+        return nil
+    }
+    var pendingState: OperationState? {
+        if case .notFinished(let state) = self { return state }
+        return nil
+    }
+}
+
+func expectError(_ code: DocketError.Code, _ body: () async throws -> Void) async -> DocketError? {
+    do {
+        try await body()
+        return nil
+    } catch let error as DocketError {
+        return error.code == code ? error : nil
+    } catch {
+        return nil
+    }
+}

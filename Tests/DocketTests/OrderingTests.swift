@@ -1,0 +1,64 @@
+import Docket
+import DocketTesting
+import Testing
+
+@Suite("Per-object order")
+struct OrderingTests {
+    @Test("Operations on one object run one at a time in submission order")
+    func fifoPerObject() async throws {
+        let harness = try Harness()
+        for index in 0..<50 { _ = try await harness.submit("op\(index)") }
+        await harness.idle()
+        #expect(harness.journal.all == (0..<50).map { "op\($0)" })
+    }
+
+    @Test("Concurrent submitters each keep their own order on a shared object")
+    func concurrentSubmitters() async throws {
+        let harness = try Harness(configuration: DocketConfiguration(maxConcurrentOperations: 8))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for submitter in 0..<4 {
+                group.addTask {
+                    for index in 0..<100 { _ = try await harness.submit("s\(submitter)-\(index)", on: "shared") }
+                }
+            }
+            try await group.waitForAll()
+        }
+        await harness.idle()
+        let all = harness.journal.all
+        #expect(all.count == 400)
+        for submitter in 0..<4 {
+            let mine = all.filter { $0.hasPrefix("s\(submitter)-") }
+            #expect(mine == (0..<100).map { "s\(submitter)-\($0)" })
+        }
+    }
+
+    @Test("A delay never lets a later operation overtake an earlier one on the same object")
+    func delayDoesNotOvertake() async throws {
+        let harness = try Harness()
+        let first = try await harness.submit("delayed", delay: .seconds(30))
+        let second = try await harness.submit("prompt")
+        await harness.idle()
+        #expect(harness.journal.all == [])
+        #expect(try first.status().state == .delayed)
+        #expect(try second.status().state == .waiting)
+        harness.clock.advance(by: .seconds(29))
+        await harness.idle()
+        #expect(harness.journal.all == [])
+        harness.clock.advance(by: .seconds(1))
+        await harness.idle()
+        #expect(harness.journal.all == ["delayed", "prompt"])
+    }
+
+    @Test("Independent operations and other objects do not wait for a delayed head")
+    func otherObjectsUnaffectedByDelay() async throws {
+        let harness = try Harness()
+        _ = try await harness.submit("later", on: "a", delay: .seconds(5))
+        _ = try await harness.submit("b", on: "b")
+        _ = try await harness.submit("free", on: nil)
+        await harness.idle()
+        #expect(Set(harness.journal.all) == ["b", "free"])
+        harness.clock.advance(by: .seconds(5))
+        await harness.idle()
+        #expect(harness.journal.all.last == "later")
+    }
+}
