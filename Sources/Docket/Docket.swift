@@ -86,8 +86,9 @@ public final class Docket: Sendable {
         guard wait >= .zero else {
             throw DocketError(.invalidDelay, "The wait \(wait) is negative. Use zero or a positive wait.")
         }
+        let deadline = engine.clock.now() + wait
         let handle = try await submit(definition, input: input, options: options)
-        return await settle(handle, within: wait)
+        return await settle(handle, until: deadline)
     }
 
     /// The by-name form of ``submit(_:input:options:waitingUpTo:)``.
@@ -97,8 +98,9 @@ public final class Docket: Sendable {
         guard wait >= .zero else {
             throw DocketError(.invalidDelay, "The wait \(wait) is negative. Use zero or a positive wait.")
         }
+        let deadline = engine.clock.now() + wait
         let id = try await submit(operationNamed: name, input: input, options: options)
-        return await settle(OperationHandle(id: id, owner: options.owner, docket: self), within: wait)
+        return await settle(OperationHandle(id: id, owner: options.owner, docket: self), until: deadline)
     }
 
     // MARK: Tracking
@@ -185,17 +187,13 @@ public final class Docket: Sendable {
     public func metrics() async -> DocketMetrics {
         let counts = engine.tracker.counts()
         let shape = engine.tracker.queueShape()
-        let blocked = await engine.supervisor.blockedObjects
         let now = engine.clock.now()
         return DocketMetrics(
             waiting: counts.queued - shape.delayed, delayed: shape.delayed, running: counts.running,
             succeeded: counts.succeeded, failed: counts.failed, tombstones: counts.tombstones,
-            blockedObjects: blocked.map { key, id in
-                switch key {
-                case .keyed(let owner, let key): DocketMetrics.BlockedObject(owner: owner, objectKey: key, failedOperation: id)
-                case .independent: DocketMetrics.BlockedObject(owner: nil, objectKey: nil, failedOperation: id)
-                }
-            }.sorted { ($0.objectKey ?? "", $0.failedOperation.description) < ($1.objectKey ?? "", $1.failedOperation.description) },
+            blockedObjects: shape.failed.sorted {
+                ($0.owner ?? "", $0.objectKey ?? "", $0.failedOperation.description) < ($1.owner ?? "", $1.objectKey ?? "", $1.failedOperation.description)
+            },
             oldestWaitingAge: shape.oldestWaiting.map { now - $0 },
             liveObjects: engine.directory.count,
             totals: engine.counters.totals)
@@ -239,8 +237,10 @@ public final class Docket: Sendable {
         }
     }
 
-    func settle<Output: Sendable>(_ handle: OperationHandle<Output>, within wait: Duration) async -> Submission<Output> {
-        let resolution = await engine.awaitOutcome(handle.id, owner: handle.owner, consumes: true, deadline: wait)
+    /// Waits for the outcome until `deadline` (a clock offset fixed before submitting, so the
+    /// wait is measured from the call, not from when the waiter registered).
+    func settle<Output: Sendable>(_ handle: OperationHandle<Output>, until deadline: Duration) async -> Submission<Output> {
+        let resolution = await engine.awaitOutcome(handle.id, owner: handle.owner, consumes: true, deadline: deadline)
         guard case .outcome(.finished(let result)) = resolution else { return .accepted(handle) }
         return .finished(ResultTake<OperationPayload>.finished(result).map(Self.cast(Output.self)).result!)
     }

@@ -9,6 +9,13 @@ public struct DocketMetrics: Sendable {
         public let objectKey: String?
         /// The failed operation that blocks it.
         public let failedOperation: OperationID
+
+        /// Creates an entry.
+        public init(owner: String?, objectKey: String?, failedOperation: OperationID) {
+            self.owner = owner
+            self.objectKey = objectKey
+            self.failedOperation = failedOperation
+        }
     }
 
     /// Queued and due.
@@ -53,6 +60,12 @@ public struct BatchReport: Hashable, Sendable {
     public let succeeded: Int
     /// Operations that failed (after retries) during the pass.
     public let failed: Int
+
+    /// Creates a report.
+    public init(succeeded: Int, failed: Int) {
+        self.succeeded = succeeded
+        self.failed = failed
+    }
 }
 
 /// What a ``Docket/shutdown(gracePeriod:)`` found.

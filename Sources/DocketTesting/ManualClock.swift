@@ -61,7 +61,7 @@ public final class ManualClock: Clock, Sendable {
         try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
                 let resumeNow = state.withLock { state -> Bool in
-                    if deadline <= state.now { return true }
+                    if deadline <= state.now || Task.isCancelled { return true }
                     state.sleepers.append(Sleeper(token: token, deadline: deadline, continuation: continuation))
                     return false
                 }

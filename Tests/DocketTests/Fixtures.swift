@@ -154,3 +154,14 @@ func expectError(_ code: DocketError.Code, _ body: () async throws -> Void) asyn
         return nil
     }
 }
+
+/// Waits, through the operation's event stream, until it reaches `state` (or finishes).
+func waitUntil<Output>(_ handle: OperationHandle<Output>, is state: OperationState) async throws {
+    for await event in try handle.events() {
+        switch event {
+        case .snapshot(let status) where status.state == state: return
+        case .state(let new) where new == state: return
+        default: continue
+        }
+    }
+}

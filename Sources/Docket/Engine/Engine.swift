@@ -144,7 +144,7 @@ final class Engine: Sendable {
             }
             run.context.end()
             budget -= 1
-            let completion = await mailbox.complete(run, result: result, keepDraining: budget > 0)
+            let completion = await mailbox.complete(run, result: result, keepDraining: budget > 0 && pool.acceptsWork)
             for notice in completion.notices {
                 await supervisor.handle(notice)
             }
@@ -154,11 +154,11 @@ final class Engine: Sendable {
 
     // MARK: Waiting
 
-    /// Waits for the outcome and takes it; with a deadline, gives up at it.
+    /// Waits for the outcome and takes it; with a deadline (a clock offset), gives up at it.
     func awaitOutcome(_ id: OperationID, owner: String?, consumes: Bool, deadline: Duration?) async -> WaitResolution {
         let token = tracker.nextToken()
         if let deadline {
-            await timer.schedule(.deadline(id, token: token), at: clock.now() + deadline)
+            await timer.schedule(.deadline(id, token: token), at: deadline)
         }
         return await tracker.wait(id, owner: owner, consumes: consumes, token: token)
     }

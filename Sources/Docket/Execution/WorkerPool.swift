@@ -158,6 +158,9 @@ final class WorkerPool: Sendable {
 
     var busyWorkers: Int { state.withLock { $0.busy } }
 
+    /// Whether workers may start operations now (the gate is open and the pool not stopped).
+    var acceptsWork: Bool { state.withLock { $0.gateOpen && !$0.stopped } }
+
     // MARK: Gate
 
     /// Opens or closes the gate; with it closed, ready mailboxes wait in the queue (batch mode, shutdown).

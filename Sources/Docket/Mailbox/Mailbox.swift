@@ -87,7 +87,6 @@ actor Mailbox {
             } else {
                 engine.counters.failed()
                 engine.tracker.markFailed(id, failure)
-                completion.notices.append(.blocked(key, id))
                 outcome = .failed
             }
         }
@@ -123,6 +122,8 @@ actor Mailbox {
             engine.tracker.markRetried(id)
             engine.claimQueuedSlot()
             await perform(action)
+        case .failure(.deletionInProgress):
+            throw DocketError(.notRetryable, "Operation \(id) is being deleted, so it cannot be retried.", operationID: id)
         case .failure:
             throw DocketError(.notRetryable, "Operation \(id) is not failed, so it cannot be retried.", operationID: id)
         }

@@ -95,6 +95,8 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
         case notBlockedBy(OperationID)
         case failed(OperationID)
         case followerChoiceRequired(failed: OperationID, followers: Int)
+        /// A deletion holds the entry; it can be neither retried nor deleted again until it ends.
+        case deletionInProgress(OperationID)
     }
 
     private(set) var line = Ring<Entry>()
@@ -174,6 +176,7 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
     /// Retry the failed head, optionally with a replacement job (corrected input).
     mutating func retry(_ id: OperationID, replacing job: Job?, now: Duration) -> Result<Action, Refusal> {
         guard phase == .blocked(id), line.first?.id == id else { return .failure(.notBlockedBy(id)) }
+        guard !line[0].isHeld else { return .failure(.deletionInProgress(id)) }
         if let job { line[0].job = job }
         line[0].due = now
         line[0].roundStart = line[0].attempt
@@ -222,7 +225,8 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
         var toRemove = Set(queued)
         if let failed {
             if followers == .cascade {
-                let rest = line.dropFirst().filter { !toRemove.contains($0.id) }.map(\.id)
+                // Only the followers reserved when the deletion was checked: later arrivals stay.
+                let rest = line.dropFirst().filter { $0.isHeld && !toRemove.contains($0.id) }.map(\.id)
                 removed += rest.map { ($0, .cascade) }
                 toRemove.formUnion(rest)
             }

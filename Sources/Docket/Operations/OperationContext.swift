@@ -16,7 +16,8 @@ public final class OperationContext: Sendable {
         var progress = 0
         var isCancelled = false
         var isTimedOut = false
-        var waiters: [UnsafeContinuation<Void, Never>] = []
+        var nextToken: UInt64 = 0
+        var waiters: [(token: UInt64, continuation: UnsafeContinuation<Void, Never>)] = []
     }
 
     private let state = Mutex(State())
@@ -55,16 +56,28 @@ public final class OperationContext: Sendable {
         if isCancelled { throw CancellationError() }
     }
 
-    /// Suspends until the operation is asked to stop. Race it against the work in a task
-    /// group to stop waiting work promptly.
+    /// Suspends until the operation is asked to stop, or the calling task is cancelled.
+    /// Race it against the work in a task group to stop waiting work promptly.
     public func cancellation() async {
-        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
-            let resumeNow = state.withLock { state -> Bool in
-                if state.isCancelled { return true }
-                state.waiters.append(continuation)
-                return false
+        let token = state.withLock { state -> UInt64 in
+            state.nextToken += 1
+            return state.nextToken
+        }
+        await withTaskCancellationHandler {
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.isCancelled || Task.isCancelled { return true }
+                    state.waiters.append((token, continuation))
+                    return false
+                }
+                if resumeNow { continuation.resume() }
             }
-            if resumeNow { continuation.resume() }
+        } onCancel: {
+            let waiter = state.withLock { state -> UnsafeContinuation<Void, Never>? in
+                guard let index = state.waiters.firstIndex(where: { $0.token == token }) else { return nil }
+                return state.waiters.remove(at: index).continuation
+            }
+            waiter?.resume()
         }
     }
 
@@ -73,21 +86,21 @@ public final class OperationContext: Sendable {
     }
 
     func requestCancellation(timedOut: Bool = false) {
-        let waiters = state.withLock { state -> [UnsafeContinuation<Void, Never>] in
+        let waiters = state.withLock { state in
             state.isCancelled = true
             if timedOut { state.isTimedOut = true }
             defer { state.waiters = [] }
             return state.waiters
         }
-        for waiter in waiters { waiter.resume() }
+        for waiter in waiters { waiter.continuation.resume() }
     }
 
     /// Releases any `cancellation()` waiter left behind when the body has returned.
     func end() {
-        let waiters = state.withLock { state -> [UnsafeContinuation<Void, Never>] in
+        let waiters = state.withLock { state in
             defer { state.waiters = [] }
             return state.waiters
         }
-        for waiter in waiters { waiter.resume() }
+        for waiter in waiters { waiter.continuation.resume() }
     }
 }

@@ -1,12 +1,11 @@
-/// The actor that owns blocking, retry, ordered and cascading deletion, and dependencies.
+/// The actor that owns retry, ordered and cascading deletion, and dependencies.
 ///
 /// It is never on the path of an operation that succeeds without dependents: workers
-/// notify it only of failures, cancellations and successes that others wait for.
+/// notify it only of cancellations and of successes that others wait for. Deletions are
+/// serialized here, so two deletes never interleave their reservations.
 actor Supervisor {
     /// What workers and mailboxes report.
     enum Notice: Sendable {
-        /// The object is blocked by this failed operation.
-        case blocked(ObjectKey, OperationID)
         /// This operation, which others depend on, succeeded.
         case dependencySucceeded(OperationID)
         /// These operations were cancelled or deleted; their dependents go with them.
@@ -20,12 +19,8 @@ actor Supervisor {
         self.directory = directory
     }
 
-    var blockedObjects: [ObjectKey: OperationID] { machine.blocked }
-
     func handle(_ notice: Notice) async {
         switch notice {
-        case .blocked(let key, let id):
-            machine.objectBlocked(key, by: id)
         case .dependencySucceeded(let id):
             for key in machine.dependencySucceeded(id) {
                 await directory.existing(key)?.dependenciesChanged()
@@ -44,7 +39,6 @@ actor Supervisor {
             throw DocketError(.notRetryable, "Operation \(id) is not failed, so it cannot be retried.", operationID: id)
         }
         try await mailbox.retry(id, replacing: job)
-        machine.objectUnblocked(key, by: id)
     }
 
     /// Deletes the operations as one step per object: every object's part is checked and
@@ -101,7 +95,7 @@ actor Supervisor {
         switch refusal {
         case .running(let id):
             DocketError(.notDeletable, "Operation \(id) is running; only waiting, delayed or failed operations can be deleted. Cancel it instead.", operationID: id)
-        case .notInLine(let id), .notBlockedBy(let id), .failed(let id):
+        case .notInLine(let id), .notBlockedBy(let id), .failed(let id), .deletionInProgress(let id):
             DocketError(.notDeletable, "Operation \(id) is no longer queued or failed, so it cannot be deleted.", operationID: id)
         case .followerChoiceRequired(let failed, let followers):
             DocketError(

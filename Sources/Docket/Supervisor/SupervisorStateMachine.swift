@@ -1,24 +1,15 @@
-/// The supervisor's decisions, free of concurrency: which objects are blocked by which
-/// failed operation, and which operations wait on which dependencies.
+/// The supervisor's decisions, free of concurrency: which operations wait on which
+/// dependencies, and which dependents go when an operation is removed. (Which objects are
+/// blocked is not kept here: each mailbox knows, and the failed records say so.)
 struct SupervisorStateMachine: Sendable {
     struct Dependent: Hashable, Sendable {
         let id: OperationID
         let key: ObjectKey
     }
 
-    private(set) var blocked: [ObjectKey: OperationID] = [:]
     private var dependents: [OperationID: [Dependent]] = [:]
 
     init() {}
-
-    mutating func objectBlocked(_ key: ObjectKey, by id: OperationID) {
-        blocked[key] = id
-    }
-
-    /// The object's failed operation was retried or deleted.
-    mutating func objectUnblocked(_ key: ObjectKey, by id: OperationID) {
-        if blocked[key] == id { blocked[key] = nil }
-    }
 
     /// `dependent` (on object `key`) waits until every one of `dependencies` succeeds.
     mutating func register(_ dependent: OperationID, on key: ObjectKey, dependencies: [OperationID]) {
@@ -39,7 +30,6 @@ struct SupervisorStateMachine: Sendable {
         var victims: [Dependent] = []
         for id in ids {
             victims += dependents.removeValue(forKey: id) ?? []
-            for (key, failed) in blocked where failed == id { blocked[key] = nil }
         }
         return victims
     }

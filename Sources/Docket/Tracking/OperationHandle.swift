@@ -57,6 +57,12 @@ public struct DeletionReport: Sendable {
         public let id: OperationID
         /// Why: deleted, cascade, or dependency deleted.
         public let reason: CancellationReason
+
+        /// Creates an entry.
+        public init(id: OperationID, reason: CancellationReason) {
+            self.id = id
+            self.reason = reason
+        }
     }
 
     /// Every removed operation, in the order they were removed.

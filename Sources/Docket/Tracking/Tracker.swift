@@ -191,26 +191,39 @@ final class Tracker: Sendable {
         }
     }
 
-    /// Returns whether other operations depend on this one.
+    /// Returns whether other operations depend on this one. A waiter that takes the result
+    /// consumes it here, leaving a tombstone as a taker would.
     func markSucceeded(_ id: OperationID, _ payload: OperationPayload) -> Bool {
         let now = clock.now()
-        return update(id) { record, deferred, shard in
-            if record.state == .running { shard.counts.running -= 1; shard.counts.succeeded += 1 }
+        var deferred = Deferred()
+        let hasDependents = shard(id).state.withLock { state -> Bool in
+            guard var record = state.records[id] else { return false }
+            if record.state == .running { state.counts.running -= 1; state.counts.succeeded += 1 }
             record.state = .succeeded
-            record.progress = 100
             record.finished = now
             record.context = nil
             record.errorText = nil
             record.outcome = .success(payload)
-            switch record.retention {
-            case .readOnce: record.expires = now + unreadResultLifetime
-            case .keep(let duration): record.expires = now + duration
-            }
-            shard.expiries.insert(Expiry(at: record.expires!, id: id))
-            Self.emit(.progress(100), record, &deferred)
+            if record.progress < 100 { Self.emit(.progress(100), record, &deferred) }
+            record.progress = 100
             Self.finish(&record, &deferred)
+            switch record.retention {
+            case .readOnce where record.consumed:
+                state.records[id] = nil
+                state.counts.succeeded -= 1
+                Self.bury(id, record, consumed: true, into: &state, now: now, lifetime: tombstoneLifetime)
+                return record.hasDependents
+            case .readOnce:
+                record.expires = now + unreadResultLifetime
+            case .keep(let duration):
+                record.expires = now + duration
+            }
+            if let expires = record.expires { state.expiries.insert(Expiry(at: expires, id: id)) }
+            state.records[id] = record
             return record.hasDependents
-        } ?? false
+        }
+        deferred.perform()
+        return hasDependents
     }
 
     func markFailed(_ id: OperationID, _ failure: OperationFailure) {
@@ -445,15 +458,19 @@ final class Tracker: Sendable {
         return total
     }
 
-    /// The delayed count and the oldest creation time among due, waiting operations.
-    func queueShape() -> (delayed: Int, oldestWaiting: Duration?) {
+    /// The delayed count, the oldest creation time among due, waiting operations, and the
+    /// failed operations (each blocks its object). One pass over the records.
+    func queueShape() -> (delayed: Int, oldestWaiting: Duration?, failed: [DocketMetrics.BlockedObject]) {
         let now = clock.now()
         var delayed = 0
         var oldest: Duration?
+        var failed: [DocketMetrics.BlockedObject] = []
         for shard in shards {
             shard.state.withLock { state in
-                for record in state.records.values where record.state == .waiting {
-                    if record.due > now {
+                for (id, record) in state.records where record.state == .waiting || record.state == .failed {
+                    if record.state == .failed {
+                        failed.append(DocketMetrics.BlockedObject(owner: record.owner, objectKey: record.objectKey, failedOperation: id))
+                    } else if record.due > now {
                         delayed += 1
                     } else if oldest.map({ record.created < $0 }) ?? true {
                         oldest = record.created
@@ -461,7 +478,7 @@ final class Tracker: Sendable {
                 }
             }
         }
-        return (delayed, oldest)
+        return (delayed, oldest, failed)
     }
 
     // MARK: Shard-locked helpers

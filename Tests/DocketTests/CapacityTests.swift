@@ -1,0 +1,132 @@
+import Docket
+import DocketTesting
+import Testing
+
+@Suite("Capacity, batch mode, shutdown and metrics")
+struct CapacityTests {
+    @Test("No more than the configured number of operations run at once")
+    func concurrencyLimit() async throws {
+        let harness = try Harness(configuration: DocketConfiguration(maxConcurrentOperations: 2))
+        var handles: [OperationHandle<String>] = []
+        for index in 0..<5 { handles.append(try await harness.submit("s\(index)", on: "k\(index)", harness.slow)) }
+        try await waitUntil(handles[0], is: .running)
+        try await waitUntil(handles[1], is: .running)
+        #expect(await harness.docket.metrics().running == 2)
+        #expect(await harness.docket.metrics().waiting == 3)
+        for index in 0..<5 { harness.gate.open("s\(index)") }
+        await harness.idle()
+        #expect(harness.journal.all.filter { $0.hasPrefix("end") }.count == 5)
+    }
+
+    @Test("Submitting past the queue bound is refused and touches nothing already queued")
+    func queueFull() async throws {
+        let harness = try Harness(configuration: DocketConfiguration(maxQueuedOperations: 3))
+        var handles: [OperationHandle<String>] = []
+        for index in 0..<3 { handles.append(try await harness.submit("q\(index)", delay: .seconds(1))) }
+        let error = await expectError(.queueFull) { _ = try await harness.submit("overflow", delay: .seconds(1)) }
+        #expect(error != nil)
+        for handle in handles { #expect(try handle.status().state == .delayed) }
+        harness.clock.advance(by: .seconds(1))
+        await harness.idle()
+        #expect(harness.journal.all == ["q0", "q1", "q2"])
+        // Room again once they ran.
+        _ = try await harness.submit("again")
+        await harness.idle()
+        #expect(harness.journal.all.last == "again")
+    }
+
+    @Test("Batch mode: nothing runs until runDue, which runs everything due and returns when idle")
+    func batchMode() async throws {
+        let harness = try Harness(configuration: DocketConfiguration(execution: .batch))
+        _ = try await harness.submit("a1", on: "a")
+        _ = try await harness.submit("a2", on: "a")
+        _ = try await harness.submit("b1", on: "b", fail: true)
+        _ = try await harness.submit("later", on: "c", delay: .seconds(60))
+        await harness.idle()
+        #expect(harness.journal.all == [])
+        let report = try await harness.docket.runDue()
+        #expect(report == BatchReport(succeeded: 2, failed: 1))
+        #expect(harness.journal.all.filter { $0.hasPrefix("a") } == ["a1", "a2"])
+        #expect(!harness.journal.all.contains("later"))
+        harness.clock.advance(by: .seconds(60))
+        await harness.idle()
+        #expect(!harness.journal.all.contains("later"))
+        let second = try await harness.docket.runDue()
+        #expect(second == BatchReport(succeeded: 1, failed: 0))
+        #expect(harness.journal.all.last == "later")
+        // Run-now is refused in batch mode.
+        #expect(await expectError(.batchMode) { _ = try await harness.docket.perform(harness.record, input: Step(label: "x")) } != nil)
+    }
+
+    @Test("runDue outside batch mode is refused")
+    func runDueRefused() async throws {
+        let harness = try Harness()
+        #expect(await expectError(.invalidConfiguration) { _ = try await harness.docket.runDue() } != nil)
+    }
+
+    @Test("Shutdown stops intake, lets running work finish, and reports what is left")
+    func shutdownGraceful() async throws {
+        let harness = try Harness()
+        let running = try await harness.submit("s", on: "a", harness.slow)
+        _ = try await harness.submit("queued", on: "a")
+        try await waitUntil(running, is: .running)
+        let docket = harness.docket
+        async let report = docket.shutdown(gracePeriod: .seconds(30))
+        while (try? await harness.submit("probe", on: "z")) != nil { await Task.yield() }
+        #expect(await expectError(.shutDown) { _ = try await harness.submit("late", on: "b") } != nil)
+        harness.gate.open("s")
+        let final = await report
+        #expect(final.finishedInTime)
+        #expect(final.cancelledAtDeadline == 0)
+        #expect(try running.status().state == .succeeded)
+        #expect(!harness.journal.all.contains("queued"))
+        #expect(final.leftQueued >= 1)
+    }
+
+    @Test("Shutdown asks work still running at the deadline to cancel")
+    func shutdownDeadline() async throws {
+        let harness = try Harness()
+        let running = try await harness.submit("s", on: "a", harness.slow)
+        try await waitUntil(running, is: .running)
+        let docket = harness.docket
+        async let report = docket.shutdown(gracePeriod: .seconds(30))
+        while (try? await harness.submit("probe", on: "z")) != nil { await Task.yield() }
+        harness.clock.advance(by: .seconds(30))
+        let final = await report
+        #expect(!final.finishedInTime)
+        #expect(final.cancelledAtDeadline == 1)
+        try await waitUntil(running, is: .cancelled(.cancelled))
+        #expect(try running.status().state == .cancelled(.cancelled))
+    }
+
+    @Test("Metrics count operations by state, blocked objects and the oldest waiting age")
+    func metrics() async throws {
+        let harness = try Harness()
+        let failed = try await harness.submit("bad", on: "a", fail: true)
+        _ = try await harness.submit("behind", on: "a")
+        _ = try await harness.submit("later", on: "b", delay: .seconds(100))
+        _ = try await harness.submit("ok", on: "c")
+        await harness.idle()
+        harness.clock.advance(by: .seconds(7))
+        let metrics = await harness.docket.metrics()
+        #expect(metrics.waiting == 1)
+        #expect(metrics.delayed == 1)
+        #expect(metrics.running == 0)
+        #expect(metrics.succeeded == 1)
+        #expect(metrics.failed == 1)
+        #expect(metrics.blockedObjects == [DocketMetrics.BlockedObject(owner: nil, objectKey: "a", failedOperation: failed.id)])
+        #expect(metrics.oldestWaitingAge == .seconds(7))
+        #expect(metrics.liveObjects == 2)
+        #expect(metrics.totals.submitted == 4)
+        #expect(metrics.totals.failed == 1)
+    }
+
+    @Test("Drained objects leave no mailbox behind")
+    func mailboxesReclaimed() async throws {
+        let harness = try Harness()
+        for index in 0..<1000 { _ = try await harness.submit("o\(index)", on: "obj-\(index)") }
+        await harness.idle()
+        #expect(harness.journal.all.count == 1000)
+        #expect(await harness.docket.metrics().liveObjects == 0)
+    }
+}

@@ -1,0 +1,277 @@
+@testable import Docket
+import Testing
+
+/// Unit tests of the small support collections: the FIFO ring and the min-heap.
+@Suite("Collections")
+struct CollectionsTests {
+    /// SplitMix64: a small deterministic generator for reproducible randomized tests.
+    struct SeededGenerator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    /// Compares a ring with its reference array through every read accessor.
+    func matches(_ ring: Ring<Int>, _ reference: [Int]) -> Bool {
+        guard ring.count == reference.count, ring.isEmpty == reference.isEmpty, ring.first == reference.first else {
+            return false
+        }
+        guard Array(ring) == reference else { return false }
+        return reference.indices.allSatisfy { ring[$0] == reference[$0] }
+    }
+
+    /// Every parent is no greater than its children.
+    func isHeap<T: Comparable>(_ elements: [T]) -> Bool {
+        elements.indices.dropFirst().allSatisfy { !(elements[$0] < elements[($0 - 1) / 2]) }
+    }
+
+    // MARK: Ring
+
+    @Test("An empty ring has no first element and pops nil")
+    func emptyRing() {
+        var ring = Ring<Int>()
+        #expect(ring.isEmpty)
+        #expect(ring.count == 0)
+        #expect(ring.first == nil)
+        #expect(ring.popFirst() == nil)
+        #expect(Array(ring) == [])
+        #expect(ring.firstIndex { _ in true } == nil)
+        #expect(ring.removeAll { _ in true } == [])
+        #expect(ring.isEmpty)
+    }
+
+    @Test("Append then popFirst is FIFO")
+    func ringFIFO() {
+        var ring = Ring<Int>()
+        for value in 1...10 { ring.append(value) }
+        #expect(ring.count == 10)
+        #expect(ring.first == 1)
+        #expect(Array(ring) == Array(1...10))
+        var popped: [Int] = []
+        while let value = ring.popFirst() { popped.append(value) }
+        #expect(popped == Array(1...10))
+        #expect(ring.isEmpty)
+        #expect(ring.first == nil)
+    }
+
+    @Test("Prepend puts elements at the front, including into an empty ring")
+    func ringPrepend() {
+        var ring = Ring<Int>()
+        ring.prepend(3)
+        ring.prepend(2)
+        ring.append(4)
+        ring.prepend(1)
+        ring.append(5)
+        ring.prepend(0)
+        #expect(Array(ring) == [0, 1, 2, 3, 4, 5])
+        #expect(ring.first == 0)
+        #expect(ring.count == 6)
+        #expect(ring.popFirst() == 0)
+        #expect(ring.popFirst() == 1)
+        #expect(Array(ring) == [2, 3, 4, 5])
+    }
+
+    @Test("The subscript reads and writes by logical offset, also when wrapped")
+    func ringSubscript() {
+        var ring = Ring<Int>()
+        for value in 0..<4 { ring.append(value) }
+        // Move the head, then wrap the tail around the storage.
+        #expect(ring.popFirst() == 0)
+        #expect(ring.popFirst() == 1)
+        ring.append(4)
+        ring.append(5)
+        #expect(Array(ring) == [2, 3, 4, 5])
+        #expect(ring[0] == 2)
+        #expect(ring[3] == 5)
+        ring[0] = 20
+        ring[3] = 50
+        #expect(Array(ring) == [20, 3, 4, 50])
+        #expect(ring.first == 20)
+    }
+
+    @Test("Growing a wrapped ring keeps the logical order")
+    func ringGrowWhileWrapped() {
+        var ring = Ring<Int>()
+        for value in 0..<4 { ring.append(value) }
+        _ = ring.popFirst()
+        _ = ring.popFirst()
+        ring.append(4)
+        ring.append(5)
+        // Full and wrapped: the next append grows.
+        ring.append(6)
+        ring.prepend(1)
+        ring.append(7)
+        #expect(Array(ring) == [1, 2, 3, 4, 5, 6, 7])
+        #expect(ring.count == 7)
+        var popped: [Int] = []
+        while let value = ring.popFirst() { popped.append(value) }
+        #expect(popped == [1, 2, 3, 4, 5, 6, 7])
+    }
+
+    @Test("removeAll(where:) returns the removed elements in order and keeps the rest in order")
+    func ringRemoveAll() {
+        var ring = Ring<Int>()
+        for value in 0..<10 { ring.append(value) }
+        _ = ring.popFirst()
+        ring.prepend(-1)
+        let removed = ring.removeAll { $0 % 3 == 0 }
+        #expect(removed == [3, 6, 9])
+        #expect(Array(ring) == [-1, 1, 2, 4, 5, 7, 8])
+        #expect(ring.count == 7)
+        #expect(ring.first == -1)
+        #expect(ring.removeAll { $0 > 100 } == [])
+        #expect(Array(ring) == [-1, 1, 2, 4, 5, 7, 8])
+        #expect(ring.removeAll { _ in true } == [-1, 1, 2, 4, 5, 7, 8])
+        #expect(ring.isEmpty)
+        ring.append(42)
+        #expect(Array(ring) == [42])
+    }
+
+    @Test("firstIndex(where:) returns the logical offset of the first match")
+    func ringFirstIndex() {
+        var ring = Ring<Int>()
+        for value in [5, 7, 9, 7] { ring.append(value) }
+        _ = ring.popFirst()
+        ring.append(11)
+        #expect(ring.firstIndex { $0 == 7 } == 0)
+        #expect(ring.firstIndex { $0 == 9 } == 1)
+        #expect(ring.firstIndex { $0 == 11 } == 3)
+        #expect(ring.firstIndex { $0 == 5 } == nil)
+    }
+
+    @Test("Popping to empty and reusing the ring works")
+    func ringReuse() {
+        var ring = Ring<String>()
+        for round in 0..<5 {
+            for index in 0..<(round + 3) { ring.append("\(round).\(index)") }
+            var popped: [String] = []
+            while let value = ring.popFirst() { popped.append(value) }
+            #expect(popped == (0..<(round + 3)).map { "\(round).\($0)" })
+            #expect(ring.isEmpty)
+        }
+    }
+
+    @Test("Randomized: the ring behaves like an Array under mixed operations", arguments: [7, 1234, 99_999])
+    func ringRandomized(seed: UInt64) {
+        var generator = SeededGenerator(state: seed)
+        var ring = Ring<Int>()
+        var reference: [Int] = []
+        var nextValue = 0
+        var mismatches = 0
+        for _ in 0..<3_000 {
+            switch Int.random(in: 0..<100, using: &generator) {
+            case 0..<40:
+                ring.append(nextValue)
+                reference.append(nextValue)
+                nextValue += 1
+            case 40..<55:
+                ring.prepend(nextValue)
+                reference.insert(nextValue, at: 0)
+                nextValue += 1
+            case 55..<85:
+                let popped = ring.popFirst()
+                let expected = reference.isEmpty ? nil : reference.removeFirst()
+                if popped != expected { mismatches += 1 }
+            case 85..<95:
+                guard !reference.isEmpty else { continue }
+                let offset = Int.random(in: 0..<reference.count, using: &generator)
+                ring[offset] = -nextValue
+                reference[offset] = -nextValue
+                nextValue += 1
+            default:
+                let modulus = Int.random(in: 2...5, using: &generator)
+                let removed = ring.removeAll { $0 % modulus == 0 }
+                #expect(removed == reference.filter { $0 % modulus == 0 })
+                reference.removeAll { $0 % modulus == 0 }
+            }
+            if !matches(ring, reference) { mismatches += 1 }
+            if let target = reference.randomElement(using: &generator) {
+                if ring.firstIndex(where: { $0 == target }) != reference.firstIndex(of: target) { mismatches += 1 }
+            }
+        }
+        #expect(mismatches == 0)
+        #expect(nextValue > 1_000)
+    }
+
+    // MARK: BinaryHeap
+
+    @Test("An empty heap has no minimum and pops nil")
+    func emptyHeap() {
+        var heap = BinaryHeap<Int>()
+        #expect(heap.isEmpty)
+        #expect(heap.count == 0)
+        #expect(heap.min == nil)
+        #expect(heap.popMin() == nil)
+    }
+
+    @Test("The heap pops in ascending order, duplicates included")
+    func heapOrder() {
+        var heap = BinaryHeap<Int>()
+        for value in [5, 3, 8, 1, 9, 1, 7, 3, 0, 12] { heap.insert(value) }
+        #expect(heap.count == 10)
+        #expect(heap.min == 0)
+        #expect(isHeap(heap.elements))
+        var popped: [Int] = []
+        while let value = heap.popMin() { popped.append(value) }
+        #expect(popped == [0, 1, 1, 3, 3, 5, 7, 8, 9, 12])
+        #expect(heap.isEmpty)
+    }
+
+    @Test("Inserting a new minimum updates min at once")
+    func heapNewMinimum() {
+        var heap = BinaryHeap<Int>()
+        heap.insert(10)
+        #expect(heap.min == 10)
+        heap.insert(20)
+        #expect(heap.min == 10)
+        heap.insert(5)
+        #expect(heap.min == 5)
+        #expect(heap.popMin() == 5)
+        #expect(heap.min == 10)
+    }
+
+    @Test("Randomized: interleaved inserts and pops match a sorted Array", arguments: [3, 2718, 314_159])
+    func heapRandomized(seed: UInt64) {
+        var generator = SeededGenerator(state: seed)
+        var heap = BinaryHeap<Int>()
+        var reference: [Int] = []
+        var mismatches = 0
+        for _ in 0..<3_000 {
+            if Int.random(in: 0..<10, using: &generator) < 6 {
+                let value = Int.random(in: 0..<200, using: &generator)
+                heap.insert(value)
+                reference.append(value)
+                reference.sort()
+            } else {
+                let popped = heap.popMin()
+                let expected = reference.isEmpty ? nil : reference.removeFirst()
+                if popped != expected { mismatches += 1 }
+            }
+            if heap.count != reference.count || heap.min != reference.first || heap.isEmpty != reference.isEmpty {
+                mismatches += 1
+            }
+            if !isHeap(heap.elements) { mismatches += 1 }
+        }
+        var drained: [Int] = []
+        while let value = heap.popMin() { drained.append(value) }
+        #expect(drained == reference)
+        #expect(mismatches == 0)
+    }
+
+    @Test("Randomized: heap sort equals sorted()", arguments: [0, 1, 2, 17, 100, 1_000])
+    func heapSort(count: Int) {
+        var generator = SeededGenerator(state: UInt64(count) &+ 0xC0FFEE)
+        let values = (0..<count).map { _ in Int.random(in: -500...500, using: &generator) }
+        var heap = BinaryHeap<Int>()
+        for value in values { heap.insert(value) }
+        #expect(heap.count == count)
+        var popped: [Int] = []
+        while let value = heap.popMin() { popped.append(value) }
+        #expect(popped == values.sorted())
+    }
+}

@@ -1,0 +1,54 @@
+import Docket
+import DocketTesting
+import Testing
+
+@Suite("Dependencies")
+struct DependencyTests {
+    @Test("A dependent waits at the head of its line until its dependency succeeds")
+    func waitsForDependency() async throws {
+        let harness = try Harness()
+        let base = try await harness.submit("base", on: "a", delay: .seconds(5))
+        _ = try await harness.submit("dependent", on: "b", dependencies: [base.id])
+        _ = try await harness.submit("behind", on: "b")
+        await harness.idle()
+        #expect(harness.journal.all == [])
+        harness.clock.advance(by: .seconds(5))
+        await harness.idle()
+        #expect(harness.journal.all == ["base", "dependent", "behind"])
+    }
+
+    @Test("A failed dependency keeps its dependent waiting until it is retried")
+    func failedDependencyRetried() async throws {
+        let harness = try Harness()
+        let base = try await harness.submit("base", on: "a", fail: true)
+        let dependent = try await harness.submit("dependent", on: "b", dependencies: [base.id])
+        await harness.idle()
+        #expect(harness.journal.all == ["base"])
+        #expect(try dependent.status().state == .waiting)
+        try await harness.docket.retry(base.id, correctedInput: Step(label: "base-fixed"))
+        await harness.idle()
+        #expect(harness.journal.all == ["base", "base-fixed", "dependent"])
+    }
+
+    @Test("A dependency that already succeeded does not hold the dependent")
+    func satisfiedDependency() async throws {
+        let harness = try Harness()
+        let base = try await harness.submit("base", on: "a")
+        await harness.idle()
+        _ = try await harness.submit("dependent", on: "b", dependencies: [base.id])
+        await harness.idle()
+        #expect(harness.journal.all == ["base", "dependent"])
+    }
+
+    @Test("A dependency on an unknown or foreign operation is refused at submit")
+    func unknownDependency() async throws {
+        let harness = try Harness()
+        let foreign = try await harness.submit("theirs", on: "a", owner: "globex", delay: .seconds(5))
+        let unknown = OperationID("00000000000000000000000000000001")!
+        for dependency in [unknown, foreign.id] {
+            let error = await expectError(.unknownDependency) { _ = try await harness.submit("mine", on: "b", owner: "acme", dependencies: [dependency]) }
+            #expect(error?.operationID == dependency)
+        }
+        #expect(await harness.docket.metrics().totals.submitted == 1)
+    }
+}

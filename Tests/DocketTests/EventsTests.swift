@@ -1,0 +1,94 @@
+import Docket
+import DocketTesting
+import Testing
+
+@Suite("Progress and event streams")
+struct EventsTests {
+    @Test("A stream starts with a snapshot, carries state, progress and details, and ends at the finished state")
+    func streamLifecycle() async throws {
+        let harness = try Harness()
+        let handle = try await harness.submit("s", harness.slow)
+        let stream = try handle.events()
+        try await waitUntil(handle, is: .running)
+        harness.gate.open("s")
+        var events: [String] = []
+        for await event in stream {
+            switch event {
+            case .snapshot(let status): events.append("snapshot:\(status.state)")
+            case .state(let state): events.append("state:\(state)")
+            case .progress(let percent): events.append("progress:\(percent)")
+            case .detail(let entry): events.append("detail:\(entry.message)")
+            }
+        }
+        #expect(events.first?.hasPrefix("snapshot:") == true)
+        #expect(events.suffix(3) == ["progress:90", "progress:100", "state:succeeded"])
+        #expect(events.contains("progress:10"))
+    }
+
+    @Test("Many observers watch one operation; a late subscriber first gets the current state")
+    func manyObserversAndLateSubscriber() async throws {
+        let harness = try Harness()
+        let handle = try await harness.submit("s", harness.slow)
+        let early = try handle.events()
+        try await waitUntil(handle, is: .running)
+        let late = try handle.events()
+        harness.gate.open("s")
+        var lateEvents: [OperationEvent] = []
+        for await event in late { lateEvents.append(event) }
+        guard case .snapshot(let snapshot) = lateEvents.first else {
+            Issue.record("first event must be a snapshot")
+            return
+        }
+        #expect(snapshot.state == .running)
+        #expect(snapshot.progress == 10)
+        var earlyCount = 0
+        var earlyLast: OperationEvent?
+        for await event in early {
+            earlyCount += 1
+            earlyLast = event
+        }
+        #expect(earlyCount >= lateEvents.count)
+        if case .state(let state) = earlyLast { #expect(state == .succeeded) } else { Issue.record("stream must end with the final state") }
+        // Subscribing after the end yields one snapshot and finishes.
+        var after: [OperationEvent] = []
+        for await event in try handle.events() { after.append(event) }
+        #expect(after.count == 1)
+    }
+
+    @Test("Progress is clamped to 0–100 and never goes backwards")
+    func progressClamped() async throws {
+        let clock = ManualClock()
+        let jumpy = OperationDefinition<Int, Int>("jumpy") { _, context in
+            context.reportProgress(-5)
+            context.reportProgress(40)
+            context.reportProgress(20)
+            context.reportProgress(250)
+            return 1
+        }
+        var registry = OperationRegistry()
+        try registry.register(jumpy)
+        let docket = try Docket(registry: registry, clock: clock)
+        let handle = try await docket.submit(jumpy, input: 0, options: SubmitOptions(delay: .seconds(1)))
+        let stream = try handle.events()
+        clock.advance(by: .seconds(1))
+        var progress: [Int] = []
+        for await event in stream { if case .progress(let percent) = event { progress.append(percent) } }
+        #expect(progress == [40, 100])
+    }
+
+    @Test("The details log keeps timestamped messages on the clock's timeline")
+    func detailsLog() async throws {
+        let origin = Date(timeIntervalSince1970: 1_700_000_000)
+        let harness = try Harness(configuration: DocketConfiguration(wallClockOrigin: origin))
+        let handle = try await harness.submit("x", delay: .seconds(90))
+        harness.clock.advance(by: .seconds(90))
+        await harness.idle()
+        let status = try handle.status()
+        #expect(status.details.map(\.message) == ["ran x"])
+        #expect(status.details.first?.date == origin.addingTimeInterval(90))
+        #expect(status.createdAt == origin)
+        #expect(status.dueAt == origin.addingTimeInterval(90))
+    }
+}
+
+import Foundation

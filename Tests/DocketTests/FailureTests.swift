@@ -1,0 +1,150 @@
+import Docket
+import DocketTesting
+import Testing
+
+@Suite("Failure, retry and blocking")
+struct FailureTests {
+    @Test("A failure blocks only its object; later operations on it stay queued")
+    func failureBlocksOnlyItsObject() async throws {
+        let harness = try Harness()
+        let failed = try await harness.submit("a1", on: "a", fail: true)
+        let follower = try await harness.submit("a2", on: "a")
+        let other = try await harness.submit("b1", on: "b")
+        await harness.idle()
+        #expect(harness.journal.all.sorted() == ["a1", "b1"])
+        let status = try failed.status()
+        #expect(status.state == .failed)
+        #expect(status.errorText == "a1 failed")
+        #expect(try follower.status().state == .waiting)
+        #expect(try other.status().state == .succeeded)
+        let metrics = await harness.docket.metrics()
+        #expect(metrics.blockedObjects.map(\.failedOperation) == [failed.id])
+        #expect(metrics.blockedObjects.first?.objectKey == "a")
+    }
+
+    @Test("Retry with corrected input unblocks the object and its followers run in order")
+    func retryWithCorrectedInput() async throws {
+        let harness = try Harness()
+        let failed = try await harness.submit("bad", fail: true)
+        _ = try await harness.submit("next")
+        await harness.idle()
+        #expect(harness.journal.all == ["bad"])
+        try await harness.docket.retry(failed.id, correctedInput: Step(label: "fixed"))
+        await harness.idle()
+        #expect(harness.journal.all == ["bad", "fixed", "next"])
+        #expect(failed.takeResult().value == "done fixed")
+        #expect(try failed.status().state == .succeeded)
+        #expect(await harness.docket.metrics().blockedObjects.isEmpty)
+    }
+
+    @Test("Retry without new input runs the same input again")
+    func retrySameInput() async throws {
+        let harness = try Harness()
+        let failed = try await harness.submit("x", fail: true)
+        await harness.idle()
+        try await harness.docket.retry(failed.id)
+        await harness.idle()
+        #expect(harness.journal.all == ["x", "x"])
+        #expect(try failed.status().state == .failed)
+        #expect(try failed.status().attempt == 2)
+    }
+
+    @Test("Reading a failure never unblocks the object")
+    func readingFailureDoesNotUnblock() async throws {
+        let harness = try Harness()
+        let failed = try await harness.submit("bad", fail: true)
+        let follower = try await harness.submit("next")
+        await harness.idle()
+        #expect(failed.takeResult().failure?.message == "bad failed")
+        #expect(failed.takeResult().isConsumed)
+        await harness.idle()
+        #expect(try follower.status().state == .waiting)
+        #expect(try failed.status().state == .failed)
+        #expect(harness.journal.all == ["bad"])
+    }
+
+    @Test("A retry policy retries with backoff before failing, and counts attempts")
+    func retryPolicy() async throws {
+        let harness = try Harness()
+        let handle = try await harness.submit("f", harness.flaky)
+        await harness.idle()
+        #expect(harness.journal.all == ["f#1"])
+        let waiting = try handle.status()
+        #expect(waiting.state == .delayed)
+        #expect(waiting.errorText == "attempt 1 failed")
+        #expect(waiting.attempt == 1)
+        harness.clock.advance(by: .seconds(10))
+        await harness.idle()
+        #expect(harness.journal.all == ["f#1", "f#2"])
+        harness.clock.advance(by: .seconds(10))
+        await harness.idle()
+        #expect(harness.journal.all == ["f#1", "f#2", "f#3"])
+        #expect(try handle.status().state == .succeeded)
+        #expect(try handle.status().attempt == 3)
+    }
+
+    @Test("Retry of an operation that is not failed is refused and changes nothing")
+    func retryNotFailed() async throws {
+        let harness = try Harness()
+        let handle = try await harness.submit("later", delay: .seconds(5))
+        let error = await expectError(.notRetryable) { try await harness.docket.retry(handle.id) }
+        #expect(error != nil)
+        #expect(try handle.status().state == .delayed)
+    }
+
+    @Test("A timeout fails the operation when its body returns, holding the line until then, and blocks the object")
+    func timeout() async throws {
+        let harness = try Harness()
+        let timed = try await harness.submit("t", harness.timed)
+        let follower = try await harness.submit("after")
+        try await waitUntil(timed, is: .running)
+        harness.clock.advance(by: .seconds(4))
+        #expect(try timed.status().state == .running)
+        harness.clock.advance(by: .seconds(1))
+        await harness.idle()
+        #expect(harness.journal.all == ["start t", "stopped t"])
+        let status = try timed.status()
+        #expect(status.state == .failed)
+        #expect(status.errorText?.contains("timeout") == true)
+        #expect(timed.takeResult().failure?.kind == .timedOut)
+        #expect(try follower.status().state == .waiting)
+    }
+
+    @Test("Cancelling a running operation is cooperative and does not block its object")
+    func cancelRunning() async throws {
+        let harness = try Harness()
+        let slow = try await harness.submit("s", harness.slow)
+        let follower = try await harness.submit("after")
+        try await waitUntil(slow, is: .running)
+        try await slow.cancel()
+        await harness.idle()
+        #expect(try slow.status().state == .cancelled(.cancelled))
+        #expect(try follower.status().state == .succeeded)
+        #expect(harness.journal.all == ["start s", "after"])
+    }
+
+    @Test("Cancelling a queued operation removes it; the rest of the line runs")
+    func cancelQueued() async throws {
+        let harness = try Harness()
+        let first = try await harness.submit("first", delay: .seconds(1))
+        let second = try await harness.submit("second")
+        try await second.cancel()
+        harness.clock.advance(by: .seconds(1))
+        await harness.idle()
+        #expect(harness.journal.all == ["first"])
+        #expect(try second.status().state == .cancelled(.cancelled))
+        #expect(try first.status().state == .succeeded)
+        #expect(second.takeResult().failure?.kind == .cancelled)
+    }
+
+    @Test("Cancelling a failed or finished operation is refused")
+    func cancelRefused() async throws {
+        let harness = try Harness()
+        let failed = try await harness.submit("bad", on: "a", fail: true)
+        let done = try await harness.submit("ok", on: "b")
+        await harness.idle()
+        #expect(await expectError(.notCancellable) { try await failed.cancel() } != nil)
+        #expect(await expectError(.notCancellable) { try await done.cancel() } != nil)
+        #expect(try failed.status().state == .failed)
+    }
+}

@@ -1,0 +1,246 @@
+import Docket
+import DocketTesting
+import Foundation
+import Testing
+
+@Suite("Results, owners and waiting")
+struct ResultTests {
+    @Test("Read once: unknown, not finished, the result, and already consumed are four distinct answers")
+    func readOnceFourAnswers() async throws {
+        let harness = try Harness()
+        let unknown = OperationID("0123456789abcdef0123456789abcdef")!
+        #expect(harness.docket.takeResult(of: unknown).isNotFound)
+        let handle = try await harness.submit("x", delay: .seconds(1))
+        #expect(handle.takeResult().pendingState == .delayed)
+        harness.clock.advance(by: .seconds(1))
+        await harness.idle()
+        #expect(handle.takeResult().value == "done x")
+        #expect(handle.takeResult().isConsumed)
+        #expect(harness.docket.takeResult(of: handle.id).isConsumed)
+        let status = try handle.status()
+        #expect(status.state == .succeeded)
+        #expect(status.isResultConsumed)
+    }
+
+    @Test("The tombstone of a consumed result is forgotten after its window")
+    func tombstoneWindow() async throws {
+        let harness = try Harness(configuration: DocketConfiguration(tombstoneLifetime: .seconds(60)))
+        let handle = try await harness.submit("x")
+        await harness.idle()
+        #expect(handle.takeResult().value == "done x")
+        harness.clock.advance(by: .seconds(59))
+        #expect(handle.takeResult().isConsumed)
+        harness.clock.advance(by: .seconds(1))
+        #expect(handle.takeResult().isNotFound)
+        #expect(await expectError(.notFound) { _ = try handle.status() } != nil)
+    }
+
+    @Test("An unread result expires after the retention limit")
+    func unreadResultExpires() async throws {
+        let harness = try Harness(configuration: DocketConfiguration(unreadResultLifetime: .seconds(30)))
+        let handle = try await harness.submit("x")
+        await harness.idle()
+        #expect(await harness.docket.metrics().succeeded == 1)
+        harness.clock.advance(by: .seconds(30))
+        #expect(handle.takeResult().isNotFound)
+        let metrics = await harness.docket.metrics()
+        #expect(metrics.succeeded == 0)
+        #expect(metrics.tombstones == 1)
+    }
+
+    @Test("Keep retention: the result is readable repeatedly and shown in status, until it expires")
+    func keepRetention() async throws {
+        let harness = try Harness()
+        let handle = try await harness.submit("k", harness.kept)
+        await harness.idle()
+        #expect(handle.takeResult().value == "kept k")
+        #expect(handle.takeResult().value == "kept k")
+        #expect(try handle.status().result?.decode(as: String.self) == "kept k")
+        #expect(try handle.status().contentType == "application/json; charset=utf-8")
+        harness.clock.advance(by: .seconds(60))
+        #expect(handle.takeResult().isNotFound)
+    }
+
+    @Test("Read-once status snapshots never carry the payload")
+    func statusWithoutPayload() async throws {
+        let harness = try Harness()
+        let handle = try await harness.submit("x")
+        await harness.idle()
+        let status = try handle.status()
+        #expect(status.result == nil)
+        #expect(status.contentType == "application/json; charset=utf-8")
+        #expect(status.progress == 100)
+        #expect(status.details.map(\.message) == ["ran x"])
+        #expect(status.operationName == "record")
+        #expect(status.objectKey == "deal-1")
+        #expect(status.startedAt != nil && status.finishedAt != nil && status.createdAt != nil)
+    }
+
+    @Test("Another owner sees not found for every read and write, never the data")
+    func ownerIsolation() async throws {
+        let harness = try Harness()
+        let mine = try await harness.submit("secret", owner: "acme", fail: true)
+        await harness.idle()
+        let docket = harness.docket
+        for foreign: String? in ["globex", nil] {
+            #expect(docket.takeResult(of: mine.id, owner: foreign).isNotFound)
+            #expect(await expectError(.notFound) { _ = try docket.status(of: mine.id, owner: foreign) } != nil)
+            #expect(await expectError(.notFound) { _ = try docket.events(of: mine.id, owner: foreign) } != nil)
+            #expect(await expectError(.notFound) { _ = try await docket.delete(mine.id, owner: foreign, followers: .keep) } != nil)
+            #expect(await expectError(.notFound) { try await docket.retry(mine.id, owner: foreign) } != nil)
+            #expect(await expectError(.notFound) { try await docket.cancel(mine.id, owner: foreign) } != nil)
+        }
+        #expect(try docket.status(of: mine.id, owner: "acme").state == .failed)
+    }
+
+    @Test("Object identity is (owner, key): one tenant's failure does not block another's object")
+    func tenantsDoNotBlockEachOther() async throws {
+        let harness = try Harness()
+        _ = try await harness.submit("acme-bad", on: "deal-42", owner: "acme", fail: true)
+        _ = try await harness.submit("acme-next", on: "deal-42", owner: "acme")
+        _ = try await harness.submit("globex", on: "deal-42", owner: "globex")
+        await harness.idle()
+        #expect(harness.journal.all.sorted() == ["acme-bad", "globex"])
+    }
+
+    @Test("An idempotency key returns the first handle for the same owner, and is scoped per owner")
+    func idempotency() async throws {
+        let harness = try Harness(configuration: DocketConfiguration(idempotencyWindow: .seconds(100)))
+        let docket = harness.docket
+        let options = SubmitOptions(objectKey: "a", owner: "acme", idempotencyKey: "req-1")
+        let first = try await docket.submit(harness.record, input: Step(label: "one"), options: options)
+        let repeated = try await docket.submit(harness.record, input: Step(label: "two"), options: options)
+        #expect(first.id == repeated.id)
+        var other = options
+        other.owner = "globex"
+        let foreign = try await docket.submit(harness.record, input: Step(label: "three"), options: other)
+        #expect(foreign.id != first.id)
+        await harness.idle()
+        #expect(harness.journal.all.sorted() == ["one", "three"])
+        harness.clock.advance(by: .seconds(100))
+        let afterWindow = try await docket.submit(harness.record, input: Step(label: "four"), options: options)
+        #expect(afterWindow.id != first.id)
+    }
+
+    @Test("Deadline-then-handle: the outcome when quick, the handle when not")
+    func deadlineThenHandle() async throws {
+        let harness = try Harness()
+        let quick = try await harness.docket.submit(harness.record, input: Step(label: "quick"), options: SubmitOptions(objectKey: "a"), waitingUpTo: .seconds(2))
+        guard case .finished(.success(let value)) = quick else {
+            Issue.record("expected the outcome, got \(quick)")
+            return
+        }
+        #expect(value == "done quick")
+
+        // A delayed head holds object "b", so the submission cannot finish within its wait.
+        let blocker = try await harness.submit("blocker", on: "b", delay: .seconds(10))
+        let docket = harness.docket
+        let record = harness.record
+        async let submission = docket.submit(record, input: Step(label: "late"), options: SubmitOptions(objectKey: "b"), waitingUpTo: .seconds(2))
+        // The wait's deadline is fixed when the call starts, before the submission is counted.
+        while await docket.metrics().totals.submitted < 3 { await Task.yield() }
+        harness.clock.advance(by: .seconds(2))
+        guard case .accepted(let handle) = try await submission else {
+            Issue.record("expected a handle")
+            return
+        }
+        #expect(try handle.status().state == .waiting)
+        harness.clock.advance(by: .seconds(8))
+        await harness.idle()
+        #expect(harness.journal.all == ["quick", "blocker", "late"])
+        #expect(try blocker.status().state == .succeeded)
+        // Giving up did not consume the result.
+        #expect(handle.takeResult().value == "done late")
+    }
+
+    @Test("Run now awaits the outcome in the object's order and takes the result")
+    func performRespectsOrder() async throws {
+        let harness = try Harness()
+        _ = try await harness.submit("first", delay: .seconds(5))
+        let docket = harness.docket
+        let record = harness.record
+        async let value = docket.perform(record, input: Step(label: "now"), options: SubmitOptions(objectKey: "deal-1"))
+        while await docket.metrics().totals.submitted < 2 { await Task.yield() }
+        await harness.idle()
+        #expect(harness.journal.all == [])
+        harness.clock.advance(by: .seconds(5))
+        #expect(try await value == "done now")
+        #expect(harness.journal.all == ["first", "now"])
+    }
+
+    @Test("Run now on a blocked object is refused naming the failed operation; nothing is enqueued")
+    func performOnBlockedObject() async throws {
+        let harness = try Harness()
+        let failed = try await harness.submit("bad", fail: true)
+        await harness.idle()
+        let before = await harness.docket.metrics()
+        let error = await expectError(.objectBlocked) { _ = try await harness.docket.perform(harness.record, input: Step(label: "now"), options: SubmitOptions(objectKey: "deal-1")) }
+        #expect(error?.operationID == failed.id)
+        let after = await harness.docket.metrics()
+        #expect(after.waiting == before.waiting)
+        #expect(after.totals.submitted == before.totals.submitted)
+    }
+
+    @Test("Run now waiting its turn is removed with the blocked error when the object blocks first")
+    func performRemovedWhenObjectBlocks() async throws {
+        let harness = try Harness()
+        let failing = try await harness.submit("bad", delay: .seconds(1), fail: true)
+        let docket = harness.docket
+        let record = harness.record
+        async let value = docket.perform(record, input: Step(label: "now"), options: SubmitOptions(objectKey: "deal-1"))
+        while await docket.metrics().totals.submitted < 2 { await Task.yield() }
+        harness.clock.advance(by: .seconds(1))
+        do {
+            _ = try await value
+            Issue.record("expected the blocked error")
+        } catch let error as DocketError {
+            #expect(error.code == .objectBlocked)
+            #expect(error.operationID == failing.id)
+        }
+        await harness.idle()
+        #expect(harness.journal.all == ["bad"])
+        #expect(await harness.docket.metrics().waiting == 0)
+    }
+
+    @Test("Awaiting a handle takes the result; a second taker is told it was consumed")
+    func awaitingConsumes() async throws {
+        let harness = try Harness()
+        let handle = try await harness.submit("x", delay: .seconds(1))
+        async let first = handle.outcome()
+        async let second = handle.outcome()
+        harness.clock.advance(by: .seconds(1))
+        let answers = await [first, second]
+        #expect(answers.filter { $0.value == "done x" }.count == 1)
+        #expect(answers.filter(\.isConsumed).count == 1)
+    }
+
+    @Test("A failure reaches in-process awaiters as the thrown OperationFailure")
+    func awaitFailure() async throws {
+        let harness = try Harness()
+        let handle = try await harness.submit("bad", fail: true)
+        do {
+            _ = try await handle.value()
+            Issue.record("expected a failure")
+        } catch let failure as OperationFailure {
+            #expect(failure.message == "bad failed")
+        }
+    }
+
+    @Test("IDs are 128 random bits, print as 32 hex digits, parse back, and encode as strings")
+    func ids() async throws {
+        let harness = try Harness()
+        var seen = Set<OperationID>()
+        for index in 0..<300 {
+            let handle = try await harness.submit("i\(index)", on: nil, delay: .seconds(1))
+            #expect(seen.insert(handle.id).inserted)
+            #expect(handle.id.description.count == 32)
+            #expect(OperationID(handle.id.description) == handle.id)
+        }
+        let id = seen.first!
+        let data = try JSONEncoder().encode([id])
+        #expect(try JSONDecoder().decode([OperationID].self, from: data) == [id])
+        #expect(OperationID("xyz") == nil)
+        #expect(OperationID(String(repeating: "g", count: 32)) == nil)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode([OperationID].self, from: Data("[\"nope\"]".utf8)) }
+    }
+}

@@ -1,0 +1,176 @@
+@testable import Docket
+import Testing
+
+/// Unit tests of the timer's decisions: one heap of due times and a single armed sleep.
+@Suite("Timer state machine")
+struct TimerStateMachineTests {
+    typealias Machine = TimerStateMachine<String>
+
+    /// SplitMix64: a small deterministic generator for reproducible randomized tests.
+    struct SeededGenerator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    func s(_ n: Int) -> Duration { .seconds(n) }
+
+    @Test("An empty timer has nothing armed and fires nothing")
+    func empty() {
+        var machine = Machine()
+        #expect(machine.count == 0)
+        #expect(machine.earliest == nil)
+        #expect(machine.armed == nil)
+        let (due, rearm) = machine.fire(now: s(100))
+        #expect(due.isEmpty)
+        #expect(rearm == nil)
+        #expect(machine.armed == nil)
+    }
+
+    @Test("The first schedule arms the sleep for its due time")
+    func firstScheduleArms() {
+        var machine = Machine()
+        #expect(machine.schedule("a", at: s(10)) == s(10))
+        #expect(machine.armed == s(10))
+        #expect(machine.earliest == s(10))
+        #expect(machine.count == 1)
+    }
+
+    @Test("Re-arm only when a new due time is earlier than the armed one")
+    func rearmOnlyWhenEarlier() {
+        var machine = Machine()
+        #expect(machine.schedule("a", at: s(10)) == s(10))
+        #expect(machine.schedule("later", at: s(20)) == nil)
+        #expect(machine.armed == s(10))
+        #expect(machine.schedule("tie", at: s(10)) == nil)
+        #expect(machine.armed == s(10))
+        #expect(machine.schedule("earlier", at: s(4)) == s(4))
+        #expect(machine.armed == s(4))
+        #expect(machine.earliest == s(4))
+        #expect(machine.schedule("between", at: s(7)) == nil)
+        #expect(machine.armed == s(4))
+        #expect(machine.count == 5)
+    }
+
+    @Test("Fire returns what is due in due order, ties in scheduling order, and re-arms for the next")
+    func fireOrder() {
+        var machine = Machine()
+        _ = machine.schedule("a@10", at: s(10))
+        _ = machine.schedule("b@5", at: s(5))
+        _ = machine.schedule("c@10", at: s(10))
+        _ = machine.schedule("d@5", at: s(5))
+        _ = machine.schedule("e@20", at: s(20))
+        _ = machine.schedule("f@10", at: s(10))
+        _ = machine.schedule("g@5", at: s(5))
+
+        let (due, rearm) = machine.fire(now: s(10))
+        #expect(due.map(\.target) == ["b@5", "d@5", "g@5", "a@10", "c@10", "f@10"])
+        #expect(due.map(\.due) == [s(5), s(5), s(5), s(10), s(10), s(10)])
+        #expect(rearm == s(20))
+        #expect(machine.armed == s(20))
+        #expect(machine.count == 1)
+        #expect(machine.earliest == s(20))
+    }
+
+    @Test("Fire before anything is due returns nothing and keeps the earliest armed")
+    func fireEarly() {
+        var machine = Machine()
+        _ = machine.schedule("a", at: s(10))
+        _ = machine.schedule("b", at: s(15))
+        let (due, rearm) = machine.fire(now: s(9))
+        #expect(due.isEmpty)
+        #expect(rearm == s(10))
+        #expect(machine.armed == s(10))
+        #expect(machine.count == 2)
+    }
+
+    @Test("Firing everything disarms; the next schedule arms again")
+    func fireAllDisarms() {
+        var machine = Machine()
+        _ = machine.schedule("a", at: s(1))
+        _ = machine.schedule("b", at: s(2))
+        let (due, rearm) = machine.fire(now: s(2))
+        #expect(due.map(\.target) == ["a", "b"])
+        #expect(rearm == nil)
+        #expect(machine.armed == nil)
+        #expect(machine.earliest == nil)
+        #expect(machine.count == 0)
+        // Armed is empty now, so even a due time in the past arms the sleep.
+        #expect(machine.schedule("c", at: s(1)) == s(1))
+        #expect(machine.armed == s(1))
+    }
+
+    @Test("After a fire, scheduling compares against the newly armed time")
+    func scheduleAfterFire() {
+        var machine = Machine()
+        _ = machine.schedule("a", at: s(5))
+        _ = machine.schedule("b", at: s(30))
+        _ = machine.fire(now: s(5))
+        #expect(machine.armed == s(30))
+        #expect(machine.schedule("c", at: s(40)) == nil)
+        #expect(machine.schedule("d", at: s(20)) == s(20))
+        #expect(machine.armed == s(20))
+        let (due, rearm) = machine.fire(now: s(35))
+        #expect(due.map(\.target) == ["d", "b"])
+        #expect(rearm == s(40))
+    }
+
+    @Test("Ties keep scheduling order across fires")
+    func tiesAcrossFires() {
+        var machine = Machine()
+        _ = machine.schedule("first", at: s(5))
+        _ = machine.fire(now: s(5))
+        _ = machine.schedule("y", at: s(7))
+        _ = machine.schedule("z", at: s(7))
+        _ = machine.schedule("w", at: s(6))
+        _ = machine.schedule("v", at: s(7))
+        let (due, rearm) = machine.fire(now: s(7))
+        #expect(due.map(\.target) == ["w", "y", "z", "v"])
+        #expect(rearm == nil)
+    }
+
+    @Test("Randomized: fires equal a stable sort by due time, and armed is always the earliest", arguments: [1, 42, 2024])
+    func randomizedAgainstStableSort(seed: UInt64) {
+        var generator = SeededGenerator(state: seed)
+        var machine = Machine()
+        var pending: [(due: Int, order: Int, target: String)] = []
+        var fired: [String] = []
+        var expected: [String] = []
+        var order = 0
+        var now = 0
+        for _ in 0..<1_000 {
+            if Int.random(in: 0..<4, using: &generator) < 3 {
+                let due = now + Int.random(in: 0..<50, using: &generator)
+                let target = "t\(order)"
+                let armedBefore = machine.armed
+                let answer = machine.schedule(target, at: .milliseconds(due))
+                let shouldArm = armedBefore.map { .milliseconds(due) < $0 } ?? true
+                #expect(answer == (shouldArm ? .milliseconds(due) : nil))
+                pending.append((due, order, target))
+                order += 1
+            } else {
+                now += Int.random(in: 0..<20, using: &generator)
+                let (due, rearm) = machine.fire(now: .milliseconds(now))
+                fired += due.map(\.target)
+                let ready = pending.filter { $0.due <= now }.sorted { ($0.due, $0.order) < ($1.due, $1.order) }
+                expected += ready.map(\.target)
+                pending.removeAll { $0.due <= now }
+                let earliest = pending.map(\.due).min().map { Duration.milliseconds($0) }
+                #expect(rearm == earliest)
+                #expect(machine.armed == earliest)
+            }
+            #expect(machine.count == pending.count)
+        }
+        let (rest, rearm) = machine.fire(now: .seconds(1_000_000))
+        fired += rest.map(\.target)
+        expected += pending.sorted { ($0.due, $0.order) < ($1.due, $1.order) }.map(\.target)
+        #expect(rearm == nil)
+        #expect(fired == expected)
+        #expect(fired.count == order)
+    }
+}
