@@ -13,6 +13,8 @@ actor Supervisor {
     }
 
     private var machine = SupervisorStateMachine()
+    /// How many notices workers and mailboxes have sent (to prove successes stay off this actor).
+    private(set) var noticesHandled = 0
     private let directory: MailboxDirectory
 
     init(directory: MailboxDirectory) {
@@ -20,6 +22,7 @@ actor Supervisor {
     }
 
     func handle(_ notice: Notice) async {
+        noticesHandled += 1
         switch notice {
         case .dependencySucceeded(let id):
             for key in machine.dependencySucceeded(id) {
