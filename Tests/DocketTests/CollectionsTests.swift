@@ -274,4 +274,57 @@ struct CollectionsTests {
         while let value = heap.popMin() { popped.append(value) }
         #expect(popped == values.sorted())
     }
+
+    @Test("removeAll(where:) on a heap keeps the rest in heap order", arguments: [0, 5, 3_000])
+    func heapRemoveAll(count: Int) {
+        var generator = SeededGenerator(state: UInt64(count) &+ 0xBEEF)
+        let values = (0..<count).map { _ in Int.random(in: -1_000...1_000, using: &generator) }
+        var heap = BinaryHeap<Int>()
+        for value in values { heap.insert(value) }
+        heap.removeAll { $0 % 3 == 0 }
+        #expect(isHeap(heap.elements))
+        var popped: [Int] = []
+        while let value = heap.popMin() { popped.append(value) }
+        #expect(popped == values.filter { $0 % 3 != 0 }.sorted())
+    }
+
+    // MARK: Shrinking
+
+    @Test("A drained dictionary gives its capacity back and keeps what is left")
+    func dictionaryShrinks() {
+        var dictionary: [Int: Int] = [:]
+        for key in 0..<100_000 { dictionary[key] = key }
+        let peak = dictionary.capacity
+        for key in 0..<99_990 {
+            dictionary[key] = nil
+            dictionary.shrinkIfSparse()
+        }
+        #expect(dictionary.capacity < peak / 64)
+        #expect(dictionary == Dictionary(uniqueKeysWithValues: (99_990..<100_000).map { ($0, $0) }))
+    }
+
+    @Test("A small or well-filled dictionary is left alone")
+    func dictionaryKeeps() {
+        var small: [Int: Int] = [:]
+        for key in 0..<500 { small[key] = key }
+        for key in 0..<499 { small[key] = nil }
+        let smallCapacity = small.capacity
+        small.shrinkIfSparse()
+        #expect(small.capacity == smallCapacity)
+        var full: [Int: Int] = [:]
+        for key in 0..<10_000 { full[key] = key }
+        let fullCapacity = full.capacity
+        full.shrinkIfSparse()
+        #expect(full.capacity == fullCapacity)
+    }
+
+    @Test("A drained heap gives its capacity back")
+    func heapShrinks() {
+        var heap = BinaryHeap<Int>()
+        for value in 0..<50_000 { heap.insert(value) }
+        let peak = heap.elements.capacity
+        for _ in 0..<49_990 { heap.popMin() }
+        #expect(heap.elements.capacity < peak / 64)
+        #expect(heap.elements.sorted() == Array(49_990..<50_000))
+    }
 }

@@ -156,6 +156,7 @@ final class Engine: Sendable {
 
     /// Waits for the outcome and takes it; with a deadline (a clock offset), gives up at it.
     func awaitOutcome(_ id: OperationID, owner: String?, consumes: Bool, deadline: Duration?) async -> WaitResolution {
+        if let resolved = tracker.resolveIfFinished(id, owner: owner, consumes: consumes) { return resolved }
         let token = tracker.nextToken()
         if let deadline {
             await timer.schedule(.deadline(id, token: token), at: deadline)

@@ -32,7 +32,10 @@ final class MailboxDirectory: Sendable {
     /// Removes a retiring mailbox, unless another has already taken its place.
     func retire(_ mailbox: Mailbox) {
         shard(mailbox.key).mailboxes.withLock { mailboxes in
-            if mailboxes[mailbox.key] === mailbox { mailboxes[mailbox.key] = nil }
+            if mailboxes[mailbox.key] === mailbox {
+                mailboxes[mailbox.key] = nil
+                mailboxes.shrinkIfSparse()
+            }
         }
     }
 

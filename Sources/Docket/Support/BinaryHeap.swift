@@ -24,7 +24,20 @@ struct BinaryHeap<Element: Comparable> {
         guard !elements.isEmpty else { return nil }
         elements.swapAt(0, elements.count - 1)
         let minimum = elements.removeLast()
-        var parent = 0
+        elements.shrinkIfSparse()
+        siftDown(from: 0)
+        return minimum
+    }
+
+    /// Removes every element matching `predicate` and restores heap order, in O(n).
+    mutating func removeAll(where predicate: (Element) -> Bool) {
+        elements.removeAll(where: predicate)
+        elements.shrinkIfSparse()
+        for index in stride(from: elements.count / 2 - 1, through: 0, by: -1) { siftDown(from: index) }
+    }
+
+    private mutating func siftDown(from index: Int) {
+        var parent = index
         while true {
             let left = 2 * parent + 1
             let right = left + 1
@@ -35,7 +48,6 @@ struct BinaryHeap<Element: Comparable> {
             elements.swapAt(parent, smallest)
             parent = smallest
         }
-        return minimum
     }
 }
 

@@ -40,7 +40,11 @@ struct Ring<Element> {
         storage[head] = nil
         head = (head + 1) % storage.count
         count -= 1
-        if count == 0 { head = 0 }
+        if count == 0 {
+            head = 0
+            // A drained ring gives back a large buffer (a burst's peak), keeping small ones for reuse.
+            if storage.count > 1024 { storage = [] }
+        }
         return element
     }
 

@@ -26,9 +26,12 @@ final class Tracker: Sendable {
     }
 
     private struct ShardState: Sendable {
-        var records: [OperationID: TrackingRecord] = [:]
+        var records = RecordTable()
         var tombstones: [OperationID: Tombstone] = [:]
         var expiries = BinaryHeap<Expiry>()
+        /// Heap entries whose record or tombstone has since gone (a result taken before its
+        /// expiry); the heap is compacted when they outnumber the live ones.
+        var staleExpiries = 0
         var counts = Counts()
     }
 
@@ -68,10 +71,8 @@ final class Tracker: Sendable {
     private func update<T>(_ id: OperationID, _ body: (inout TrackingRecord, inout Deferred, inout ShardState) -> T) -> T? {
         var deferred = Deferred()
         let result = shard(id).state.withLock { state -> T? in
-            guard var record = state.records[id] else { return nil }
-            let result = body(&record, &deferred, &state)
-            state.records[id] = record
-            return result
+            guard let box = state.records.box(id) else { return nil }
+            return body(&box.record, &deferred, &state)
         }
         deferred.perform()
         return result
@@ -197,33 +198,37 @@ final class Tracker: Sendable {
         let now = clock.now()
         var deferred = Deferred()
         let hasDependents = shard(id).state.withLock { state -> Bool in
-            guard var record = state.records[id] else { return false }
-            if record.state == .running { state.counts.running -= 1; state.counts.succeeded += 1 }
-            record.state = .succeeded
-            record.finished = now
-            record.context = nil
-            record.errorText = nil
-            record.outcome = .success(payload)
-            if record.progress < 100 { Self.emit(.progress(100), record, &deferred) }
-            record.progress = 100
-            Self.finish(&record, &deferred)
-            switch record.retention {
-            case .readOnce where record.consumed:
+            guard let box = state.records.box(id) else { return false }
+            if box.record.state == .running { state.counts.running -= 1; state.counts.succeeded += 1 }
+            Self.succeed(&box.record, payload, now: now, &deferred)
+            switch box.record.retention {
+            case .readOnce where box.record.consumed:
+                let record = box.record
                 state.records[id] = nil
                 state.counts.succeeded -= 1
                 Self.bury(id, record, consumed: true, into: &state, now: now, lifetime: tombstoneLifetime)
                 return record.hasDependents
             case .readOnce:
-                record.expires = now + unreadResultLifetime
+                box.record.expires = now + unreadResultLifetime
             case .keep(let duration):
-                record.expires = now + duration
+                box.record.expires = now + duration
             }
-            if let expires = record.expires { state.expiries.insert(Expiry(at: expires, id: id)) }
-            state.records[id] = record
-            return record.hasDependents
+            if let expires = box.record.expires { state.expiries.insert(Expiry(at: expires, id: id)) }
+            return box.record.hasDependents
         }
         deferred.perform()
         return hasDependents
+    }
+
+    private static func succeed(_ record: inout TrackingRecord, _ payload: OperationPayload, now: Duration, _ deferred: inout Deferred) {
+        record.state = .succeeded
+        record.finished = now
+        record.context = nil
+        record.errorText = nil
+        record.outcome = .success(payload)
+        if record.progress < 100 { emit(.progress(100), record, &deferred) }
+        record.progress = 100
+        finish(&record, &deferred)
     }
 
     func markFailed(_ id: OperationID, _ failure: OperationFailure) {
@@ -294,7 +299,7 @@ final class Tracker: Sendable {
         var contexts: [OperationContext] = []
         for shard in shards {
             shard.state.withLock { state in
-                for record in state.records.values { if let context = record.context { contexts.append(context) } }
+                for (_, record) in state.records.entries { if let context = record.context { contexts.append(context) } }
             }
         }
         for context in contexts { context.requestCancellation() }
@@ -358,8 +363,8 @@ final class Tracker: Sendable {
         let now = clock.now()
         return shard(id).state.withLock { state in
             Self.expireIfDue(id, &state, now: now, tombstoneLifetime: tombstoneLifetime)
-            if let record = state.records[id], record.owner == owner {
-                return Self.take(id, record, consuming: true, from: &state, now: now, tombstoneLifetime: tombstoneLifetime)
+            if let box = state.records.box(id), box.record.owner == owner {
+                return Self.take(id, box, consuming: true, from: &state, now: now, tombstoneLifetime: tombstoneLifetime)
             }
             if let tombstone = state.tombstones[id], tombstone.owner == owner {
                 return Self.answer(tombstone)
@@ -368,19 +373,34 @@ final class Tracker: Sendable {
         }
     }
 
+    /// The answer a waiter would get now, or `nil` while the operation is still unfinished.
+    /// Waiting on a finished operation takes this path: no continuation, no suspension.
+    func resolveIfFinished(_ id: OperationID, owner: String?, consumes: Bool) -> WaitResolution? {
+        let now = clock.now()
+        return shard(id).state.withLock { state -> WaitResolution? in
+            Self.expireIfDue(id, &state, now: now, tombstoneLifetime: tombstoneLifetime)
+            if let box = state.records.box(id), box.record.owner == owner {
+                guard box.record.state.isFinished else { return nil }
+                return .outcome(Self.take(id, box, consuming: consumes, from: &state, now: now, tombstoneLifetime: tombstoneLifetime))
+            }
+            if let tombstone = state.tombstones[id], tombstone.owner == owner { return .outcome(Self.answer(tombstone)) }
+            return .outcome(.notFound)
+        }
+    }
+
     /// Waits for the operation to finish, then takes (or, with `consumes == false`, reads) its result.
     func wait(_ id: OperationID, owner: String?, consumes: Bool, token: UInt64) async -> WaitResolution {
-        await withTaskCancellationHandler {
+        if let resolved = resolveIfFinished(id, owner: owner, consumes: consumes) { return resolved }
+        return await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<WaitResolution, Never>) in
                 let now = clock.now()
                 let immediate = shard(id).state.withLock { state -> WaitResolution? in
                     Self.expireIfDue(id, &state, now: now, tombstoneLifetime: tombstoneLifetime)
-                    if var record = state.records[id], record.owner == owner {
-                        if record.state.isFinished {
-                            return .outcome(Self.take(id, record, consuming: consumes, from: &state, now: now, tombstoneLifetime: tombstoneLifetime))
+                    if let box = state.records.box(id), box.record.owner == owner {
+                        if box.record.state.isFinished {
+                            return .outcome(Self.take(id, box, consuming: consumes, from: &state, now: now, tombstoneLifetime: tombstoneLifetime))
                         }
-                        record.waiters.append(.init(token: token, consumes: consumes, continuation: continuation))
-                        state.records[id] = record
+                        box.record.waiters.append(.init(token: token, consumes: consumes, continuation: continuation))
                         return nil
                     }
                     if let tombstone = state.tombstones[id], tombstone.owner == owner { return .outcome(Self.answer(tombstone)) }
@@ -467,7 +487,7 @@ final class Tracker: Sendable {
         var failed: [DocketMetrics.BlockedObject] = []
         for shard in shards {
             shard.state.withLock { state in
-                for (id, record) in state.records where record.state == .waiting || record.state == .failed {
+                for (id, record) in state.records.entries where record.state == .waiting || record.state == .failed {
                     if record.state == .failed {
                         failed.append(DocketMetrics.BlockedObject(owner: record.owner, objectKey: record.objectKey, failedOperation: id))
                     } else if record.due > now {
@@ -526,17 +546,18 @@ final class Tracker: Sendable {
     }
 
     private static func take(
-        _ id: OperationID, _ record: TrackingRecord, consuming: Bool, from state: inout ShardState, now: Duration,
+        _ id: OperationID, _ box: RecordTable.Box, consuming: Bool, from state: inout ShardState, now: Duration,
         tombstoneLifetime: Duration
     ) -> ResultTake<OperationPayload> {
-        guard record.state.isFinished, let outcome = record.outcome else { return .notFinished(record.visibleState(now: now)) }
-        if case .keep = record.retention {
+        // Read through the box: copying a whole record out to read four fields costs more than the rest.
+        guard box.record.state.isFinished, let outcome = box.record.outcome else { return .notFinished(box.record.visibleState(now: now)) }
+        if case .keep = box.record.retention {
             switch outcome {
             case .success(let payload): return .finished(.success(payload))
             case .failure(let failure): return .finished(.failure(failure))
             }
         }
-        if record.consumed { return .consumed }
+        if box.record.consumed { return .consumed }
         guard consuming else {
             switch outcome {
             case .success(let payload): return .finished(.success(payload))
@@ -547,11 +568,11 @@ final class Tracker: Sendable {
         case .success(let payload):
             state.records[id] = nil
             state.counts.succeeded -= 1
-            bury(id, record, consumed: true, into: &state, now: now, lifetime: tombstoneLifetime)
+            bury(id, box.record, consumed: true, into: &state, now: now, lifetime: tombstoneLifetime)
             return .finished(.success(payload))
         case .failure(let failure):
             // A failure stays on record while it blocks its object; only its reading is consumed.
-            state.records[id]?.consumed = true
+            box.record.consumed = true
             return .finished(.failure(failure))
         }
     }
@@ -571,13 +592,28 @@ final class Tracker: Sendable {
         let expires = now + lifetime
         state.tombstones[id] = Tombstone(name: record.name, owner: record.owner, state: record.state, consumed: consumed, expires: expires)
         state.expiries.insert(Expiry(at: expires, id: id))
+        if let pending = record.expires, pending > now {
+            state.staleExpiries += 1
+            compactExpiriesIfStale(&state)
+        }
+    }
+
+    private static func compactExpiriesIfStale(_ state: inout ShardState) {
+        guard state.staleExpiries > 1024, state.staleExpiries * 2 >= state.expiries.count else { return }
+        let records = state.records
+        let tombstones = state.tombstones
+        state.expiries.removeAll { entry in
+            records.box(entry.id)?.record.expires != entry.at && tombstones[entry.id]?.expires != entry.at
+        }
+        state.staleExpiries = 0
     }
 
     private static func expireIfDue(_ id: OperationID, _ state: inout ShardState, now: Duration, tombstoneLifetime: Duration) {
-        if let record = state.records[id], let expires = record.expires, expires <= now {
+        if let expires = state.records.box(id)?.record.expires, expires <= now {
             expire(id, &state, now: now, tombstoneLifetime: tombstoneLifetime)
         } else if let tombstone = state.tombstones[id], tombstone.expires <= now {
             state.tombstones[id] = nil
+            state.tombstones.shrinkIfSparse()
         }
     }
 
@@ -593,11 +629,15 @@ final class Tracker: Sendable {
         while swept < limit, let next = state.expiries.min, next.at <= now {
             state.expiries.popMin()
             swept += 1
-            if let record = state.records[next.id], record.expires == next.at {
+            if state.records.box(next.id)?.record.expires == next.at {
                 expire(next.id, &state, now: now, tombstoneLifetime: tombstoneLifetime)
             } else if let tombstone = state.tombstones[next.id], tombstone.expires == next.at {
                 state.tombstones[next.id] = nil
+                state.tombstones.shrinkIfSparse()
+            } else if state.staleExpiries > 0 {
+                state.staleExpiries -= 1
             }
         }
+        if swept > 0 { compactExpiriesIfStale(&state) }
     }
 }

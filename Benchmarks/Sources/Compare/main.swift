@@ -1,0 +1,94 @@
+import Foundation
+import Workloads
+
+/// One process, every workload: Docket's figure, each baseline's, and the ratio.
+/// `compare --smoke` runs every workload at a tiny size (for CI); `compare --full` adds the
+/// 10-million-operation runs. Workload numbers (`compare 1 4`) run only those workloads.
+
+let arguments = CommandLine.arguments.dropFirst()
+let smoke = arguments.contains("--smoke")
+let full = arguments.contains("--full")
+/// `--profile K`: only Docket's keyed-throughput run at K objects, repeated, for a profiler.
+let profileKeys = arguments.firstIndex(of: "--profile").flatMap { arguments.index(after: $0) < arguments.endIndex ? Int(arguments[arguments.index(after: $0)]) : nil }
+let selected = Set(arguments.compactMap { Int($0) })
+if profileKeys == nil, let unknown = arguments.first(where: { !["--smoke", "--full"].contains($0) && !(1...7).contains(Int($0) ?? 0) }) {
+    FileHandle.standardError.write(Data("unknown argument \(unknown); usage: compare [--smoke | --full] [workload 1-7 ...] | --profile K\n".utf8))
+    exit(2)
+}
+func runs(_ workload: Int) -> Bool { selected.isEmpty || selected.contains(workload) }
+
+func row(_ cells: [String]) { print("| " + cells.joined(separator: " | ") + " |") }
+func ns(_ value: Double) -> String { value >= 10_000 ? String(format: "%.1f µs", value / 1000) : String(format: "%.0f ns", value) }
+func ratio(_ baseline: Double, _ docket: Double) -> String { String(format: "%.2f×", baseline / docket) }
+
+@Sendable func main() async throws {
+    let operations = smoke ? 2_000 : 200_000
+    let keyCounts = smoke ? [1, 100, 1_000] : [1, 100, 10_000, 100_000]
+    let midKeys = smoke ? 100 : 10_000
+    if let keys = profileKeys {
+        for _ in 0..<5 { print(ns(try await keyedThroughput(DocketSystem.self, operations: operations, keys: keys))) }
+        return
+    }
+
+    if runs(1) {
+        print("## 1. Keyed throughput (\(operations) trivial operations, ns/op; ratio = baseline ÷ Docket, above 1 means Docket is faster)\n")
+        row(["K", "Docket", "(a) DispatchQueue", "(b) OperationQueue", "(c) actor + Task/op", "(d) drain floor", "vs (a)", "vs (b)", "vs (c)", "vs (d)"])
+        row(Array(repeating: "---", count: 10))
+        for keys in keyCounts {
+            let docket = try await keyedThroughput(DocketSystem.self, operations: operations, keys: keys)
+            let dispatch = try await keyedThroughput(DispatchQueuePerKey.self, operations: operations, keys: keys)
+            let operation = try await keyedThroughput(OperationQueuePerKey.self, operations: operations, keys: keys)
+            let tasks = try await keyedThroughput(TaskPerOperation.self, operations: operations, keys: keys)
+            let floor = try await keyedThroughput(DrainingMailbox.self, operations: operations, keys: keys)
+            row(["\(keys)", ns(docket), ns(dispatch), ns(operation), ns(tasks), ns(floor),
+                 ratio(dispatch, docket), ratio(operation, docket), ratio(tasks, docket), ratio(floor, docket)])
+        }
+    }
+
+    if runs(2) {
+        print("\n## 2. Throughput while two pollers read statuses\n")
+        let polled = try await throughputWhilePolling(operations: operations, keys: midKeys)
+        let quiet = try await keyedThroughput(DocketSystem.self, operations: operations, keys: midKeys)
+        print("K = \(midKeys): \(ns(polled.nsPerOperation))/op with pollers vs \(ns(quiet)) without (slowdown \(String(format: "%.0f%%", (polled.nsPerOperation / quiet - 1) * 100))); \(String(format: "%.2f", polled.lookupsPerSecond / 1e6)) million lookups/s")
+    }
+
+    if runs(3) {
+        print("\n## 3. Latency (64 clients, closed loop)\n")
+        let latencies = try await latency(clients: 64, perClient: smoke ? 20 : 2_000, keys: 1_000)
+        print("submit → start: \(latencies.toStart)\nsubmit → result: \(latencies.toResult)")
+    }
+
+    if runs(4) {
+        print("\n## 4. Delays\n")
+        let delayed = smoke ? 2_000 : 1_000_000
+        let manual = try await delayedWithManualClock(count: delayed, keys: delayed)
+        print("\(delayed) delayed operations, manual clock: \(ns(manual))/op (schedule + fire + run + take)")
+        let late = try await delayLateness(count: smoke ? 200 : 20_000, window: smoke ? .milliseconds(50) : .seconds(2))
+        print("real clock lateness: p50 \(Int(late.p50)) µs, p99 \(Int(late.p99)) µs")
+    }
+
+    if runs(5) {
+        print("\n## 5. Failure-heavy (10% of objects fail once and are retried)\n")
+        let failing = try await failureHeavy(operations: operations, keys: midKeys)
+        let clean = try await keyedThroughput(DocketSystem.self, operations: operations, keys: midKeys)
+        print("K = \(midKeys): \(ns(failing.nsPerOperation))/op (\(String(format: "%.2f", failing.nsPerOperation / clean))× the failure-free run); time to unblock \(Int(failing.unblockMicros)) µs mean")
+    }
+
+    if runs(6) {
+        print("\n## 6. Memory\n")
+        let memory = try await memoryFootprint(count: smoke ? 2_000 : 1_000_000)
+        print(String(format: "queued: %.0f B/op; consumed (tombstone): %.0f B/op; after the tombstone window: %.0f B/op; live mailboxes left: %d",
+                     memory.queued, memory.tombstone, memory.afterWindow, memory.liveObjects))
+    }
+
+    if runs(7) {
+        print("\n## 7. Scale (ns/op, waves of 1 000 000 over objects = ops/10)\n")
+        let sizes = smoke ? [1_000, 10_000] : (full ? [10_000, 100_000, 1_000_000, 10_000_000] : [10_000, 100_000, 1_000_000])
+        for size in sizes {
+            let result = try await waves(operations: size, objects: max(1, size / 10), wave: min(size, 1_000_000))
+            print("10^\(Int(log10(Double(size)))): \(ns(result.nsPerOperation))/op, peak RSS \(result.peakResident / 1_048_576) MiB")
+        }
+    }
+}
+
+try await Task.detached { try await main() }.value

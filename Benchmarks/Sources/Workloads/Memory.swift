@@ -1,0 +1,58 @@
+import Docket
+import DocketTesting
+import Foundation
+import MallocStats
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Bytes the allocator has handed out and not taken back.
+public func heapInUse() -> Int {
+    Int(docket_heap_in_use())
+}
+
+/// The process's peak resident set size in bytes.
+public func peakResidentBytes() -> Int {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return usage.ru_maxrss * 1024
+}
+
+/// Workload 6: heap bytes per queued operation (tracking included), per consumed-result
+/// tombstone, and per operation left once the tombstone window has passed (what an idle,
+/// drained object retains), with the number of live mailboxes left.
+public func memoryFootprint(count: Int) async throws -> (queued: Double, tombstone: Double, afterWindow: Double, liveObjects: Int) {
+    let clock = ManualClock()
+    let definition = OperationDefinition<Int, Int>("memory") { value, _ in value }
+    var registry = OperationRegistry()
+    try registry.register(definition)
+    let docket = try Docket(
+        registry: registry,
+        configuration: DocketConfiguration(maxQueuedOperations: 20_000_000, tombstoneLifetime: .seconds(60)),
+        clock: clock)
+    let names = (0..<count).map { "object-\($0)" }
+    var ids: [OperationID] = []
+    ids.reserveCapacity(count)
+    // Queued: every operation delayed, on its own object.
+    let before = heapInUse()
+    for index in 0..<count {
+        ids.append(try await docket.submit(definition, input: index, options: SubmitOptions(objectKey: names[index], delay: .seconds(10))).id)
+    }
+    let queued = Double(heapInUse() - before) / Double(count)
+    // Run them; results unread, then taken: tombstones.
+    clock.advance(by: .seconds(10))
+    await docket.waitForIdle()
+    for id in ids {
+        guard case .finished(.success) = docket.takeResult(of: id) else { throw WorkloadError("memory: \(id) did not succeed") }
+    }
+    _ = await docket.metrics()
+    let afterTaking = heapInUse()
+    let idleObjects = await docket.metrics().liveObjects
+    // Tombstone cost: heap after taking versus an empty docket's baseline; tombstones replace records.
+    let tombstone = Double(afterTaking - before) / Double(count)
+    clock.advance(by: .seconds(60))
+    _ = await docket.metrics()
+    let afterWindow = Double(heapInUse() - before) / Double(count)
+    return (queued, tombstone, afterWindow, idleObjects)
+}

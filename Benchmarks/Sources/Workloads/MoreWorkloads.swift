@@ -1,0 +1,156 @@
+import Docket
+import DocketTesting
+import Foundation
+import Synchronization
+
+/// Workload 2: keyed throughput while two tasks poll the status of random live IDs.
+/// Returns (ns per operation, status lookups per second across both pollers).
+public func throughputWhilePolling(operations: Int, keys: Int) async throws -> (nsPerOperation: Double, lookupsPerSecond: Double) {
+    let log = OrderLog(keys: keys)
+    let system = try DocketSystem(keys: keys, log: log)
+    // Seed some IDs so the pollers have live targets from the start.
+    for index in 0..<min(keys, 1000) { try await system.submit(key: index % keys, index: index) }
+    let seeded = min(keys, 1000)
+    let stop = Locked(false)
+    let lookups = Locked(0)
+    let docket = system.docket
+    let known = system.submittedIDs
+    let pollers = (0..<2).map { seed in
+        Task.detached {
+            var generator = SplitMix(seed: UInt64(seed + 1))
+            var count = 0
+            while !stop.withLock({ $0 }) {
+                for _ in 0..<256 {
+                    let id = known[Int(generator.next() % UInt64(known.count))]
+                    _ = try? docket.status(of: id)
+                    count += 1
+                }
+                // A poller is a task on the shared cooperative pool, as a request handler is:
+                // it gives the pool's threads back between batches, or on a 2-core machine two
+                // spinning pollers would hold every thread and the operations could never run.
+                await Task.yield()
+            }
+            lookups.withLock { $0 += count }
+        }
+    }
+    let start = ContinuousClock.now
+    for index in seeded..<operations { try await system.submit(key: index % keys, index: index) }
+    try await system.finish()
+    let elapsed = ContinuousClock.now - start
+    stop.withLock { $0 = true }
+    for poller in pollers { await poller.value }
+    let (ran, violations) = log.verify()
+    guard ran == operations, violations == 0 else { throw WorkloadError("polling run: ran \(ran), \(violations) order violations") }
+    return (elapsed.nanoseconds / Double(operations - seeded), Double(lookups.withLock { $0 }) / (elapsed.nanoseconds / 1e9))
+}
+
+/// Workload 4 (manual clock): `count` delayed operations with random due times; the cost of
+/// scheduling and firing them, in ns per operation.
+public func delayedWithManualClock(count: Int, keys: Int) async throws -> Double {
+    let clock = ManualClock()
+    let ran = Atomic<Int>(0)
+    let definition = OperationDefinition<Int, Int>("delayed") { value, _ in
+        ran.add(1, ordering: .relaxed)
+        return value
+    }
+    var registry = OperationRegistry()
+    try registry.register(definition)
+    let docket = try Docket(registry: registry, configuration: DocketConfiguration(maxQueuedOperations: 20_000_000), clock: clock)
+    var generator = SplitMix(seed: 42)
+    let names = (0..<keys).map { "object-\($0)" }
+    var ids: [OperationID] = []
+    ids.reserveCapacity(count)
+    let start = ContinuousClock.now
+    for index in 0..<count {
+        let delay = Duration.milliseconds(Int64(generator.next() % 3_600_000))
+        let handle = try await docket.submit(definition, input: index, options: SubmitOptions(objectKey: names[index % keys], delay: delay))
+        ids.append(handle.id)
+    }
+    clock.advance(by: .seconds(3600))
+    await docket.waitForIdle()
+    for id in ids { _ = docket.takeResult(of: id) }
+    let elapsed = ContinuousClock.now - start
+    guard ran.load(ordering: .relaxed) == count else { throw WorkloadError("delayed: ran \(ran.load(ordering: .relaxed)) of \(count)") }
+    return elapsed.nanoseconds / Double(count)
+}
+
+/// Workload 4 (real clock): delayed operations due within `window`; how late they start
+/// (p50, p99 in microseconds).
+public func delayLateness(count: Int, window: Duration) async throws -> (p50: Double, p99: Double) {
+    let lateness = Locked<[Double]>([])
+    let origin = ContinuousClock.now
+    let definition = OperationDefinition<Int64, Int>("late") { dueNanos, _ in
+        let now = (ContinuousClock.now - origin).nanoseconds
+        lateness.withLock { $0.append((now - Double(dueNanos)) / 1000) }
+        return 0
+    }
+    var registry = OperationRegistry()
+    try registry.register(definition)
+    let docket = try Docket(registry: registry)
+    var generator = SplitMix(seed: 7)
+    var ids: [OperationID] = []
+    let windowNanos = UInt64(window.nanoseconds)
+    for _ in 0..<count {
+        let delay = Duration.nanoseconds(Int64(generator.next() % windowNanos))
+        let due = (ContinuousClock.now - origin) + delay
+        ids.append(try await docket.submit(definition, input: Int64(due.nanoseconds), options: SubmitOptions(delay: delay)).id)
+    }
+    for id in ids { _ = await docket.outcome(of: id) }
+    let sorted = lateness.withLock { $0 }.sorted()
+    guard sorted.count == count else { throw WorkloadError("lateness: \(sorted.count) of \(count) ran") }
+    return (sorted[count / 2], sorted[min(count - 1, count * 99 / 100)])
+}
+
+/// Workload 5: 10% of objects fail once (their first operation) and are retried as soon as
+/// they fail. Returns ns per operation overall and the mean time from failure to the retried
+/// operation's success, in microseconds.
+public func failureHeavy(operations: Int, keys: Int) async throws -> (nsPerOperation: Double, unblockMicros: Double) {
+    let failedOnce = Locked<Set<Int>>([])
+    let definition = OperationDefinition<DocketSystem.Step, Int>("sometimes") { step, _ in
+        if step.key % 10 == 0, failedOnce.withLock({ $0.insert(step.key).inserted }) {
+            throw WorkloadError("first attempt on \(step.key) fails")
+        }
+        return step.index
+    }
+    var registry = OperationRegistry()
+    try registry.register(definition)
+    let docket = try Docket(registry: registry, configuration: DocketConfiguration(maxQueuedOperations: 20_000_000))
+    let names = (0..<keys).map { "object-\($0)" }
+    var handles: [OperationHandle<Int>] = []
+    handles.reserveCapacity(operations)
+    let start = ContinuousClock.now
+    for index in 0..<operations {
+        handles.append(try await docket.submit(definition, input: DocketSystem.Step(key: index % keys, index: index), options: SubmitOptions(objectKey: names[index % keys])))
+    }
+    var unblockTotal = 0.0
+    var unblocked = 0
+    for handle in handles {
+        switch await handle.outcome() {
+        case .finished(.success): continue
+        case .finished(.failure):
+            let failedAt = ContinuousClock.now
+            try await docket.retry(handle.id)
+            guard case .finished(.success) = await handle.outcome() else { throw WorkloadError("retry did not succeed") }
+            unblockTotal += (ContinuousClock.now - failedAt).nanoseconds / 1000
+            unblocked += 1
+        default:
+            throw WorkloadError("unexpected outcome")
+        }
+    }
+    let elapsed = ContinuousClock.now - start
+    guard unblocked == (keys + 9) / 10 || operations < keys else { throw WorkloadError("unblocked \(unblocked) objects") }
+    return (elapsed.nanoseconds / Double(operations), unblockTotal / Double(max(1, unblocked)))
+}
+
+/// A small seeded generator (SplitMix64) so runs are repeatable.
+public struct SplitMix: RandomNumberGenerator {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
