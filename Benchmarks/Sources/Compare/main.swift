@@ -26,7 +26,11 @@ func ratio(_ baseline: Double, _ docket: Double) -> String { String(format: "%.2
     let keyCounts = smoke ? [1, 100, 1_000] : [1, 100, 10_000, 100_000]
     let midKeys = smoke ? 100 : 10_000
     if let keys = profileKeys {
-        for _ in 0..<5 { print(ns(try await keyedThroughput(DocketSystem.self, operations: operations, keys: keys))) }
+        for _ in 0..<5 {
+            let docket = try await keyedThroughput(DocketSystem.self, operations: operations, keys: keys)
+            let floor = try await keyedThroughput(DrainingMailbox.self, operations: operations, keys: keys)
+            print("Docket \(ns(docket)), drain floor \(ns(floor)), ratio \(ratio(floor, docket))")
+        }
         return
     }
 

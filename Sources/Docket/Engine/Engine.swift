@@ -102,8 +102,9 @@ final class Engine: Sendable {
             id: id, job: Job(definition: definition, input: input), due: due, dependencies: pending, runsNow: runsNow)
         while true {
             let mailbox = directory.mailbox(for: objectKey) { Mailbox(key: objectKey, engine: self) }
-            switch await mailbox.enqueue(entry) {
-            case .accepted:
+            switch mailbox.submit(entry) {
+            case .accepted(let needsTurn):
+                if needsTurn { await mailbox.takeInbox() }
                 counters.submitted()
                 return (id, true)
             case .retired:

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The serial line of one business object (or of one independent operation).
 ///
 /// A thin actor around ``MailboxStateMachine``: every method feeds the machine an event and
@@ -10,13 +12,32 @@ actor Mailbox {
     private let engine: Engine
     private var machine = Machine()
 
+    /// Submissions not yet taken into the line, with what submitters must know without
+    /// entering the actor. A submitter appends here under the lock; the actor moves the
+    /// entries into its state machine at the start of its next turn, so submitting to an
+    /// object a worker is draining costs one lock and no actor hop.
+    private struct Inbox: Sendable {
+        var entries: [Machine.Entry] = []
+        /// A turn of the actor is coming that will take the inbox in: a worker holds the
+        /// running head or the mailbox is on the ready queue. When `false`, the submitter
+        /// that finds it so sets it and gives the actor a turn itself.
+        var attended = false
+        /// The mailbox left the directory; submitters must get a fresh one.
+        var retired = false
+        /// The failed operation blocking the object, mirrored for run-now refusals.
+        var blockedBy: OperationID?
+    }
+
+    private nonisolated let inbox = Mutex(Inbox())
+
     init(key: ObjectKey, engine: Engine) {
         self.key = key
         self.engine = engine
     }
 
-    enum EnqueueOutcome: Sendable {
-        case accepted
+    enum SubmitOutcome: Sendable {
+        /// In the inbox; with `needsTurn`, the caller must call ``takeInbox()``.
+        case accepted(needsTurn: Bool)
         case blocked(OperationID)
         case retired
     }
@@ -35,27 +56,98 @@ actor Mailbox {
 
     // MARK: Submission and execution
 
-    func enqueue(_ entry: Machine.Entry) async -> EnqueueOutcome {
-        switch machine.enqueue(entry, now: engine.clock.now()) {
-        case .retired: return .retired
-        case .refusedBlocked(let failed): return .blocked(failed)
-        case .accepted(let action):
-            await perform(action)
-            return .accepted
+    /// Appends a submission to the inbox, in submission order, without entering the actor.
+    nonisolated func submit(_ entry: Machine.Entry) -> SubmitOutcome {
+        inbox.withLock { inbox in
+            if inbox.retired { return .retired }
+            if entry.runsNow, let failed = inbox.blockedBy { return .blocked(failed) }
+            inbox.entries.append(entry)
+            if inbox.attended { return .accepted(needsTurn: false) }
+            inbox.attended = true
+            return .accepted(needsTurn: true)
         }
     }
 
+    /// The turn a submitter gives an unattended mailbox: takes the inbox into the line.
+    func takeInbox() async {
+        await ingest()
+        await settle()
+    }
+
     func claim() async -> Run? {
+        await ingest()
+        let run: Run?
         switch machine.claim(now: engine.clock.now()) {
         case .run(let entry):
-            return start(entry)
+            run = start(entry)
         case .then(let action):
             await perform(action)
-            return nil
+            run = nil
+        }
+        await settle()
+        return run
+    }
+
+    /// Moves the inbox into the line. Every turn of the actor starts here, so the machine
+    /// sees submissions in order before any other event.
+    private func ingest() async {
+        while true {
+            let entries = inbox.withLock { inbox -> [Machine.Entry] in
+                defer { inbox.entries = [] }
+                return inbox.entries
+            }
+            if entries.isEmpty { return }
+            if machine.phase == .retired { machine.revive() }
+            for entry in entries {
+                switch machine.enqueue(entry, now: engine.clock.now()) {
+                case .accepted(let action):
+                    await perform(action)
+                case .refusedBlocked(let failed):
+                    // Blocked after the submitter looked: the run-now caller learns it from its wait.
+                    engine.releaseQueuedSlot()
+                    engine.tracker.reject(entry.id, with: .blocked(by: failed, key: key.description))
+                case .retired:
+                    preconditionFailure("a revived line accepts entries")
+                }
+            }
+        }
+    }
+
+    /// Ends a turn: publishes whether a turn is still coming, the blocking operation, and
+    /// retires the mailbox when its line is empty and nothing waits in the inbox.
+    private func settle() async {
+        while true {
+            let phase = machine.phase
+            let blockedBy = machine.blockedBy
+            let outcome = inbox.withLock { inbox -> (retire: Bool, pending: Bool) in
+                inbox.blockedBy = blockedBy
+                if !inbox.entries.isEmpty { return (false, true) }
+                switch phase {
+                case .running, .ready:
+                    inbox.attended = true
+                case .retired:
+                    inbox.attended = false
+                    inbox.retired = true
+                    return (true, false)
+                case .idle, .waitingForDependencies, .blocked:
+                    inbox.attended = false
+                }
+                return (false, false)
+            }
+            if outcome.retire { engine.directory.retire(self) }
+            guard outcome.pending else { return }
+            await ingest()
         }
     }
 
     func complete(_ run: Run, result: Result<OperationPayload, any Error>, keepDraining: Bool) async -> Completion {
+        await ingest()
+        let completion = await finish(run, result: result, keepDraining: keepDraining)
+        await settle()
+        return completion
+    }
+
+    private func finish(_ run: Run, result: Result<OperationPayload, any Error>, keepDraining: Bool) async -> Completion {
         let id = run.entry.id
         let context = run.context
         let now = engine.clock.now()
@@ -107,21 +199,31 @@ actor Mailbox {
     // MARK: Wakes and dependencies
 
     func wake(at due: Duration) async {
+        await ingest()
         await perform(machine.wake(at: due, now: engine.clock.now()))
+        await settle()
     }
 
     func dependenciesChanged() async {
+        await ingest()
         await perform(machine.dependenciesChanged())
+        await settle()
     }
 
     // MARK: Retry, cancel, delete
 
     func retry(_ id: OperationID, replacing job: Job?) async throws {
-        switch machine.retry(id, replacing: job, now: engine.clock.now()) {
-        case .success(let action):
+        await ingest()
+        let outcome = machine.retry(id, replacing: job, now: engine.clock.now())
+        if case .success(let action) = outcome {
             engine.tracker.markRetried(id)
             engine.claimQueuedSlot()
             await perform(action)
+        }
+        await settle()
+        switch outcome {
+        case .success:
+            return
         case .failure(.deletionInProgress):
             throw DocketError(.notRetryable, "Operation \(id) is being deleted, so it cannot be retried.", operationID: id)
         case .failure:
@@ -131,6 +233,13 @@ actor Mailbox {
 
     /// Removes a queued entry with the given reason. Returns `false` when it is not queued here.
     func cancelQueued(_ id: OperationID, reason: CancellationReason) async -> Bool {
+        await ingest()
+        let cancelled = await cancelInLine(id, reason: reason)
+        await settle()
+        return cancelled
+    }
+
+    private func cancelInLine(_ id: OperationID, reason: CancellationReason) async -> Bool {
         switch machine.cancelQueued(id, now: engine.clock.now()) {
         case .success(let action):
             engine.releaseQueuedSlot()
@@ -142,14 +251,18 @@ actor Mailbox {
         }
     }
 
-    func prepareDeletion(_ ids: Set<OperationID>, followers: FollowerPolicy?) -> Machine.Refusal? {
-        switch machine.prepareDeletion(ids, followers: followers) {
+    func prepareDeletion(_ ids: Set<OperationID>, followers: FollowerPolicy?) async -> Machine.Refusal? {
+        await ingest()
+        let result = machine.prepareDeletion(ids, followers: followers)
+        await settle()
+        switch result {
         case .success: return nil
         case .failure(let refusal): return refusal
         }
     }
 
     func commitDeletion(_ ids: Set<OperationID>, followers: FollowerPolicy?) async -> [(OperationID, CancellationReason)] {
+        await ingest()
         let failedHead = machine.blockedBy
         let (removed, action) = machine.commitDeletion(ids, followers: followers, now: engine.clock.now())
         for (id, reason) in removed {
@@ -157,11 +270,14 @@ actor Mailbox {
             engine.tracker.markCancelled(id, reason: reason)
         }
         await perform(action)
+        await settle()
         return removed
     }
 
     func releaseDeletion() async {
+        await ingest()
         await perform(machine.releaseDeletion(now: engine.clock.now()))
+        await settle()
     }
 
     // MARK: Actions
@@ -186,7 +302,7 @@ actor Mailbox {
                 await engine.timer.schedule(.wake(self), at: due)
                 return
             case .retire:
-                engine.directory.retire(self)
+                // Retiring is decided in settle(), together with the inbox.
                 return
             case .checkDependencies(let id, let dependencies):
                 switch engine.tracker.dependencyState(dependencies) {
@@ -195,7 +311,7 @@ actor Mailbox {
                 case .pending:
                     return
                 case .broken:
-                    if await cancelQueued(id, reason: .dependencyDeleted) {
+                    if await cancelInLine(id, reason: .dependencyDeleted) {
                         await engine.supervisor.handle(.removed([id]))
                     }
                     return

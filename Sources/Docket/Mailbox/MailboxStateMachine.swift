@@ -125,6 +125,11 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
         }
     }
 
+    /// A retired line that must take entries after all (submitted while it retired) starts over idle.
+    mutating func revive() {
+        if phase == .retired { phase = .idle }
+    }
+
     /// A worker took the mailbox from the ready queue.
     mutating func claim(now: Duration) -> Next {
         guard phase == .ready else { return .then(.none) }
