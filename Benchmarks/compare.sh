@@ -7,5 +7,5 @@
 #   Benchmarks/compare.sh 1 6        only workloads 1 and 6
 set -euo pipefail
 cd "$(dirname "$0")"
-swift build -c release --product Compare
+swift build -c release --product Compare 1>&2
 exec .build/release/Compare "$@"

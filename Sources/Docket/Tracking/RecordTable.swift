@@ -29,6 +29,11 @@ struct RecordTable: Sendable {
         }
     }
 
+    /// Adds the record of a new operation (its ID is fresh, so nothing is replaced).
+    mutating func insert(_ record: TrackingRecord, for id: OperationID) {
+        storage[id] = Box(record)
+    }
+
     /// The box of `id`'s record, to change the record in place while the shard is locked.
     func box(_ id: OperationID) -> Box? { storage[id] }
 

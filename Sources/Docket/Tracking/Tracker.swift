@@ -87,7 +87,7 @@ final class Tracker: Sendable {
     func insert(_ id: OperationID, _ record: TrackingRecord) {
         let now = clock.now()
         shard(id).state.withLock { state in
-            state.records[id] = record
+            state.records.insert(record, for: id)
             state.counts.queued += 1
             Self.sweep(&state, now: now, limit: 2, tombstoneLifetime: tombstoneLifetime)
         }
