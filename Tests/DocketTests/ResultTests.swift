@@ -20,6 +20,20 @@ struct ResultTests {
         let status = try handle.status()
         #expect(status.state == .succeeded)
         #expect(status.isResultConsumed)
+        #expect(status.operationName == "record")
+    }
+
+    @Test("A tombstone still names its operation, whichever definition it ran")
+    func tombstoneNamesItsOperation() async throws {
+        let harness = try Harness()
+        let handle = try await harness.submit("x", harness.slow)
+        harness.gate.open("x")
+        await harness.idle()
+        #expect(handle.takeResult().value == "done x")
+        let status = try handle.status()
+        #expect(status.isResultConsumed)
+        #expect(status.operationName == "slow")
+        #expect(status.owner == nil)
     }
 
     @Test("The tombstone of a consumed result is forgotten after its window")

@@ -81,8 +81,10 @@ func ratio(_ baseline: Double, _ docket: Double) -> String { String(format: "%.2
     if runs(6) {
         print("\n## 6. Memory\n")
         let memory = try await memoryFootprint(count: smoke ? 2_000 : 1_000_000)
-        print(String(format: "queued: %.0f B/op; consumed (tombstone): %.0f B/op; after the tombstone window: %.0f B/op; live mailboxes left: %d",
+        print(String(format: "queued, one object per operation: %.0f B/op; consumed (tombstone): %.0f B/op; after the tombstone window: %.0f B/op; live mailboxes left: %d",
                      memory.queued, memory.tombstone, memory.afterWindow, memory.liveObjects))
+        let shared = try await queuedFootprint(count: smoke ? 2_000 : 1_000_000, objects: smoke ? 20 : 10_000)
+        print(String(format: "queued, 100 operations per object: %.0f B/op", shared))
     }
 
     if runs(7) {

@@ -27,7 +27,7 @@ final class Engine: Sendable {
         self.clock = clock
         tracker = Tracker(
             clock: clock, unreadResultLifetime: configuration.unreadResultLifetime,
-            tombstoneLifetime: configuration.tombstoneLifetime)
+            tombstoneLifetime: configuration.tombstoneLifetime, names: registry.names)
         pool = WorkerPool(
             maxWorkers: configuration.maxConcurrentOperations, gateOpen: configuration.execution == .automatic, clock: clock)
         timer = DueTimer(clock: clock, activity: pool, tracker: tracker)
@@ -92,8 +92,8 @@ final class Engine: Sendable {
         let objectKey = ObjectKey(owner: options.owner, key: options.objectKey, id: id)
         let due = now + options.delay
         tracker.insert(id, TrackingRecord(
-            name: definition.name, owner: options.owner, objectKey: options.objectKey, created: now,
-            retention: definition.retention, contentType: definition.contentType, runsNow: runsNow, due: due))
+            definition: definition, owner: options.owner, objectKey: options.objectKey, created: now,
+            runsNow: runsNow, due: due))
         let pending = dependenciesMet ? [] : options.dependencies
         if !pending.isEmpty {
             await supervisor.register(id, on: objectKey, dependencies: pending)

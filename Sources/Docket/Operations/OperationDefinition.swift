@@ -61,14 +61,16 @@ public struct OperationDefinition<Input: Codable & Sendable, Output: Codable & S
         self.body = body
     }
 
-    var erased: ErasedDefinition {
-        ErasedDefinition(self)
+    func erased(ordinal: Int) -> ErasedDefinition {
+        ErasedDefinition(self, ordinal: ordinal)
     }
 }
 
 /// A definition with its types erased, as the engine stores and runs it.
 final class ErasedDefinition: Sendable {
     let name: String
+    /// Its place in the registry's order: tombstones name their operation by it.
+    let ordinal: Int
     let isQueueable: Bool
     let retryPolicy: RetryPolicy?
     let timeout: Duration?
@@ -80,8 +82,9 @@ final class ErasedDefinition: Sendable {
     let inputType: ObjectIdentifier
     let outputType: ObjectIdentifier
 
-    init<Input, Output>(_ definition: OperationDefinition<Input, Output>) {
+    init<Input, Output>(_ definition: OperationDefinition<Input, Output>, ordinal: Int) {
         name = definition.name
+        self.ordinal = ordinal
         isQueueable = definition.isQueueable
         retryPolicy = definition.retryPolicy
         timeout = definition.timeout

@@ -12,6 +12,11 @@ public struct OperationRegistry: Sendable {
     }
 
     private(set) var definitions: [String: ErasedDefinition] = [:]
+    /// The names in registration order: a definition's ordinal indexes it.
+    private(set) var names: [String] = []
+
+    /// The most definitions one registry holds (a tombstone names its operation in 16 bits).
+    public static let maximumCount = 65_536
 
     /// Creates an empty registry.
     public init() {}
@@ -29,7 +34,13 @@ public struct OperationRegistry: Sendable {
                 .duplicateOperationName,
                 "An operation named \"\(definition.name)\" is already registered. Give each definition its own name.")
         }
-        definitions[definition.name] = definition.erased
+        guard names.count < Self.maximumCount else {
+            throw DocketError(
+                .invalidConfiguration,
+                "A registry holds at most \(Self.maximumCount) operation definitions. Register fewer, or pass the varying part in the input.")
+        }
+        definitions[definition.name] = definition.erased(ordinal: names.count)
+        names.append(definition.name)
     }
 
     /// The registered definitions with their queueable flag, sorted by name.

@@ -7,7 +7,8 @@ import Synchronization
 /// under load. Every change of an operation's tracked state goes through this type.
 final class Tracker: Sendable {
     private final class Shard: Sendable {
-        let state = Mutex(ShardState())
+        let state: Mutex<ShardState>
+        init(tombstoneLifetime: Int64) { state = Mutex(ShardState(tombstones: TombstoneTable(lifetime: tombstoneLifetime))) }
     }
 
     private struct Expiry: Comparable, Sendable {
@@ -27,9 +28,10 @@ final class Tracker: Sendable {
 
     private struct ShardState: Sendable {
         var records = RecordTable()
-        var tombstones: [OperationID: Tombstone] = [:]
+        var tombstones: TombstoneTable
+        /// When unread or kept results expire.
         var expiries = BinaryHeap<Expiry>()
-        /// Heap entries whose record or tombstone has since gone (a result taken before its
+        /// Heap entries whose record has since gone (a result taken before its
         /// expiry); the heap is compacted when they outnumber the live ones.
         var staleExpiries = 0
         var counts = Counts()
@@ -51,14 +53,17 @@ final class Tracker: Sendable {
 
     let clock: EngineClock
     let unreadResultLifetime: Duration
-    let tombstoneLifetime: Duration
-    private let shards: [Shard] = (0..<64).map { _ in Shard() }
+    /// The registered operations' names by ordinal, to name the operation of a tombstone.
+    let names: [String]
+    private let shards: [Shard]
     private let tokens = Atomic<UInt64>(0)
 
-    init(clock: EngineClock, unreadResultLifetime: Duration, tombstoneLifetime: Duration) {
+    init(clock: EngineClock, unreadResultLifetime: Duration, tombstoneLifetime: Duration, names: [String]) {
         self.clock = clock
         self.unreadResultLifetime = unreadResultLifetime
-        self.tombstoneLifetime = tombstoneLifetime
+        self.names = names
+        let lifetime = tombstoneLifetime.nanoseconds
+        shards = (0..<64).map { _ in Shard(tombstoneLifetime: lifetime) }
     }
 
     private func shard(_ id: OperationID) -> Shard { shards[id.shardIndex] }
@@ -89,13 +94,15 @@ final class Tracker: Sendable {
         shard(id).state.withLock { state in
             state.records.insert(record, for: id)
             state.counts.queued += 1
-            Self.sweep(&state, now: now, limit: 2, tombstoneLifetime: tombstoneLifetime)
+            Self.sweep(&state, now: now, limit: 2)
         }
     }
 
     /// Checks declared dependencies at submission: each must be visible to `owner` and not
     /// cancelled. Marks the unfinished ones as having dependents. Returns whether all have succeeded.
     func registerDependencies(_ dependencies: [OperationID], owner: String?) throws -> Bool {
+        guard !dependencies.isEmpty else { return true }
+        let now = clock.now().nanoseconds
         var allSucceeded = true
         for dependency in dependencies {
             let answer = shard(dependency).state.withLock { state -> Result<Bool, DocketError> in
@@ -105,7 +112,7 @@ final class Tracker: Sendable {
                     state.records[dependency] = record
                     return .success(false)
                 }
-                if let tombstone = state.tombstones[dependency], tombstone.owner == owner {
+                if let tombstone = state.tombstones.tombstone(dependency, now: now), tombstone.isOwned(by: owner) {
                     if tombstone.state == .succeeded { return .success(true) }
                     return .failure(DocketError(
                         .unknownDependency,
@@ -135,11 +142,12 @@ final class Tracker: Sendable {
     }
 
     func dependencyState(_ dependencies: [OperationID]) -> DependencyState {
+        let now = clock.now().nanoseconds
         var result = DependencyState.satisfied
         for dependency in dependencies {
             let state = shard(dependency).state.withLock { state -> DependencyState in
                 if let record = state.records[dependency] { return record.state == .succeeded ? .satisfied : .pending }
-                if case .cancelled = state.tombstones[dependency]?.state { return .broken }
+                if case .cancelled = state.tombstones.tombstone(dependency, now: now)?.state { return .broken }
                 // Succeeded and since consumed or expired: it finished well.
                 return .satisfied
             }
@@ -206,7 +214,7 @@ final class Tracker: Sendable {
                 let record = box.record
                 state.records[id] = nil
                 state.counts.succeeded -= 1
-                Self.bury(id, record, consumed: true, into: &state, now: now, lifetime: tombstoneLifetime)
+                Self.bury(id, record, consumed: true, into: &state, now: now)
                 return record.hasDependents
             case .readOnce:
                 box.record.expires = now + unreadResultLifetime
@@ -275,7 +283,7 @@ final class Tracker: Sendable {
             record.outcome = .failure(OperationFailure(.cancelled, "The operation was \(reason == .cancelled ? "cancelled" : "deleted") (\(reason.rawValue)).") )
             record.context = nil
             Self.finish(&record, &deferred)
-            Self.bury(id, record, consumed: false, into: &state, now: now, lifetime: tombstoneLifetime)
+            Self.bury(id, record, consumed: false, into: &state, now: now)
             return record.hasDependents
         }
         deferred.perform()
@@ -322,9 +330,9 @@ final class Tracker: Sendable {
     func lookup(_ id: OperationID, owner: String?) -> Visibility {
         let now = clock.now()
         return shard(id).state.withLock { state -> Visibility in
-            Self.expireIfDue(id, &state, now: now, tombstoneLifetime: tombstoneLifetime)
+            Self.expireIfDue(id, &state, now: now)
             if let record = state.records[id], record.owner == owner { return .record(record) }
-            if let tombstone = state.tombstones[id], tombstone.owner == owner { return .tombstone(tombstone) }
+            if let tombstone = state.tombstones.tombstone(id, now: now.nanoseconds), tombstone.isOwned(by: owner) { return .tombstone(tombstone) }
             return .none
         }
     }
@@ -336,7 +344,7 @@ final class Tracker: Sendable {
             return status(id, record, now: now)
         case .tombstone(let tombstone):
             return OperationStatus(
-                id: id, operationName: tombstone.name, owner: tombstone.owner, objectKey: nil, state: tombstone.state,
+                id: id, operationName: names[tombstone.definition], owner: owner, objectKey: nil, state: tombstone.state,
                 progress: tombstone.state == .succeeded ? 100 : 0, attempt: 0, createdAt: nil, dueAt: nil,
                 startedAt: nil, finishedAt: nil, errorText: nil, details: [], contentType: nil,
                 isResultConsumed: tombstone.consumed, result: nil)
@@ -362,11 +370,11 @@ final class Tracker: Sendable {
     func take(_ id: OperationID, owner: String?) -> ResultTake<OperationPayload> {
         let now = clock.now()
         return shard(id).state.withLock { state in
-            Self.expireIfDue(id, &state, now: now, tombstoneLifetime: tombstoneLifetime)
+            Self.expireIfDue(id, &state, now: now)
             if let box = state.records.box(id), box.record.owner == owner {
-                return Self.take(id, box, consuming: true, from: &state, now: now, tombstoneLifetime: tombstoneLifetime)
+                return Self.take(id, box, consuming: true, from: &state, now: now)
             }
-            if let tombstone = state.tombstones[id], tombstone.owner == owner {
+            if let tombstone = state.tombstones.tombstone(id, now: now.nanoseconds), tombstone.isOwned(by: owner) {
                 return Self.answer(tombstone)
             }
             return .notFound
@@ -378,12 +386,12 @@ final class Tracker: Sendable {
     func resolveIfFinished(_ id: OperationID, owner: String?, consumes: Bool) -> WaitResolution? {
         let now = clock.now()
         return shard(id).state.withLock { state -> WaitResolution? in
-            Self.expireIfDue(id, &state, now: now, tombstoneLifetime: tombstoneLifetime)
+            Self.expireIfDue(id, &state, now: now)
             if let box = state.records.box(id), box.record.owner == owner {
                 guard box.record.state.isFinished else { return nil }
-                return .outcome(Self.take(id, box, consuming: consumes, from: &state, now: now, tombstoneLifetime: tombstoneLifetime))
+                return .outcome(Self.take(id, box, consuming: consumes, from: &state, now: now))
             }
-            if let tombstone = state.tombstones[id], tombstone.owner == owner { return .outcome(Self.answer(tombstone)) }
+            if let tombstone = state.tombstones.tombstone(id, now: now.nanoseconds), tombstone.isOwned(by: owner) { return .outcome(Self.answer(tombstone)) }
             return .outcome(.notFound)
         }
     }
@@ -395,15 +403,15 @@ final class Tracker: Sendable {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<WaitResolution, Never>) in
                 let now = clock.now()
                 let immediate = shard(id).state.withLock { state -> WaitResolution? in
-                    Self.expireIfDue(id, &state, now: now, tombstoneLifetime: tombstoneLifetime)
+                    Self.expireIfDue(id, &state, now: now)
                     if let box = state.records.box(id), box.record.owner == owner {
                         if box.record.state.isFinished {
-                            return .outcome(Self.take(id, box, consuming: consumes, from: &state, now: now, tombstoneLifetime: tombstoneLifetime))
+                            return .outcome(Self.take(id, box, consuming: consumes, from: &state, now: now))
                         }
                         box.record.waiters.append(.init(token: token, consumes: consumes, continuation: continuation))
                         return nil
                     }
-                    if let tombstone = state.tombstones[id], tombstone.owner == owner { return .outcome(Self.answer(tombstone)) }
+                    if let tombstone = state.tombstones.tombstone(id, now: now.nanoseconds), tombstone.isOwned(by: owner) { return .outcome(Self.answer(tombstone)) }
                     return .outcome(.notFound)
                 }
                 if let immediate { continuation.resume(returning: immediate) }
@@ -430,7 +438,7 @@ final class Tracker: Sendable {
         let token = nextToken()
         let (stream, continuation) = AsyncStream<OperationEvent>.makeStream(bufferingPolicy: .unbounded)
         let found = shard(id).state.withLock { state -> Bool in
-            Self.expireIfDue(id, &state, now: now, tombstoneLifetime: tombstoneLifetime)
+            Self.expireIfDue(id, &state, now: now)
             if var record = state.records[id], record.owner == owner {
                 continuation.yield(.snapshot(status(id, record, now: now)))
                 if record.state.isFinished {
@@ -467,7 +475,7 @@ final class Tracker: Sendable {
         var total = Counts()
         for shard in shards {
             shard.state.withLock { state in
-                Self.sweep(&state, now: now, limit: .max, tombstoneLifetime: tombstoneLifetime)
+                Self.sweep(&state, now: now, limit: .max)
                 total.queued += state.counts.queued
                 total.running += state.counts.running
                 total.succeeded += state.counts.succeeded
@@ -546,8 +554,7 @@ final class Tracker: Sendable {
     }
 
     private static func take(
-        _ id: OperationID, _ box: RecordTable.Box, consuming: Bool, from state: inout ShardState, now: Duration,
-        tombstoneLifetime: Duration
+        _ id: OperationID, _ box: RecordTable.Box, consuming: Bool, from state: inout ShardState, now: Duration
     ) -> ResultTake<OperationPayload> {
         // Read through the box: copying a whole record out to read four fields costs more than the rest.
         guard box.record.state.isFinished, let outcome = box.record.outcome else { return .notFinished(box.record.visibleState(now: now)) }
@@ -568,7 +575,7 @@ final class Tracker: Sendable {
         case .success(let payload):
             state.records[id] = nil
             state.counts.succeeded -= 1
-            bury(id, box.record, consumed: true, into: &state, now: now, lifetime: tombstoneLifetime)
+            bury(id, box.record, consumed: true, into: &state, now: now)
             return .finished(.success(payload))
         case .failure(let failure):
             // A failure stays on record while it blocks its object; only its reading is consumed.
@@ -585,13 +592,9 @@ final class Tracker: Sendable {
         return .notFound
     }
 
-    private static func bury(
-        _ id: OperationID, _ record: TrackingRecord, consumed: Bool, into state: inout ShardState, now: Duration,
-        lifetime: Duration
-    ) {
-        let expires = now + lifetime
-        state.tombstones[id] = Tombstone(name: record.name, owner: record.owner, state: record.state, consumed: consumed, expires: expires)
-        state.expiries.insert(Expiry(at: expires, id: id))
+    private static func bury(_ id: OperationID, _ record: TrackingRecord, consumed: Bool, into state: inout ShardState, now: Duration) {
+        let tombstone = Tombstone(definition: record.definition.ordinal, owner: record.owner, state: record.state, consumed: consumed)
+        state.tombstones.bury(id, tombstone, now: now.nanoseconds)
         if let pending = record.expires, pending > now {
             state.staleExpiries += 1
             compactExpiriesIfStale(&state)
@@ -601,43 +604,45 @@ final class Tracker: Sendable {
     private static func compactExpiriesIfStale(_ state: inout ShardState) {
         guard state.staleExpiries > 1024, state.staleExpiries * 2 >= state.expiries.count else { return }
         let records = state.records
-        let tombstones = state.tombstones
-        state.expiries.removeAll { entry in
-            records.box(entry.id)?.record.expires != entry.at && tombstones[entry.id]?.expires != entry.at
-        }
+        state.expiries.removeAll { entry in records.box(entry.id)?.record.expires != entry.at }
         state.staleExpiries = 0
     }
 
-    private static func expireIfDue(_ id: OperationID, _ state: inout ShardState, now: Duration, tombstoneLifetime: Duration) {
+    /// Expires the unread or kept result of `id` if its time has come (a tombstone's own
+    /// expiry is checked where it is read).
+    private static func expireIfDue(_ id: OperationID, _ state: inout ShardState, now: Duration) {
         if let expires = state.records.box(id)?.record.expires, expires <= now {
-            expire(id, &state, now: now, tombstoneLifetime: tombstoneLifetime)
-        } else if let tombstone = state.tombstones[id], tombstone.expires <= now {
-            state.tombstones[id] = nil
-            state.tombstones.shrinkIfSparse()
+            expire(id, &state, now: now)
         }
     }
 
-    private static func expire(_ id: OperationID, _ state: inout ShardState, now: Duration, tombstoneLifetime: Duration) {
+    private static func expire(_ id: OperationID, _ state: inout ShardState, now: Duration) {
         guard var record = state.records.removeValue(forKey: id) else { return }
         uncount(record.state, &state.counts)
         record.outcome = nil
-        bury(id, record, consumed: false, into: &state, now: now, lifetime: tombstoneLifetime)
+        bury(id, record, consumed: false, into: &state, now: now)
     }
 
-    private static func sweep(_ state: inout ShardState, now: Duration, limit: Int, tombstoneLifetime: Duration) {
+    private static func sweep(_ state: inout ShardState, now: Duration, limit: Int) {
         var swept = 0
         while swept < limit, let next = state.expiries.min, next.at <= now {
             state.expiries.popMin()
             swept += 1
             if state.records.box(next.id)?.record.expires == next.at {
-                expire(next.id, &state, now: now, tombstoneLifetime: tombstoneLifetime)
-            } else if let tombstone = state.tombstones[next.id], tombstone.expires == next.at {
-                state.tombstones[next.id] = nil
-                state.tombstones.shrinkIfSparse()
+                expire(next.id, &state, now: now)
             } else if state.staleExpiries > 0 {
                 state.staleExpiries -= 1
             }
         }
         if swept > 0 { compactExpiriesIfStale(&state) }
+        state.tombstones.dropExpired(now: now.nanoseconds)
+    }
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds (engine-clock offsets fit in 64 bits for 292 years).
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds &* 1_000_000_000 &+ attoseconds / 1_000_000_000
     }
 }

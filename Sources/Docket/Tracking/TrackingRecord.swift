@@ -11,12 +11,13 @@ struct TrackingRecord: Sendable {
         let continuation: UnsafeContinuation<WaitResolution, Never>
     }
 
-    let name: String
+    /// The operation's definition, for its name, retention and content type.
+    // Proof of safety: the engine's registry holds every definition for the engine's life, and
+    // records live in, and are read only by, that engine's tracker and flows.
+    unowned(unsafe) let definition: ErasedDefinition
     let owner: String?
     let objectKey: String?
     let created: Duration
-    let retention: ResultRetention
-    let contentType: String
     let runsNow: Bool
     /// Waiting or delayed is derived from `due` while `state == .waiting`.
     var state: OperationState = .waiting
@@ -35,20 +36,14 @@ struct TrackingRecord: Sendable {
     var observers: [(token: UInt64, continuation: AsyncStream<OperationEvent>.Continuation)] = []
     var waiters: [Waiter] = []
 
+    var name: String { definition.name }
+    var retention: ResultRetention { definition.retention }
+    var contentType: String { definition.contentType }
+
     func visibleState(now: Duration) -> OperationState {
         if state == .waiting && due > now { return .delayed }
         return state
     }
-}
-
-/// What is left of an operation once its result was taken, it expired, or it was cancelled:
-/// enough to answer "consumed", "cancelled" or its final state for a while.
-struct Tombstone: Sendable {
-    let name: String
-    let owner: String?
-    let state: OperationState
-    let consumed: Bool
-    let expires: Duration
 }
 
 /// How a waiter on an operation's outcome was released.

@@ -1,0 +1,165 @@
+/// The tombstones of one ``Tracker`` shard: what is left of operations whose result was
+/// taken, expired, or that were cancelled or deleted, for the tombstone window.
+///
+/// A tombstone is 32 bytes in an open-addressing table (the ID, one packed word, the expiry)
+/// with no entry in any expiry heap. Tombstones all live for the same window, so they are
+/// kept in generations by burial time: a generation covers 1/16 of the window and is dropped
+/// whole once its last tombstone has expired. A lookup checks the exact expiry, so an ID reads
+/// as unknown exactly when its window ends; its memory goes at most 1/16 of a window later.
+struct TombstoneTable: Sendable {
+    private var generations: [Generation] = []
+    private let lifetime: Int64
+    private let span: Int64
+
+    /// - Parameter lifetime: The tombstone window, in nanoseconds of the engine clock.
+    init(lifetime: Int64) {
+        self.lifetime = max(lifetime, 1)
+        self.span = max(lifetime / 16, 1)
+    }
+
+    /// How many tombstones are held, including expired ones whose generation is not yet dropped.
+    var count: Int { generations.reduce(0) { $0 + $1.table.count } }
+
+    /// Buries an operation at `now` (nanoseconds); it reads as unknown from `now + lifetime`.
+    mutating func bury(_ id: OperationID, _ tombstone: Tombstone, now: Int64) {
+        if generations.last.map({ now >= $0.opened + span }) ?? true {
+            generations.append(Generation(opened: now, table: PackedTable()))
+        }
+        generations[generations.count - 1].table.insert(id, word: tombstone.word, expires: now + lifetime)
+    }
+
+    /// The tombstone of `id`, or `nil` when there is none or it expired before `now`.
+    func tombstone(_ id: OperationID, now: Int64) -> Tombstone? {
+        for generation in generations.reversed() {
+            if let (word, expires) = generation.table.find(id) {
+                return expires > now ? Tombstone(word: word) : nil
+            }
+        }
+        return nil
+    }
+
+    /// Drops the generations whose every tombstone has expired.
+    mutating func dropExpired(now: Int64) {
+        var expired = 0
+        while expired < generations.count, now >= generations[expired].opened + span + lifetime { expired += 1 }
+        if expired > 0 { generations.removeFirst(expired) }
+    }
+
+    private struct Generation: Sendable {
+        let opened: Int64
+        var table: PackedTable
+    }
+
+    /// An insert-only open-addressing hash table of tombstones with linear probing. Its
+    /// capacity grows by half when 7/8 full (IDs are uniformly random, so their low bits
+    /// spread well), keeping it between 58% and 87% full: 37 to 55 bytes per tombstone.
+    private struct PackedTable: Sendable {
+        struct Slot: Sendable {
+            var high: UInt64 = 0
+            var low: UInt64 = 0
+            /// ``Tombstone/word``; zero marks an empty slot (an occupied word has its top bit set).
+            var word: UInt64 = 0
+            var expires: Int64 = 0
+        }
+
+        private var slots: [Slot] = []
+        private(set) var count = 0
+
+        func find(_ id: OperationID) -> (word: UInt64, expires: Int64)? {
+            guard !slots.isEmpty else { return nil }
+            var index = Self.home(id, slots.count)
+            while slots[index].word != 0 {
+                if slots[index].high == id.high && slots[index].low == id.low { return (slots[index].word, slots[index].expires) }
+                index = index + 1 == slots.count ? 0 : index + 1
+            }
+            return nil
+        }
+
+        mutating func insert(_ id: OperationID, word: UInt64, expires: Int64) {
+            if (count + 1) * 8 > slots.count * 7 { grow() }
+            var index = Self.home(id, slots.count)
+            while slots[index].word != 0 {
+                if slots[index].high == id.high && slots[index].low == id.low {
+                    slots[index].word = word
+                    slots[index].expires = expires
+                    return
+                }
+                index = index + 1 == slots.count ? 0 : index + 1
+            }
+            slots[index] = Slot(high: id.high, low: id.low, word: word, expires: expires)
+            count += 1
+        }
+
+        private mutating func grow() {
+            let old = slots
+            slots = Array(repeating: Slot(), count: max(16, old.count + old.count / 2))
+            count = 0
+            for slot in old where slot.word != 0 {
+                insert(OperationID(high: slot.high, low: slot.low), word: slot.word, expires: slot.expires)
+            }
+        }
+
+        /// Maps the ID's random low word onto `0..<capacity` (multiply-shift, any capacity).
+        private static func home(_ id: OperationID, _ capacity: Int) -> Int {
+            Int(truncatingIfNeeded: id.low.multipliedFullWidth(by: UInt64(capacity)).high)
+        }
+    }
+}
+
+/// What is left of an operation once its result was taken, it expired, or it was cancelled:
+/// enough to answer "consumed", "cancelled" or its final state until the window ends.
+///
+/// Packed in one word: an occupied marker, the final state, whether the result was consumed,
+/// the ordinal of the operation's definition (for its name), and a 42-bit tag of the owner
+/// (IDs are unguessable, so the tag only has to tell owners of one known ID apart).
+struct Tombstone: Sendable, Equatable {
+    let word: UInt64
+
+    private static let occupied: UInt64 = 1 << 63
+    private static let ownerMask: UInt64 = (1 << 42) - 1
+
+    init(word: UInt64) { self.word = word }
+
+    init(definition: Int, owner: String?, state: OperationState, consumed: Bool) {
+        word = Self.occupied | Self.tag(owner) << 21 | UInt64(definition & 0xFFFF) << 5 | (consumed ? 1 << 4 : 0) | Self.code(state)
+    }
+
+    var state: OperationState { Self.state(word & 0xF) }
+    var consumed: Bool { word & (1 << 4) != 0 }
+    var definition: Int { Int((word >> 5) & 0xFFFF) }
+
+    func isOwned(by owner: String?) -> Bool { (word >> 21) & Self.ownerMask == Self.tag(owner) }
+
+    private static func tag(_ owner: String?) -> UInt64 {
+        guard let owner else { return 0 }
+        return UInt64(UInt(bitPattern: owner.hashValue)) & ownerMask | 1
+    }
+
+    private static func code(_ state: OperationState) -> UInt64 {
+        switch state {
+        case .waiting: 0
+        case .delayed: 1
+        case .running: 2
+        case .succeeded: 3
+        case .failed: 4
+        case .cancelled(.cancelled): 5
+        case .cancelled(.deleted): 6
+        case .cancelled(.cascade): 7
+        case .cancelled(.dependencyDeleted): 8
+        }
+    }
+
+    private static func state(_ code: UInt64) -> OperationState {
+        switch code {
+        case 0: .waiting
+        case 1: .delayed
+        case 2: .running
+        case 3: .succeeded
+        case 4: .failed
+        case 5: .cancelled(.cancelled)
+        case 6: .cancelled(.deleted)
+        case 7: .cancelled(.cascade)
+        default: .cancelled(.dependencyDeleted)
+        }
+    }
+}

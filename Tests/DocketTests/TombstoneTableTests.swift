@@ -1,0 +1,96 @@
+@testable import Docket
+import Testing
+
+/// Unit tests of the packed tombstone and the generational tombstone table.
+@Suite("Tombstones")
+struct TombstoneTableTests {
+    static let states: [OperationState] = [
+        .waiting, .delayed, .running, .succeeded, .failed,
+        .cancelled(.cancelled), .cancelled(.deleted), .cancelled(.cascade), .cancelled(.dependencyDeleted),
+    ]
+
+    func randomID(_ generator: inout CollectionsTests.SeededGenerator) -> OperationID {
+        OperationID(high: generator.next(), low: generator.next())
+    }
+
+    @Test("A packed tombstone keeps its state, consumed flag and definition", arguments: states)
+    func packing(state: OperationState) {
+        for consumed in [false, true] {
+            for definition in [0, 1, 4_321, 65_535] {
+                let tombstone = Tombstone(definition: definition, owner: "tenant-7", state: state, consumed: consumed)
+                #expect(tombstone.state == state)
+                #expect(tombstone.consumed == consumed)
+                #expect(tombstone.definition == definition)
+                #expect(tombstone.isOwned(by: "tenant-7"))
+            }
+        }
+    }
+
+    @Test("A tombstone answers only its own owner; no owner is an owner of its own")
+    func ownership() {
+        let owned = Tombstone(definition: 3, owner: "alice", state: .succeeded, consumed: true)
+        #expect(owned.isOwned(by: "alice"))
+        #expect(!owned.isOwned(by: "bob"))
+        #expect(!owned.isOwned(by: nil))
+        let unowned = Tombstone(definition: 3, owner: nil, state: .succeeded, consumed: true)
+        #expect(unowned.isOwned(by: nil))
+        #expect(!unowned.isOwned(by: "alice"))
+        #expect(!unowned.isOwned(by: ""))
+    }
+
+    @Test("Every buried ID is found with its tombstone; others, the all-zero ID included, are not")
+    func findsWhatWasBuried() {
+        var generator = CollectionsTests.SeededGenerator(state: 11)
+        var table = TombstoneTable(lifetime: 1_000_000)
+        var buried: [(OperationID, Tombstone)] = []
+        for index in 0..<20_000 {
+            let id = randomID(&generator)
+            let tombstone = Tombstone(definition: index % 7, owner: "o\(index % 3)", state: Self.states[index % Self.states.count], consumed: index % 2 == 0)
+            // Bury over time, across several generations.
+            table.bury(id, tombstone, now: Int64(index) * 10)
+            buried.append((id, tombstone))
+        }
+        #expect(table.count == buried.count)
+        #expect(buried.allSatisfy { table.tombstone($0.0, now: 200_000) == $0.1 })
+        for _ in 0..<1_000 { #expect(table.tombstone(randomID(&generator), now: 200_000) == nil) }
+        #expect(table.tombstone(OperationID(high: 0, low: 0), now: 0) == nil)
+    }
+
+    @Test("A tombstone reads as unknown exactly when its window ends")
+    func exactExpiry() {
+        var table = TombstoneTable(lifetime: 1_000)
+        let id = OperationID(high: 1, low: 2)
+        let tombstone = Tombstone(definition: 0, owner: nil, state: .succeeded, consumed: true)
+        table.bury(id, tombstone, now: 500)
+        #expect(table.tombstone(id, now: 1_499) == tombstone)
+        #expect(table.tombstone(id, now: 1_500) == nil)
+    }
+
+    @Test("Memory goes with the generation once its last tombstone has expired, not before")
+    func generationsDrop() {
+        var generator = CollectionsTests.SeededGenerator(state: 5)
+        let lifetime: Int64 = 1_600
+        var table = TombstoneTable(lifetime: lifetime)
+        let tombstone = Tombstone(definition: 0, owner: nil, state: .succeeded, consumed: true)
+        // Two generations (a generation spans a sixteenth of the window: 100).
+        for now in stride(from: Int64(0), to: 200, by: 2) { table.bury(randomID(&generator), tombstone, now: now) }
+        #expect(table.count == 100)
+        table.dropExpired(now: 100 + lifetime - 1)
+        #expect(table.count == 100)
+        table.dropExpired(now: 100 + lifetime)
+        #expect(table.count == 50)
+        table.dropExpired(now: 200 + lifetime)
+        #expect(table.count == 0)
+    }
+
+    @Test("A registry names its definitions by ordinal, in registration order")
+    func registryOrdinals() throws {
+        var registry = OperationRegistry()
+        for name in ["b", "a", "c"] {
+            try registry.register(OperationDefinition<Int, Int>(name) { input, _ in input })
+        }
+        #expect(registry.names == ["b", "a", "c"])
+        #expect(try registry.definition(named: "a").ordinal == 1)
+        #expect(try registry.definition(named: "c").ordinal == 2)
+    }
+}
