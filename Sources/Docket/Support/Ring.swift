@@ -70,7 +70,8 @@ struct Ring<Element> {
 
     private mutating func growIfFull() {
         guard count == storage.count else { return }
-        var grown = [Element?](repeating: nil, count: Swift.max(4, storage.count * 2))
+        // Most lines hold one or two operations: start with room for one and double.
+        var grown = [Element?](repeating: nil, count: Swift.max(1, storage.count * 2))
         for offset in 0..<count { grown[offset] = storage[physical(offset)] }
         storage = grown
         head = 0

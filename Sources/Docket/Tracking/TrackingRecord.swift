@@ -17,24 +17,112 @@ struct TrackingRecord: Sendable {
     unowned(unsafe) let definition: ErasedDefinition
     let owner: String?
     let objectKey: String?
-    let created: Duration
     let runsNow: Bool
     /// Waiting or delayed is derived from `due` while `state == .waiting`.
     var state: OperationState = .waiting
-    var due: Duration
+    var consumed = false
+    var hasDependents = false
     var progress: Int = 0
     var attempt: Int = 0
-    var started: Duration?
-    var finished: Duration?
-    var errorText: String?
-    var details: [DetailEntry] = []
-    var outcome: Outcome?
-    var consumed = false
-    var expires: Duration?
-    var hasDependents = false
     var context: OperationContext?
-    var observers: [(token: UInt64, continuation: AsyncStream<OperationEvent>.Continuation)] = []
-    var waiters: [Waiter] = []
+    // Times are engine-clock offsets in nanoseconds, `Int64.min` for none: a fifth of the
+    // room of optional durations, in the record every queued operation keeps.
+    private let createdNanos: Int64
+    private var dueNanos: Int64
+    private var startedNanos: Int64 = .min
+    private var finishedNanos: Int64 = .min
+    private var expiresNanos: Int64 = .min
+    /// What a queued operation does not need: allocated when it is first written.
+    private var extras: Extras?
+
+    init(definition: ErasedDefinition, owner: String?, objectKey: String?, created: Duration, runsNow: Bool, due: Duration) {
+        self.definition = definition
+        self.owner = owner
+        self.objectKey = objectKey
+        self.runsNow = runsNow
+        createdNanos = created.nanoseconds
+        dueNanos = due.nanoseconds
+    }
+
+    var created: Duration { .nanoseconds(createdNanos) }
+
+    var due: Duration {
+        get { .nanoseconds(dueNanos) }
+        set { dueNanos = newValue.nanoseconds }
+    }
+
+    var started: Duration? {
+        get { Self.optional(startedNanos) }
+        set { startedNanos = newValue?.nanoseconds ?? .min }
+    }
+
+    var finished: Duration? {
+        get { Self.optional(finishedNanos) }
+        set { finishedNanos = newValue?.nanoseconds ?? .min }
+    }
+
+    /// When an unread or kept result expires.
+    var expires: Duration? {
+        get { Self.optional(expiresNanos) }
+        set { expiresNanos = newValue?.nanoseconds ?? .min }
+    }
+
+    var errorText: String? {
+        get { extras?.errorText }
+        _modify { yield &uniqueExtras().errorText }
+    }
+
+    var details: [DetailEntry] {
+        get { extras?.details ?? [] }
+        _modify { yield &uniqueExtras().details }
+    }
+
+    var outcome: Outcome? {
+        get { extras?.outcome }
+        _modify { yield &uniqueExtras().outcome }
+    }
+
+    var observers: [(token: UInt64, continuation: AsyncStream<OperationEvent>.Continuation)] {
+        get { extras?.observers ?? [] }
+        _modify { yield &uniqueExtras().observers }
+    }
+
+    var waiters: [Waiter] {
+        get { extras?.waiters ?? [] }
+        _modify { yield &uniqueExtras().waiters }
+    }
+
+    private static func optional(_ nanoseconds: Int64) -> Duration? {
+        nanoseconds == .min ? nil : .nanoseconds(nanoseconds)
+    }
+
+    /// The extras, copied first if another copy of the record shares them (copy-on-write).
+    private mutating func uniqueExtras() -> Extras {
+        if !isKnownUniquelyReferenced(&extras) { extras = extras?.copy() ?? Extras() }
+        return extras!
+    }
+
+    /// The record's outcome, error text, details, observers and waiters.
+    // Proof of safety: copy-on-write. A record mutates its extras only through uniqueExtras(),
+    // which copies them unless this record holds the only reference, so no two threads ever
+    // touch one instance where either writes.
+    private final class Extras: @unchecked Sendable {
+        var errorText: String?
+        var details: [DetailEntry] = []
+        var outcome: Outcome?
+        var observers: [(token: UInt64, continuation: AsyncStream<OperationEvent>.Continuation)] = []
+        var waiters: [Waiter] = []
+
+        func copy() -> Extras {
+            let copy = Extras()
+            copy.errorText = errorText
+            copy.details = details
+            copy.outcome = outcome
+            copy.observers = observers
+            copy.waiters = waiters
+            return copy
+        }
+    }
 
     var name: String { definition.name }
     var retention: ResultRetention { definition.retention }
