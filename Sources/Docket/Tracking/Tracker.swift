@@ -370,8 +370,7 @@ final class Tracker: Sendable {
     func take(_ id: OperationID, owner: String?) -> ResultTake<OperationPayload> {
         let now = clock.now()
         return shard(id).state.withLock { state in
-            Self.expireIfDue(id, &state, now: now)
-            if let box = state.records.box(id), box.record.owner == owner {
+            if let box = Self.liveBox(id, &state, now: now), box.record.owner == owner {
                 return Self.take(id, box, consuming: true, from: &state, now: now)
             }
             if let tombstone = state.tombstones.tombstone(id, now: now.nanoseconds), tombstone.isOwned(by: owner) {
@@ -386,8 +385,7 @@ final class Tracker: Sendable {
     func resolveIfFinished(_ id: OperationID, owner: String?, consumes: Bool) -> WaitResolution? {
         let now = clock.now()
         return shard(id).state.withLock { state -> WaitResolution? in
-            Self.expireIfDue(id, &state, now: now)
-            if let box = state.records.box(id), box.record.owner == owner {
+            if let box = Self.liveBox(id, &state, now: now), box.record.owner == owner {
                 guard box.record.state.isFinished else { return nil }
                 return .outcome(Self.take(id, box, consuming: consumes, from: &state, now: now))
             }
@@ -403,8 +401,7 @@ final class Tracker: Sendable {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<WaitResolution, Never>) in
                 let now = clock.now()
                 let immediate = shard(id).state.withLock { state -> WaitResolution? in
-                    Self.expireIfDue(id, &state, now: now)
-                    if let box = state.records.box(id), box.record.owner == owner {
+                    if let box = Self.liveBox(id, &state, now: now), box.record.owner == owner {
                         if box.record.state.isFinished {
                             return .outcome(Self.take(id, box, consuming: consumes, from: &state, now: now))
                         }
@@ -606,6 +603,17 @@ final class Tracker: Sendable {
         let records = state.records
         state.expiries.removeAll { entry in records.box(entry.id)?.record.expires != entry.at }
         state.staleExpiries = 0
+    }
+
+    /// The box of `id`'s record, or `nil` when there is none or its result has just expired
+    /// (leaving a tombstone). One table lookup serves both.
+    private static func liveBox(_ id: OperationID, _ state: inout ShardState, now: Duration) -> RecordTable.Box? {
+        guard let box = state.records.box(id) else { return nil }
+        if let expires = box.record.expires, expires <= now {
+            expire(id, &state, now: now)
+            return nil
+        }
+        return box
     }
 
     /// Expires the unread or kept result of `id` if its time has come (a tombstone's own
