@@ -1,8 +1,10 @@
 /// The tracking records of one ``Tracker`` shard, keyed by operation ID.
 ///
-/// Each record lives in its own small box and the hash table holds only the ID and a
-/// reference, so growing the table moves 24 bytes per entry instead of a whole record, and a
-/// change to a record is made in place instead of copying it out and back.
+/// An open-addressing hash table with linear probing. IDs are uniformly random, so an ID's
+/// own bits place it (no hashing), and each slot carries the record's result expiry, so the
+/// table itself is the expiry index: ``sweep(from:limit:now:)`` walks slots round-robin and
+/// reports expired results without any heap to keep in step. Each record lives in its own
+/// box, so growing the table moves 32 bytes per entry and a change to a record is made in place.
 struct RecordTable: Sendable {
     /// One record's storage.
     // Proof of safety: a box is reached only through its shard's table, whose every access
@@ -12,17 +14,29 @@ struct RecordTable: Sendable {
         init(_ record: TrackingRecord) { self.record = record }
     }
 
-    private var storage: [OperationID: Box] = [:]
+    private struct Slot: Sendable {
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        /// The record's result expiry in engine-clock nanoseconds, `Int64.max` for none.
+        var expires: Int64 = .max
+        /// `nil` marks an empty slot.
+        var box: Box?
+    }
 
+    private var slots: [Slot] = []
     /// The number of records.
-    var count: Int { storage.count }
+    private(set) var count = 0
+    /// Where the next sweep starts.
+    private var cursor = 0
+
+    init() {}
 
     /// A copy of the record of `id`; assigning replaces it in place, assigning `nil` removes it.
     subscript(id: OperationID) -> TrackingRecord? {
-        get { storage[id]?.record }
+        get { box(id)?.record }
         set {
             if let newValue {
-                if let box = storage[id] { box.record = newValue } else { storage[id] = Box(newValue) }
+                if let box = box(id) { box.record = newValue } else { insert(newValue, for: id) }
             } else {
                 removeValue(forKey: id)
             }
@@ -31,23 +45,107 @@ struct RecordTable: Sendable {
 
     /// Adds the record of a new operation (its ID is fresh, so nothing is replaced).
     mutating func insert(_ record: TrackingRecord, for id: OperationID) {
-        storage[id] = Box(record)
+        if (count + 1) * 4 > slots.count * 3 { resize(to: Swift.max(16, slots.count * 2)) }
+        var index = home(id)
+        while slots[index].box != nil { index = next(index) }
+        slots[index] = Slot(high: id.high, low: id.low, expires: record.expires?.nanoseconds ?? .max, box: Box(record))
+        count += 1
     }
 
     /// The box of `id`'s record, to change the record in place while the shard is locked.
-    func box(_ id: OperationID) -> Box? { storage[id] }
+    func box(_ id: OperationID) -> Box? {
+        guard let index = find(id) else { return nil }
+        return slots[index].box
+    }
+
+    /// Records when the result of `id` expires (after the record's `expires` changed).
+    mutating func noteExpiry(of id: OperationID, _ expires: Duration?) {
+        guard let index = find(id) else { return }
+        slots[index].expires = expires?.nanoseconds ?? .max
+    }
 
     /// Removes and returns the record of `id`, shrinking the table once it is mostly empty so
     /// a burst of operations does not hold its peak memory after it drains.
     @discardableResult
     mutating func removeValue(forKey id: OperationID) -> TrackingRecord? {
-        guard let box = storage.removeValue(forKey: id) else { return nil }
-        storage.shrinkIfSparse()
+        guard let index = find(id), let box = slots[index].box else { return nil }
+        remove(at: index)
+        if slots.count > 1024, count < slots.count / 8 { resize(to: Swift.max(16, count * 4)) }
         return box.record
     }
 
     /// Every record with its ID, in no particular order.
     var entries: some Sequence<(key: OperationID, value: TrackingRecord)> {
-        storage.lazy.map { (key: $0.key, value: $0.value.record) }
+        slots.lazy.compactMap { slot in slot.box.map { (key: OperationID(high: slot.high, low: slot.low), value: $0.record) } }
+    }
+
+    /// Walks up to `limit` slots from where the last sweep stopped and returns the IDs whose
+    /// result expired by `now` (nanoseconds). A full pass takes `capacity / limit` sweeps.
+    mutating func expired(limit: Int, now: Int64) -> [OperationID] {
+        guard !slots.isEmpty else { return [] }
+        var found: [OperationID] = []
+        for _ in 0..<Swift.min(limit, slots.count) {
+            if cursor >= slots.count { cursor = 0 }
+            if slots[cursor].box != nil, slots[cursor].expires <= now {
+                found.append(OperationID(high: slots[cursor].high, low: slots[cursor].low))
+            }
+            cursor += 1
+        }
+        return found
+    }
+
+    /// The number of slots (for sizing a full sweep).
+    var capacity: Int { slots.count }
+
+    // MARK: Probing
+
+    /// The ID's random low word mapped onto the slots (multiply-shift, any capacity).
+    private func home(_ id: OperationID) -> Int {
+        Int(truncatingIfNeeded: id.low.multipliedFullWidth(by: UInt64(slots.count)).high)
+    }
+
+    private func next(_ index: Int) -> Int { index + 1 == slots.count ? 0 : index + 1 }
+
+    private func find(_ id: OperationID) -> Int? {
+        guard !slots.isEmpty else { return nil }
+        var index = home(id)
+        while slots[index].box != nil {
+            if slots[index].low == id.low && slots[index].high == id.high { return index }
+            index = next(index)
+        }
+        return nil
+    }
+
+    /// Empties a slot and shifts later entries of its probe run back, so every entry stays
+    /// reachable from its home without tombstone markers.
+    private mutating func remove(at removed: Int) {
+        var hole = removed
+        var index = next(hole)
+        while slots[index].box != nil {
+            let home = home(OperationID(high: slots[index].high, low: slots[index].low))
+            // The entry may fill the hole when its home is not strictly between hole and index (cyclically).
+            let homeBetween = hole <= index ? (hole < home && home <= index) : (hole < home || home <= index)
+            if !homeBetween {
+                slots[hole] = slots[index]
+                hole = index
+            }
+            index = next(index)
+        }
+        slots[hole] = Slot()
+        count -= 1
+    }
+
+    private mutating func resize(to capacity: Int) {
+        let old = slots
+        slots = Array(repeating: Slot(), count: capacity)
+        count = 0
+        cursor = 0
+        for slot in old {
+            guard slot.box != nil else { continue }
+            var index = home(OperationID(high: slot.high, low: slot.low))
+            while slots[index].box != nil { index = next(index) }
+            slots[index] = slot
+            count += 1
+        }
     }
 }

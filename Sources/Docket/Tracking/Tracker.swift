@@ -11,13 +11,6 @@ final class Tracker: Sendable {
         init(tombstoneLifetime: Int64) { state = Mutex(ShardState(tombstones: TombstoneTable(lifetime: tombstoneLifetime))) }
     }
 
-    private struct Expiry: Comparable, Sendable {
-        let at: Duration
-        let id: OperationID
-        static func < (lhs: Expiry, rhs: Expiry) -> Bool { lhs.at < rhs.at }
-        static func == (lhs: Expiry, rhs: Expiry) -> Bool { lhs.at == rhs.at && lhs.id == rhs.id }
-    }
-
     struct Counts: Sendable {
         var queued = 0
         var running = 0
@@ -27,13 +20,9 @@ final class Tracker: Sendable {
     }
 
     private struct ShardState: Sendable {
+        /// Live records; also the index of when their results expire.
         var records = RecordTable()
         var tombstones: TombstoneTable
-        /// When unread or kept results expire.
-        var expiries = BinaryHeap<Expiry>()
-        /// Heap entries whose record has since gone (a result taken before its
-        /// expiry); the heap is compacted when they outnumber the live ones.
-        var staleExpiries = 0
         var counts = Counts()
     }
 
@@ -221,7 +210,7 @@ final class Tracker: Sendable {
             case .keep(let duration):
                 box.record.expires = now + duration
             }
-            if let expires = box.record.expires { state.expiries.insert(Expiry(at: expires, id: id)) }
+            state.records.noteExpiry(of: id, box.record.expires)
             return box.record.hasDependents
         }
         deferred.perform()
@@ -472,7 +461,7 @@ final class Tracker: Sendable {
         var total = Counts()
         for shard in shards {
             shard.state.withLock { state in
-                Self.sweep(&state, now: now, limit: .max)
+                Self.sweep(&state, now: now, limit: nil)
                 total.queued += state.counts.queued
                 total.running += state.counts.running
                 total.succeeded += state.counts.succeeded
@@ -592,17 +581,6 @@ final class Tracker: Sendable {
     private static func bury(_ id: OperationID, _ record: TrackingRecord, consumed: Bool, into state: inout ShardState, now: Duration) {
         let tombstone = Tombstone(definition: record.definition.ordinal, owner: record.owner, state: record.state, consumed: consumed)
         state.tombstones.bury(id, tombstone, now: now.nanoseconds)
-        if let pending = record.expires, pending > now {
-            state.staleExpiries += 1
-            compactExpiriesIfStale(&state)
-        }
-    }
-
-    private static func compactExpiriesIfStale(_ state: inout ShardState) {
-        guard state.staleExpiries > 1024, state.staleExpiries * 2 >= state.expiries.count else { return }
-        let records = state.records
-        state.expiries.removeAll { entry in records.box(entry.id)?.record.expires != entry.at }
-        state.staleExpiries = 0
     }
 
     /// The box of `id`'s record, or `nil` when there is none or its result has just expired
@@ -631,18 +609,12 @@ final class Tracker: Sendable {
         bury(id, record, consumed: false, into: &state, now: now)
     }
 
-    private static func sweep(_ state: inout ShardState, now: Duration, limit: Int) {
-        var swept = 0
-        while swept < limit, let next = state.expiries.min, next.at <= now {
-            state.expiries.popMin()
-            swept += 1
-            if state.records.box(next.id)?.record.expires == next.at {
-                expire(next.id, &state, now: now)
-            } else if state.staleExpiries > 0 {
-                state.staleExpiries -= 1
-            }
+    /// Expires the results found in the next `limit` slots of the record table (the whole
+    /// table with `limit == nil`), and drops tombstone generations whose window has passed.
+    private static func sweep(_ state: inout ShardState, now: Duration, limit: Int?) {
+        for id in state.records.expired(limit: limit ?? state.records.capacity, now: now.nanoseconds) {
+            expire(id, &state, now: now)
         }
-        if swept > 0 { compactExpiriesIfStale(&state) }
         state.tombstones.dropExpired(now: now.nanoseconds)
     }
 }
