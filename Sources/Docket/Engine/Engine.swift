@@ -33,7 +33,7 @@ final class Engine: Sendable {
         timer = DueTimer(clock: clock, activity: pool, tracker: tracker)
         supervisor = Supervisor(directory: directory)
         idempotency = IdempotencyIndex(window: configuration.idempotencyWindow)
-        pool.setDrain { [unowned self] mailbox in await self.drain(mailbox) }
+        pool.setDrain { mailbox in await mailbox.drain(budget: Self.drainBudget) }
     }
 
     // MARK: Queue bound
@@ -123,35 +123,6 @@ final class Engine: Sendable {
     }
 
     // MARK: Execution
-
-    func makeReady(_ mailbox: Mailbox) {
-        pool.enqueue(mailbox)
-    }
-
-    /// A worker's turn with one mailbox: run its head, and keep draining it for a bounded run.
-    private func drain(_ mailbox: Mailbox) async {
-        var next = await mailbox.claim()
-        var budget = Self.drainBudget
-        while let run = next {
-            let definition = run.entry.job.definition
-            if let timeout = definition.timeout {
-                await timer.schedule(.timeout(run.context), at: clock.now() + timeout)
-            }
-            let result: Result<OperationPayload, any Error>
-            do {
-                result = .success(try await definition.run(run.entry.job.input, run.context))
-            } catch {
-                result = .failure(error)
-            }
-            run.context.end()
-            budget -= 1
-            let completion = await mailbox.complete(run, result: result, keepDraining: budget > 0 && pool.acceptsWork)
-            for notice in completion.notices {
-                await supervisor.handle(notice)
-            }
-            next = completion.next
-        }
-    }
 
     // MARK: Waiting
 

@@ -44,11 +44,13 @@ final class WorkerPool: Sendable {
         for _ in 0..<count { Task { await self.work(work) } }
     }
 
-    /// Puts a mailbox whose head is runnable on the ready queue.
-    func enqueue(_ mailbox: Mailbox) {
+    /// Puts a mailbox whose head is runnable on the ready queue. With `handOff == false` a
+    /// parked worker is not woken for it: the caller is making many mailboxes ready in a row
+    /// and calls ``handOffReady()`` after a batch, so one wake serves many operations.
+    func enqueue(_ mailbox: Mailbox, handOff: Bool = true) {
         enum Step { case handOff(UnsafeContinuation<Mailbox?, Never>), spawn, none }
         let step = state.withLock { state -> Step in
-            if state.gateOpen, !state.parked.isEmpty {
+            if handOff, state.gateOpen, !state.parked.isEmpty {
                 state.busy += 1
                 return .handOff(state.parked.removeLast())
             }
@@ -62,6 +64,12 @@ final class WorkerPool: Sendable {
         case .spawn: spawnWorkers(1)
         case .none: break
         }
+    }
+
+    /// Gives queued mailboxes to parked workers, one each.
+    func handOffReady() {
+        let handOffs = state.withLock { state in state.gateOpen ? Self.pairParkedWithReady(&state) : [] }
+        for (worker, mailbox) in handOffs { worker.resume(returning: mailbox) }
     }
 
     private func work(_ drain: Drain) async {
@@ -158,8 +166,12 @@ final class WorkerPool: Sendable {
 
     var busyWorkers: Int { state.withLock { $0.busy } }
 
-    /// Whether workers may start operations now (the gate is open and the pool not stopped).
-    var acceptsWork: Bool { state.withLock { $0.gateOpen && !$0.stopped } }
+    /// Whether a worker may go on to its mailbox's next operation: the gate is open and,
+    /// once its budget is spent, no other mailbox is waiting for a worker (a lone busy object
+    /// keeps its worker instead of handing itself to another through the queue).
+    func keepsDraining(budgetLeft: Bool) -> Bool {
+        state.withLock { $0.gateOpen && !$0.stopped && (budgetLeft || $0.ready.isEmpty) }
+    }
 
     // MARK: Gate
 
@@ -170,10 +182,7 @@ final class WorkerPool: Sendable {
             var handOffs: [(UnsafeContinuation<Mailbox?, Never>, Mailbox)] = []
             var spawn = 0
             if open {
-                while !state.parked.isEmpty, let mailbox = state.ready.popFirst() {
-                    state.busy += 1
-                    handOffs.append((state.parked.removeLast(), mailbox))
-                }
+                handOffs = Self.pairParkedWithReady(&state)
                 while !state.stopped, state.ready.count > spawn, state.workers < maxWorkers {
                     state.workers += 1
                     spawn += 1
@@ -196,6 +205,16 @@ final class WorkerPool: Sendable {
             return state.parked
         }
         for worker in parked { worker.resume(returning: nil) }
+    }
+
+    /// Takes a queued mailbox for each parked worker, to resume them after unlocking.
+    private static func pairParkedWithReady(_ state: inout State) -> [(UnsafeContinuation<Mailbox?, Never>, Mailbox)] {
+        var handOffs: [(UnsafeContinuation<Mailbox?, Never>, Mailbox)] = []
+        while !state.parked.isEmpty, let mailbox = state.ready.popFirst() {
+            state.busy += 1
+            handOffs.append((state.parked.removeLast(), mailbox))
+        }
+        return handOffs
     }
 
     private func isIdle(_ state: State) -> Bool {

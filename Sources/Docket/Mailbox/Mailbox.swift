@@ -74,18 +74,50 @@ actor Mailbox {
         await settle()
     }
 
-    func claim() async -> Run? {
+    /// A worker's turn: runs the head, and keeps running the line while it stays runnable,
+    /// for up to `budget` operations when other mailboxes are waiting for a worker.
+    ///
+    /// Operation bodies are `nonisolated(nonsending)`, so they run here, on this actor's
+    /// executor: a run of operations costs no hop per operation. While a body is suspended
+    /// the actor takes other events (a cancel, a deletion of queued followers, a wake), as it
+    /// would between any two turns.
+    func drain(budget: Int) async {
         await ingest()
-        let run: Run?
+        var next: Run?
         switch machine.claim(now: engine.clock.now()) {
         case .run(let entry):
-            run = start(entry)
+            next = start(entry)
         case .then(let action):
             await perform(action)
-            run = nil
+        }
+        var budget = budget
+        while let run = next {
+            let result = await execute(run)
+            budget -= 1
+            await ingest()
+            let completion = await finish(run, result: result, keepDraining: engine.pool.keepsDraining(budgetLeft: budget > 0))
+            for notice in completion.notices {
+                await engine.supervisor.handle(notice)
+            }
+            next = completion.next
         }
         await settle()
-        return run
+    }
+
+    /// Runs one attempt's body, with its timeout armed.
+    private func execute(_ run: Run) async -> Result<OperationPayload, any Error> {
+        let definition = run.entry.job.definition
+        if let timeout = definition.timeout {
+            await engine.timer.schedule(.timeout(run.context), at: engine.clock.now() + timeout)
+        }
+        let result: Result<OperationPayload, any Error>
+        do {
+            result = .success(try await definition.run(run.entry.job.input, run.context))
+        } catch {
+            result = .failure(error)
+        }
+        run.context.end()
+        return result
     }
 
     /// Moves the inbox into the line. Every turn of the actor starts here, so the machine
@@ -140,13 +172,6 @@ actor Mailbox {
         }
     }
 
-    func complete(_ run: Run, result: Result<OperationPayload, any Error>, keepDraining: Bool) async -> Completion {
-        await ingest()
-        let completion = await finish(run, result: result, keepDraining: keepDraining)
-        await settle()
-        return completion
-    }
-
     private func finish(_ run: Run, result: Result<OperationPayload, any Error>, keepDraining: Bool) async -> Completion {
         let id = run.entry.id
         let context = run.context
@@ -198,9 +223,12 @@ actor Mailbox {
 
     // MARK: Wakes and dependencies
 
+    /// The head's due time has come. The timer wakes many mailboxes in a row, so a mailbox
+    /// made ready here joins the ready queue without waking a parked worker; the timer hands
+    /// the queue to the workers in batches (see ``WorkerPool/handOffReady()``).
     func wake(at due: Duration) async {
         await ingest()
-        await perform(machine.wake(at: due, now: engine.clock.now()))
+        await perform(machine.wake(at: due, now: engine.clock.now()), handOff: false)
         await settle()
     }
 
@@ -289,14 +317,14 @@ actor Mailbox {
         return Run(entry: entry, context: context)
     }
 
-    private func perform(_ action: Machine.Action) async {
+    private func perform(_ action: Machine.Action, handOff: Bool = true) async {
         var action = action
         while true {
             switch action {
             case .none:
                 return
             case .makeReady:
-                engine.makeReady(self)
+                engine.pool.enqueue(self, handOff: handOff)
                 return
             case .scheduleWake(let due):
                 await engine.timer.schedule(.wake(self), at: due)

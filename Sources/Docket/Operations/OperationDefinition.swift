@@ -27,7 +27,7 @@ public struct OperationDefinition<Input: Codable & Sendable, Output: Codable & S
     public var retention: ResultRetention
     /// The content type of the rendered result, such as `application/json` or `text/csv`.
     public var contentType: String
-    let body: @Sendable (Input, OperationContext) async throws -> Output
+    let body: nonisolated(nonsending) @Sendable (Input, OperationContext) async throws -> Output
     let render: (@Sendable (Output) throws -> Data)?
 
     /// Creates a definition.
@@ -41,6 +41,9 @@ public struct OperationDefinition<Input: Codable & Sendable, Output: Codable & S
     ///   - contentType: The content type of the rendered result.
     ///   - render: Renders the output in its own format; JSON when `nil`.
     ///   - body: The work. It receives the input and a context for progress, details and cancellation.
+    ///     It is `nonisolated(nonsending)`: it starts on the executor of its object's line, so
+    ///     running an operation costs no executor hop. Await an `@concurrent` function from it
+    ///     for long CPU-bound work, so the line's other events are not held up meanwhile.
     public init(
         _ name: String,
         queueable: Bool = true,
@@ -49,7 +52,7 @@ public struct OperationDefinition<Input: Codable & Sendable, Output: Codable & S
         retention: ResultRetention = .readOnce,
         contentType: String = "application/json; charset=utf-8",
         render: (@Sendable (Output) throws -> Data)? = nil,
-        body: @escaping @Sendable (Input, OperationContext) async throws -> Output
+        body: nonisolated(nonsending) @escaping @Sendable (Input, OperationContext) async throws -> Output
     ) {
         self.name = name
         self.isQueueable = queueable
@@ -76,7 +79,7 @@ final class ErasedDefinition: Sendable {
     let timeout: Duration?
     let retention: ResultRetention
     let contentType: String
-    let run: @Sendable (any Sendable, OperationContext) async throws -> OperationPayload
+    let run: nonisolated(nonsending) @Sendable (any Sendable, OperationContext) async throws -> OperationPayload
     let decodeInput: @Sendable (Data) throws -> any Sendable
     let encodeInput: @Sendable (any Sendable) throws -> Data
     let inputType: ObjectIdentifier

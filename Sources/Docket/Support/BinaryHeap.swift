@@ -10,12 +10,15 @@ struct BinaryHeap<Element: Comparable> {
 
     mutating func insert(_ element: Element) {
         elements.append(element)
-        var child = elements.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard elements[child] < elements[parent] else { break }
-            elements.swapAt(child, parent)
-            child = parent
+        // Through the buffer, comparisons borrow and swaps move: no reference counting per level.
+        elements.withUnsafeMutableBufferPointer { buffer in
+            var child = buffer.count - 1
+            while child > 0 {
+                let parent = (child - 1) / 2
+                guard buffer[child] < buffer[parent] else { break }
+                buffer.swapAt(child, parent)
+                child = parent
+            }
         }
     }
 
@@ -37,16 +40,18 @@ struct BinaryHeap<Element: Comparable> {
     }
 
     private mutating func siftDown(from index: Int) {
-        var parent = index
-        while true {
-            let left = 2 * parent + 1
-            let right = left + 1
-            var smallest = parent
-            if left < elements.count, elements[left] < elements[smallest] { smallest = left }
-            if right < elements.count, elements[right] < elements[smallest] { smallest = right }
-            guard smallest != parent else { break }
-            elements.swapAt(parent, smallest)
-            parent = smallest
+        elements.withUnsafeMutableBufferPointer { buffer in
+            var parent = index
+            while true {
+                let left = 2 * parent + 1
+                let right = left + 1
+                var smallest = parent
+                if left < buffer.count, buffer[left] < buffer[smallest] { smallest = left }
+                if right < buffer.count, buffer[right] < buffer[smallest] { smallest = right }
+                guard smallest != parent else { break }
+                buffer.swapAt(parent, smallest)
+                parent = smallest
+            }
         }
     }
 }

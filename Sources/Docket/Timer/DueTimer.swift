@@ -52,10 +52,13 @@ actor DueTimer {
         sleeper = nil
         if let rearmAt { rearm(rearmAt) }
         activity.publishTimerDue(machine.earliest)
+        var woken = 0
         for item in due {
             switch item.target {
             case .wake(let mailbox):
                 await mailbox.wake(at: item.due)
+                woken += 1
+                if woken % Self.wakeBatch == 0 { activity.handOffReady() }
             case .timeout(let context):
                 context.requestCancellation(timedOut: true)
             case .deadline(let id, let token):
@@ -64,6 +67,10 @@ actor DueTimer {
                 action()
             }
         }
+        if woken > 0 { activity.handOffReady() }
         activity.endActivity()
     }
+
+    /// How many mailboxes the timer makes ready before handing them to parked workers.
+    static let wakeBatch = 64
 }
