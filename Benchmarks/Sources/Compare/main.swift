@@ -29,7 +29,8 @@ func ratio(_ baseline: Double, _ docket: Double) -> String { String(format: "%.2
         for _ in 0..<5 {
             let docket = try await keyedThroughput(DocketSystem.self, operations: operations, keys: keys)
             let floor = try await keyedThroughput(DrainingMailbox.self, operations: operations, keys: keys)
-            print("Docket \(ns(docket)), drain floor \(ns(floor)), ratio \(ratio(floor, docket))")
+            let phases = try await keyedPhases(operations: operations, keys: keys)
+            print("Docket \(ns(docket)), drain floor \(ns(floor)), ratio \(ratio(floor, docket)); in batch mode: submit \(ns(phases.submit)), run \(ns(phases.run)), take \(ns(phases.take))")
         }
         return
     }
@@ -66,7 +67,8 @@ func ratio(_ baseline: Double, _ docket: Double) -> String { String(format: "%.2
         print("\n## 4. Delays\n")
         let delayed = smoke ? 2_000 : 1_000_000
         let manual = try await delayedWithManualClock(count: delayed, keys: delayed)
-        print("\(delayed) delayed operations, manual clock: \(ns(manual))/op (schedule + fire + run + take)")
+        let undelayed = try await delayedWithManualClock(count: delayed, keys: delayed, delayed: false)
+        print("\(delayed) delayed operations, manual clock: \(ns(manual))/op (schedule + fire + run + take); the same undelayed: \(ns(undelayed))/op; timers: \(ns(manual - undelayed))/op")
         let late = try await delayLateness(count: smoke ? 200 : 20_000, window: smoke ? .milliseconds(50) : .seconds(2))
         print("real clock lateness: p50 \(Int(late.p50)) µs, p99 \(Int(late.p99)) µs")
     }

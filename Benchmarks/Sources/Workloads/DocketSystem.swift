@@ -50,3 +50,31 @@ public final class DocketSystem: KeyedSystem {
         }
     }
 }
+
+/// Docket's keyed throughput taken apart, in batch mode so the phases do not overlap:
+/// submitting every operation, running them all, and taking every result (ns/op each).
+public func keyedPhases(operations: Int, keys: Int) async throws -> (submit: Double, run: Double, take: Double) {
+    let log = OrderLog(keys: keys)
+    let definition = DocketSystem.definition(log: log)
+    var registry = OperationRegistry()
+    try registry.register(definition)
+    let docket = try Docket(registry: registry, configuration: DocketConfiguration(maxQueuedOperations: 20_000_000, execution: .batch))
+    let names = (0..<keys).map { "object-\($0)" }
+    var ids: [OperationID] = []
+    ids.reserveCapacity(operations)
+    let start = ContinuousClock.now
+    for index in 0..<operations {
+        let key = index % keys
+        ids.append(try await docket.submit(definition, input: DocketSystem.Step(key: key, index: index), options: SubmitOptions(objectKey: names[key])).id)
+    }
+    let submitted = ContinuousClock.now
+    let report = try await docket.runDue()
+    let ran = ContinuousClock.now
+    for id in ids {
+        guard case .finished(.success) = docket.takeResult(of: id) else { throw WorkloadError("phases: \(id) did not succeed") }
+    }
+    let taken = ContinuousClock.now
+    guard report.succeeded == operations, log.verify() == (operations, 0) else { throw WorkloadError("phases: ran \(report.succeeded) of \(operations)") }
+    let perOperation = { (duration: Duration) in duration.nanoseconds / Double(operations) }
+    return (perOperation(submitted - start), perOperation(ran - submitted), perOperation(taken - ran))
+}
