@@ -55,6 +55,8 @@ func ratio(_ baseline: Double, _ docket: Double) -> String { String(format: "%.2
         let polled = try await throughputWhilePolling(operations: operations, keys: midKeys)
         let quiet = try await keyedThroughput(DocketSystem.self, operations: operations, keys: midKeys)
         print("K = \(midKeys): \(ns(polled.nsPerOperation))/op with pollers vs \(ns(quiet)) without (slowdown \(String(format: "%.0f%%", (polled.nsPerOperation / quiet - 1) * 100))); \(String(format: "%.2f", polled.lookupsPerSecond / 1e6)) million lookups/s")
+        let lookup = try await statusLookupCost(live: smoke ? 1_000 : 100_000, keys: midKeys, lookups: smoke ? 10_000 : 2_000_000)
+        print("one status lookup on a quiet docket: \(ns(lookup)) (\(String(format: "%.1f", 1e3 / lookup)) million per second per core)")
     }
 
     if runs(3) {

@@ -44,6 +44,27 @@ public func throughputWhilePolling(operations: Int, keys: Int) async throws -> (
     return (elapsed.nanoseconds / Double(operations - seeded), Double(lookups.withLock { $0 }) / (elapsed.nanoseconds / 1e9))
 }
 
+/// The cost of one status lookup on a quiet docket holding `live` finished operations over
+/// `keys` objects: one task looking up random IDs (ns per lookup).
+public func statusLookupCost(live: Int, keys: Int, lookups: Int) async throws -> Double {
+    let log = OrderLog(keys: keys)
+    let system = try DocketSystem(keys: keys, log: log)
+    for index in 0..<live { try await system.submit(key: index % keys, index: index) }
+    await system.docket.waitForIdle()
+    let known = system.submittedIDs
+    let docket = system.docket
+    var generator = SplitMix(seed: 7)
+    var found = 0
+    let start = ContinuousClock.now
+    for _ in 0..<lookups {
+        if (try? docket.status(of: known[Int(generator.next() % UInt64(known.count))])) != nil { found += 1 }
+    }
+    let elapsed = ContinuousClock.now - start
+    guard found == lookups else { throw WorkloadError("lookups: found \(found) of \(lookups)") }
+    try await system.finish()
+    return elapsed.nanoseconds / Double(lookups)
+}
+
 /// Workload 4 (manual clock): `count` delayed operations with random due times; the cost of
 /// scheduling and firing them, in ns per operation.
 /// With `delayed == false` every operation is due at once and the rest is the same, so the

@@ -326,33 +326,47 @@ final class Tracker: Sendable {
         }
     }
 
+    /// The status of `id` as `owner` may see it. Built under the shard lock straight from the
+    /// record, without copying the record out: status polling is the hottest read.
     func status(_ id: OperationID, owner: String?) throws -> OperationStatus {
         let now = clock.now()
-        switch lookup(id, owner: owner) {
-        case .record(let record):
-            return status(id, record, now: now)
-        case .tombstone(let tombstone):
-            return OperationStatus(
-                id: id, operationName: names[tombstone.definition], owner: owner, objectKey: nil, state: tombstone.state,
-                progress: tombstone.state == .succeeded ? 100 : 0, attempt: 0, createdAt: nil, dueAt: nil,
-                startedAt: nil, finishedAt: nil, errorText: nil, details: [], contentType: nil,
-                isResultConsumed: tombstone.consumed, result: nil)
-        case .none:
-            throw DocketError.notFound(id)
+        let found = shard(id).state.withLock { state -> OperationStatus? in
+            if let box = Self.liveBox(id, &state, now: now), box.record.owner == owner {
+                return status(id, box, now: now)
+            }
+            if let tombstone = state.tombstones.tombstone(id, now: now.nanoseconds), tombstone.isOwned(by: owner) {
+                return status(id, tombstone, owner: owner)
+            }
+            return nil
         }
+        guard let found else { throw DocketError.notFound(id) }
+        return found
+    }
+
+    private func status(_ id: OperationID, _ tombstone: Tombstone, owner: String?) -> OperationStatus {
+        OperationStatus(
+            id: id, operationName: names[tombstone.definition], owner: owner, objectKey: nil, state: tombstone.state,
+            progress: tombstone.state == .succeeded ? 100 : 0, attempt: 0, createdAt: nil, dueAt: nil,
+            startedAt: nil, finishedAt: nil, errorText: nil, details: [], contentType: nil,
+            isResultConsumed: tombstone.consumed, result: nil)
     }
 
     func status(_ id: OperationID, _ record: TrackingRecord, now: Duration) -> OperationStatus {
+        status(id, RecordTable.Box(record), now: now)
+    }
+
+    /// The status from a record in its box, read in place: passing the record itself would copy it.
+    func status(_ id: OperationID, _ box: RecordTable.Box, now: Duration) -> OperationStatus {
         var keptResult: OperationPayload?
-        if case .keep = record.retention, case .success(let payload) = record.outcome { keptResult = payload }
+        if case .keep = box.record.retention, case .success(let payload) = box.record.outcome { keptResult = payload }
         return OperationStatus(
-            id: id, operationName: record.name, owner: record.owner, objectKey: record.objectKey,
-            state: record.visibleState(now: now), progress: record.progress, attempt: record.attempt,
-            createdAt: clock.date(record.created), dueAt: clock.date(record.due),
-            startedAt: record.started.map(clock.date), finishedAt: record.finished.map(clock.date),
-            errorText: record.errorText, details: record.details,
-            contentType: record.state == .succeeded ? record.contentType : nil,
-            isResultConsumed: record.consumed, result: keptResult)
+            id: id, operationName: box.record.name, owner: box.record.owner, objectKey: box.record.objectKey,
+            state: box.record.visibleState(now: now), progress: box.record.progress, attempt: box.record.attempt,
+            createdAt: clock.date(box.record.created), dueAt: clock.date(box.record.due),
+            startedAt: box.record.started.map(clock.date), finishedAt: box.record.finished.map(clock.date),
+            errorText: box.record.errorText, details: box.record.details,
+            contentType: box.record.state == .succeeded ? box.record.contentType : nil,
+            isResultConsumed: box.record.consumed, result: keptResult)
     }
 
     /// Takes the result: the first taker of a read-once result gets it, later ones `.consumed`.
