@@ -50,6 +50,12 @@ func ratio(_ baseline: Double, _ docket: Double) -> String { String(format: "%.2
         }
     }
 
+    if runs(1) {
+        let single = await idCost(count: smoke ? 10_000 : 2_000_000, threads: 1)
+        let pair = await idCost(count: smoke ? 10_000 : 2_000_000, threads: 2)
+        print("\nOperation IDs (128 secure random bits, batched reads): \(ns(single)) per ID from one thread, \(ns(pair)) per ID from two at once")
+    }
+
     if runs(2) {
         print("\n## 2. Throughput while two pollers read statuses\n")
         let polled = try await throughputWhilePolling(operations: operations, keys: midKeys)

@@ -177,3 +177,19 @@ public struct SplitMix: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// The cost of drawing one operation ID (ns), from `threads` threads at once.
+public func idCost(count: Int, threads: Int) async -> Double {
+    let start = ContinuousClock.now
+    await withTaskGroup(of: UInt64.self) { group in
+        for _ in 0..<threads {
+            group.addTask {
+                var mix: UInt64 = 0
+                for _ in 0..<count { mix ^= withUnsafeBytes(of: OperationID.random()) { $0.load(as: UInt64.self) } }
+                return mix
+            }
+        }
+        for await _ in group {}
+    }
+    return (ContinuousClock.now - start).nanoseconds / Double(count * threads)
+}

@@ -12,8 +12,9 @@ public struct OperationID: Hashable, Sendable, Codable, CustomStringConvertible,
         self.low = low
     }
 
-    /// Draws a fresh, unguessable ID.
-    static func random() -> OperationID {
+    /// Draws a fresh, unguessable ID: 128 bits from the system's cryptographically secure
+    /// generator, read in batches so that an ID costs nanoseconds rather than a system call.
+    public static func random() -> OperationID {
         SecureRandomSource.shared.nextID()
     }
 
