@@ -318,6 +318,20 @@ struct CollectionsTests {
         #expect(full.capacity == fullCapacity)
     }
 
+    @Test("Popping while a predicate holds returns exactly the matching minimums, in order")
+    func heapPopWhile() {
+        var generator = SeededGenerator(state: 21)
+        var heap = BinaryHeap<Int>()
+        let values = (0..<5_000).map { _ in Int(generator.next() % 10_000) }
+        for value in values { heap.insert(value) }
+        let popped = heap.popMin { $0 < 2_500 }
+        #expect(popped == values.filter { $0 < 2_500 }.sorted())
+        #expect(heap.count == values.count - popped.count)
+        #expect(isHeap(heap.elements))
+        #expect(heap.min == values.filter { $0 >= 2_500 }.min())
+        #expect(heap.popMin { _ in false }.isEmpty)
+    }
+
     @Test("A drained heap gives its capacity back")
     func heapShrinks() {
         var heap = BinaryHeap<Int>()

@@ -32,6 +32,20 @@ struct BinaryHeap<Element: Comparable> {
         return minimum
     }
 
+    /// Removes the minimum elements while `predicate` holds for the minimum, and returns them
+    /// in order. The minimum is inspected in place: a copy would retain the references it
+    /// holds, touching memory the caller may never need.
+    mutating func popMin(while predicate: (Element) -> Bool) -> [Element] {
+        var popped: [Element] = []
+        while !elements.isEmpty, elements.withUnsafeBufferPointer({ predicate($0[0]) }) {
+            elements.swapAt(0, elements.count - 1)
+            popped.append(elements.removeLast())
+            siftDown(from: 0)
+        }
+        elements.shrinkIfSparse()
+        return popped
+    }
+
     /// Removes every element matching `predicate` and restores heap order, in O(n).
     mutating func removeAll(where predicate: (Element) -> Bool) {
         elements.removeAll(where: predicate)

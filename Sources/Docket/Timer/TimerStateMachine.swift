@@ -37,10 +37,7 @@ struct TimerStateMachine<Target: Sendable>: Sendable {
     /// The armed sleep ended at `now`. Returns what is due, in due order (ties in scheduling
     /// order), and the due time to arm the next sleep for.
     mutating func fire(now: Duration) -> (due: [Item], rearm: Duration?) {
-        var due: [Item] = []
-        while let next = heap.min, next.due <= now {
-            due.append(heap.popMin()!)
-        }
+        let due = heap.popMin { $0.due <= now }
         armed = heap.min?.due
         return (due, armed)
     }
