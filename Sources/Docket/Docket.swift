@@ -77,6 +77,19 @@ public final class Docket: Sendable {
         return try Self.value(of: resolution, as: Output.self, id: id)
     }
 
+    /// The by-name form of ``perform(_:input:options:)``: JSON-encoded input, the output as
+    /// a payload (an HTTP body, a coreBOS call without `launchfromqueue`).
+    ///
+    /// - Throws: The operation's ``OperationFailure`` when it fails, and the refusals of
+    ///   ``perform(_:input:options:)``.
+    public func perform(operationNamed name: String, input: Data, options: SubmitOptions = SubmitOptions()) async throws -> OperationPayload {
+        let definition = try engine.definition(named: name)
+        let decoded = try decode(input, for: definition)
+        let (id, _) = try await engine.submit(definition, input: decoded, options: options, runsNow: true)
+        let resolution = await engine.awaitOutcome(id, owner: options.owner, consumes: true, deadline: nil)
+        return try Self.value(of: resolution, as: OperationPayload.self, id: id)
+    }
+
     /// Defers an operation, then waits up to `wait` for it: the outcome when it finishes in
     /// time (taking the result), else the handle to track it (HTTP 200 versus 202).
     public func submit<Input, Output>(

@@ -182,6 +182,24 @@ struct ResultTests {
         #expect(harness.journal.all == ["first", "now"])
     }
 
+    @Test("Run now by name: the payload on success, the operation's failure on failure, a typed refusal for bad input")
+    func performByName() async throws {
+        let harness = try Harness()
+        let docket = harness.docket
+        let good = try await docket.perform(operationNamed: "immediate", input: Data(#"{"label":"now","fail":false}"#.utf8))
+        #expect(good.decode(as: String.self) == "done now")
+        #expect(harness.journal.all == ["now"])
+        do {
+            _ = try await docket.perform(operationNamed: "record", input: Data(#"{"label":"bad","fail":true}"#.utf8), options: SubmitOptions(objectKey: "deal-9"))
+            Issue.record("a failing operation must throw")
+        } catch let failure as OperationFailure {
+            #expect(failure.message == "bad failed")
+        }
+        #expect(await expectError(.invalidInput) { _ = try await docket.perform(operationNamed: "record", input: Data("{}".utf8)) } != nil)
+        #expect(await expectError(.unknownOperation) { _ = try await docket.perform(operationNamed: "nope", input: Data("{}".utf8)) } != nil)
+        #expect(harness.journal.all == ["now", "bad"])
+    }
+
     @Test("Run now on a blocked object is refused naming the failed operation; nothing is enqueued")
     func performOnBlockedObject() async throws {
         let harness = try Harness()
