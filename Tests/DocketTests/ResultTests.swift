@@ -1,4 +1,4 @@
-import Docket
+@testable import Docket
 import DocketTesting
 import Foundation
 import Testing
@@ -134,6 +134,31 @@ struct ResultTests {
         harness.clock.advance(by: .seconds(100))
         let afterWindow = try await docket.submit(harness.record, input: Step(label: "four"), options: options)
         #expect(afterWindow.id != first.id)
+    }
+
+    @Test("A deadline that passed before its waiter registered releases the waiter at once",
+          .timeLimit(.minutes(1)))
+    func deadlineBeforeWaiter() async throws {
+        let harness = try Harness()
+        _ = try await harness.submit("blocker", on: "b", delay: .seconds(10))
+        let late = try await harness.submit("late", on: "b")
+        let tracker = harness.docket.engine.tracker
+        // The timer fires first and finds no waiter to release; the waiter comes after.
+        let token = tracker.nextToken()
+        tracker.giveUp(late.id, token: token)
+        let resolution = await tracker.wait(late.id, owner: nil, consumes: true, token: token, deadline: harness.docket.engine.clock.now())
+        guard case .gaveUp = resolution else {
+            Issue.record("expected the waiter to give up, got \(resolution)")
+            return
+        }
+        // A zero wait through the public API answers with the handle, and consumes nothing.
+        let submission = try await harness.docket.submit(harness.record, input: Step(label: "zero"), options: SubmitOptions(objectKey: "b"), waitingUpTo: .zero)
+        guard case .accepted = submission else {
+            Issue.record("expected a handle, got \(submission)")
+            return
+        }
+        #expect(try late.status().state == .waiting)
+        #expect(harness.journal.all.isEmpty)
     }
 
     @Test("Deadline-then-handle: the outcome when quick, the handle when not")

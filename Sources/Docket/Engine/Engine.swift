@@ -133,7 +133,7 @@ final class Engine: Sendable {
         if let deadline {
             await timer.schedule(.deadline(id, token: token), at: deadline)
         }
-        return await tracker.wait(id, owner: owner, consumes: consumes, token: token)
+        return await tracker.wait(id, owner: owner, consumes: consumes, token: token, deadline: deadline)
     }
 
     // MARK: Retry, cancel, delete

@@ -398,16 +398,22 @@ final class Tracker: Sendable {
     }
 
     /// Waits for the operation to finish, then takes (or, with `consumes == false`, reads) its result.
-    func wait(_ id: OperationID, owner: String?, consumes: Bool, token: UInt64) async -> WaitResolution {
+    ///
+    /// With a `deadline` (a clock offset whose timer entry carries `token`), a waiter that
+    /// would register at or after it gives up at once: the timer may have fired, and found
+    /// no waiter to release, before this one registered.
+    func wait(_ id: OperationID, owner: String?, consumes: Bool, token: UInt64, deadline: Duration? = nil) async -> WaitResolution {
         if let resolved = resolveIfFinished(id, owner: owner, consumes: consumes) { return resolved }
         return await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<WaitResolution, Never>) in
-                let now = clock.now()
                 let immediate = shard(id).state.withLock { state -> WaitResolution? in
+                    // Read under the lock: a timer that fired before it found no waiter here.
+                    let now = clock.now()
                     if let box = Self.liveBox(id, &state, now: now), box.record.owner == owner {
                         if box.record.state.isFinished {
                             return .outcome(Self.take(id, box, consuming: consumes, from: &state, now: now))
                         }
+                        if let deadline, now >= deadline { return .gaveUp }
                         box.record.waiters.append(.init(token: token, consumes: consumes, continuation: continuation))
                         return nil
                     }
