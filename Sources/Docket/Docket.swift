@@ -90,6 +90,35 @@ public final class Docket: Sendable {
         return try Self.value(of: resolution, as: OperationPayload.self, id: id)
     }
 
+    /// Runs an operation now, by name, waiting up to `wait` for its outcome: the outcome when
+    /// it finishes in time (taking the result, a failure included), else the handle to track
+    /// it. An HTTP handler that runs work at once still answers within its budget.
+    ///
+    /// - Throws: ``DocketError`` with ``DocketError/Code-swift.struct/objectBlocked`` when the
+    ///   object is (or becomes, before the operation's turn) blocked, and the refusals of
+    ///   ``perform(_:input:options:)``.
+    public func perform(
+        operationNamed name: String, input: Data, options: SubmitOptions = SubmitOptions(), waitingUpTo wait: Duration
+    ) async throws -> Submission<OperationPayload> {
+        guard wait >= .zero else {
+            throw DocketError(.invalidDelay, "The wait \(wait) is negative. Use zero or a positive wait.")
+        }
+        let deadline = engine.clock.now() + wait
+        let definition = try engine.definition(named: name)
+        let decoded = try decode(input, for: definition)
+        let (id, _) = try await engine.submit(definition, input: decoded, options: options, runsNow: true)
+        switch await engine.awaitOutcome(id, owner: options.owner, consumes: true, deadline: deadline) {
+        case .gaveUp:
+            return .accepted(OperationHandle(id: id, owner: options.owner, docket: self))
+        case let resolution:
+            do {
+                return .finished(.success(try Self.value(of: resolution, as: OperationPayload.self, id: id)))
+            } catch let failure as OperationFailure {
+                return .finished(.failure(failure))
+            }
+        }
+    }
+
     /// Defers an operation, then waits up to `wait` for it: the outcome when it finishes in
     /// time (taking the result), else the handle to track it (HTTP 200 versus 202).
     public func submit<Input, Output>(

@@ -225,6 +225,40 @@ struct ResultTests {
         #expect(harness.journal.all == ["now", "bad"])
     }
 
+    @Test("Run now by name with a wait: the outcome in time, the handle when its turn is later, the refusal when blocked")
+    func performByNameWaiting() async throws {
+        let harness = try Harness()
+        let docket = harness.docket
+        let quick = try await docket.perform(operationNamed: "record", input: Data(#"{"label":"quick","fail":false}"#.utf8), options: SubmitOptions(objectKey: "a"), waitingUpTo: .seconds(1))
+        guard case .finished(.success(let payload)) = quick else {
+            Issue.record("expected the outcome, got \(quick)")
+            return
+        }
+        #expect(payload.decode(as: String.self) == "done quick")
+        let failing = try await docket.perform(operationNamed: "record", input: Data(#"{"label":"bad","fail":true}"#.utf8), options: SubmitOptions(objectKey: "c"), waitingUpTo: .seconds(1))
+        guard case .finished(.failure(let failure)) = failing else {
+            Issue.record("expected the failure, got \(failing)")
+            return
+        }
+        #expect(failure.message == "bad failed")
+        #expect(await expectError(.objectBlocked) {
+            _ = try await docket.perform(operationNamed: "record", input: Data(#"{"label":"after","fail":false}"#.utf8), options: SubmitOptions(objectKey: "c"), waitingUpTo: .seconds(1))
+        } != nil)
+        // Behind a delayed head the turn comes later than the wait: the handle.
+        _ = try await harness.submit("head", on: "b", delay: .seconds(10))
+        async let later = docket.perform(operationNamed: "record", input: Data(#"{"label":"later","fail":false}"#.utf8), options: SubmitOptions(objectKey: "b"), waitingUpTo: .seconds(2))
+        while await docket.metrics().totals.submitted < 4 { await Task.yield() }
+        harness.clock.advance(by: .seconds(2))
+        guard case .accepted(let handle) = try await later else {
+            Issue.record("expected the handle")
+            return
+        }
+        harness.clock.advance(by: .seconds(8))
+        await harness.idle()
+        #expect(harness.journal.all == ["quick", "bad", "head", "later"])
+        #expect(handle.takeResult().value?.decode(as: String.self) == "done later")
+    }
+
     @Test("Run now on a blocked object is refused naming the failed operation; nothing is enqueued")
     func performOnBlockedObject() async throws {
         let harness = try Harness()
