@@ -100,10 +100,7 @@ public final class Docket: Sendable {
     public func perform(
         operationNamed name: String, input: Data, options: SubmitOptions = SubmitOptions(), waitingUpTo wait: Duration
     ) async throws -> Submission<OperationPayload> {
-        guard wait >= .zero else {
-            throw DocketError(.invalidDelay, "The wait \(wait) is negative. Use zero or a positive wait.")
-        }
-        let deadline = engine.clock.now() + wait
+        let deadline = try deadline(after: wait)
         let definition = try engine.definition(named: name)
         let decoded = try decode(input, for: definition)
         let (id, _) = try await engine.submit(definition, input: decoded, options: options, runsNow: true)
@@ -125,10 +122,7 @@ public final class Docket: Sendable {
         _ definition: OperationDefinition<Input, Output>, input: Input, options: SubmitOptions = SubmitOptions(),
         waitingUpTo wait: Duration
     ) async throws -> Submission<Output> {
-        guard wait >= .zero else {
-            throw DocketError(.invalidDelay, "The wait \(wait) is negative. Use zero or a positive wait.")
-        }
-        let deadline = engine.clock.now() + wait
+        let deadline = try deadline(after: wait)
         let handle = try await submit(definition, input: input, options: options)
         return await settle(handle, until: deadline)
     }
@@ -137,10 +131,7 @@ public final class Docket: Sendable {
     public func submit(
         operationNamed name: String, input: Data, options: SubmitOptions = SubmitOptions(), waitingUpTo wait: Duration
     ) async throws -> Submission<OperationPayload> {
-        guard wait >= .zero else {
-            throw DocketError(.invalidDelay, "The wait \(wait) is negative. Use zero or a positive wait.")
-        }
-        let deadline = engine.clock.now() + wait
+        let deadline = try deadline(after: wait)
         let id = try await submit(operationNamed: name, input: input, options: options)
         return await settle(OperationHandle(id: id, owner: options.owner, docket: self), until: deadline)
     }
@@ -277,6 +268,15 @@ public final class Docket: Sendable {
         } catch {
             throw DocketError(.invalidInput, "The input is not valid for operation \"\(definition.name)\": \(error)")
         }
+    }
+
+    /// The clock offset `wait` from now, fixed before submitting so a wait is measured from
+    /// the call; a negative wait is refused.
+    private func deadline(after wait: Duration) throws -> Duration {
+        guard wait >= .zero else {
+            throw DocketError(.invalidDelay, "The wait \(wait) is negative. Use zero or a positive wait.")
+        }
+        return engine.clock.now() + wait
     }
 
     /// Waits for the outcome until `deadline` (a clock offset fixed before submitting, so the
