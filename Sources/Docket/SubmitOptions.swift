@@ -8,7 +8,9 @@ public struct SubmitOptions: Sendable {
     /// Who submitted it. Every read, delete, retry and cancel is scoped to this owner.
     public var owner: String?
     /// A repeat submission by the same owner with the same key, within the docket's
-    /// idempotency window, returns the first operation instead of creating another.
+    /// idempotency window, returns the first operation instead of creating another. The key
+    /// belongs to that operation's definition: submitting another definition with it is
+    /// refused with ``DocketError/Code-swift.struct/invalidInput``.
     public var idempotencyKey: String?
     /// Operations that must succeed before this one may start.
     public var dependencies: [OperationID]

@@ -136,6 +136,22 @@ struct ResultTests {
         #expect(afterWindow.id != first.id)
     }
 
+    @Test("An idempotency key reused for another operation is refused and changes nothing")
+    func idempotencyKeyOtherOperation() async throws {
+        let harness = try Harness()
+        let docket = harness.docket
+        let options = SubmitOptions(objectKey: "a", owner: "acme", idempotencyKey: "req-1")
+        let first = try await docket.submit(harness.record, input: Step(label: "one"), options: options)
+        let before = await docket.metrics().totals.submitted
+        let error = await expectError(.invalidInput) { _ = try await docket.submit(harness.kept, input: Step(label: "two"), options: options) }
+        #expect(error?.operationID == first.id)
+        #expect(await docket.metrics().totals.submitted == before)
+        await harness.idle()
+        #expect(harness.journal.all == ["one"])
+        // The key still names the first operation for its own definition.
+        #expect(try await docket.submit(harness.record, input: Step(label: "three"), options: options).id == first.id)
+    }
+
     @Test("A deadline that passed before its waiter registered releases the waiter at once",
           .timeLimit(.minutes(1)))
     func deadlineBeforeWaiter() async throws {

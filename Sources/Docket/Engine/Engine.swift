@@ -80,7 +80,8 @@ final class Engine: Sendable {
         let dependenciesMet = try tracker.registerDependencies(options.dependencies, owner: options.owner)
         let id = OperationID.random()
         let now = clock.now()
-        if let key = options.idempotencyKey, let existing = idempotency.reserve(owner: options.owner, key: key, for: id, now: now) {
+        if let key = options.idempotencyKey,
+           let existing = try idempotency.reserve(owner: options.owner, key: key, operation: definition.name, for: id, now: now) {
             return (existing, false)
         }
         guard tryClaimQueuedSlot() else {

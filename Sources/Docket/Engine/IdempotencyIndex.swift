@@ -8,7 +8,7 @@ final class IdempotencyIndex: Sendable {
     }
 
     private struct State: Sendable {
-        var entries: [Key: (id: OperationID, expires: Duration)] = [:]
+        var entries: [Key: (id: OperationID, operation: String, expires: Duration)] = [:]
         /// Keys in the order they were reserved; with one window for all, also expiry order.
         var order = Ring<(key: Key, expires: Duration)>()
     }
@@ -20,17 +20,30 @@ final class IdempotencyIndex: Sendable {
         self.window = window
     }
 
-    /// Reserves the key for `id`; returns the operation it already names instead, if any.
-    func reserve(owner: String?, key: String, for id: OperationID, now: Duration) -> OperationID? {
+    /// Reserves the key for `id`, an operation of `operation`; returns the operation the key
+    /// already names instead, if any.
+    ///
+    /// - Throws: ``DocketError/Code-swift.struct/invalidInput`` when the key names an operation
+    ///   of another definition: that is not a repeat, and its handle would not fit.
+    func reserve(owner: String?, key: String, operation: String, for id: OperationID, now: Duration) throws -> OperationID? {
+        let text = key
         let key = Key(owner: owner, key: key)
-        return state.withLock { state in
+        return try state.withLock { state in
             while let oldest = state.order.first, oldest.expires <= now {
                 state.order.popFirst()
                 if state.entries[oldest.key]?.expires == oldest.expires { state.entries[oldest.key] = nil }
             }
-            if let existing = state.entries[key], existing.expires > now { return existing.id }
+            if let existing = state.entries[key], existing.expires > now {
+                guard existing.operation == operation else {
+                    throw DocketError(
+                        .invalidInput,
+                        "Idempotency key \"\(text)\" already names an operation \"\(existing.operation)\" (\(existing.id)), not \"\(operation)\". Use a new key for a different operation.",
+                        operationID: existing.id)
+                }
+                return existing.id
+            }
             let expires = now + window
-            state.entries[key] = (id, expires)
+            state.entries[key] = (id, operation, expires)
             state.order.append((key, expires))
             return nil
         }
