@@ -83,6 +83,26 @@ struct FailureTests {
         #expect(try handle.status().attempt == 3)
     }
 
+    @Test("A non-retryable error fails at once, whatever the retry policy; a retry by hand starts a new round")
+    func nonRetryableError() async throws {
+        let harness = try Harness()
+        let handle = try await harness.submit("r", fail: true, harness.flaky)
+        let follower = try await harness.submit("next")
+        await harness.idle()
+        #expect(harness.journal.all == ["r#1"])
+        let failed = try handle.status()
+        #expect(failed.state == .failed)
+        #expect(failed.errorText == "r refused")
+        #expect(try follower.status().state == .waiting)
+        try await harness.docket.retry(handle.id, correctedInput: Step(label: "r"))
+        await harness.idle()
+        // The new round meets the policy again: attempt 2 fails (retryable), attempt 3 succeeds.
+        harness.clock.advance(by: .seconds(10))
+        await harness.idle()
+        #expect(harness.journal.all == ["r#1", "r#2", "r#3", "next"])
+        #expect(try handle.status().state == .succeeded)
+    }
+
     @Test("Retry of an operation that is not failed is refused and changes nothing")
     func retryNotFailed() async throws {
         let harness = try Harness()

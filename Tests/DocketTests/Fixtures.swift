@@ -4,6 +4,12 @@ import Foundation
 import Synchronization
 
 /// A log of events from operation bodies, in the order they happened.
+/// An error retrying cannot fix.
+struct Refusal: NonRetryableError, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
 final class Journal: Sendable {
     private let entries = Mutex<[String]>([])
 
@@ -45,6 +51,7 @@ struct Harness {
         }
         flaky = OperationDefinition<Step, String>("flaky", retryPolicy: RetryPolicy(maxAttempts: 3, backoff: .fixed(.seconds(10)))) { step, context in
             journal.append("\(step.label)#\(context.attempt)")
+            if step.fail { throw Refusal(message: "\(step.label) refused") }
             if context.attempt < 3 { throw TestFailure(message: "attempt \(context.attempt) failed") }
             return "done \(step.label)"
         }

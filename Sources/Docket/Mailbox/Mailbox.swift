@@ -195,7 +195,9 @@ actor Mailbox {
                 let limit = run.entry.job.definition.timeout.map { " of \($0)" } ?? ""
                 failure = OperationFailure(.timedOut, "The operation ran past its timeout\(limit).")
             }
-            if let policy = run.entry.job.definition.retryPolicy, run.entry.attemptsThisRound < policy.maxAttempts {
+            let retryable: Bool
+            if case .failure(let error) = result, error is any NonRetryableError { retryable = false } else { retryable = true }
+            if retryable, let policy = run.entry.job.definition.retryPolicy, run.entry.attemptsThisRound < policy.maxAttempts {
                 let due = now + policy.delay(afterAttempt: run.entry.attemptsThisRound)
                 engine.counters.retried()
                 engine.claimQueuedSlot()

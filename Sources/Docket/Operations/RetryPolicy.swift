@@ -1,5 +1,8 @@
 /// How many times an operation is attempted, and how long to wait between attempts,
 /// before its failure blocks its object.
+///
+/// A body that throws an error conforming to ``NonRetryableError`` (bad input, a refusal
+/// by another system) fails at once: trying again would fail the same way.
 public struct RetryPolicy: Hashable, Sendable {
     /// How long to wait before the next attempt.
     public enum Backoff: Hashable, Sendable {
@@ -39,3 +42,12 @@ public struct RetryPolicy: Hashable, Sendable {
         }
     }
 }
+
+/// An error that retrying cannot fix: an operation whose body throws one fails at once,
+/// whatever its ``RetryPolicy``, and blocks its object until a person retries it (with
+/// corrected input) or deletes it.
+///
+/// ```swift
+/// struct InvalidDeal: NonRetryableError { let reason: String }
+/// ```
+public protocol NonRetryableError: Error {}

@@ -44,7 +44,7 @@ public struct BulkSent: Codable, Sendable {
 
 /// An operation's own refusal of its input: it fails, and its object blocks until a
 /// person retries it with corrected input or deletes it.
-public struct BadInput: Error, CustomStringConvertible {
+public struct BadInput: NonRetryableError, CustomStringConvertible {
     public let description: String
 }
 
