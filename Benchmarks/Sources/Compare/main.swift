@@ -74,9 +74,14 @@ func ratio(_ baseline: Double, _ docket: Double) -> String { String(format: "%.2
     if runs(4) {
         print("\n## 4. Delays\n")
         let delayed = smoke ? 2_000 : 1_000_000
-        let manual = try await delayedWithManualClock(count: delayed, keys: delayed)
-        let undelayed = try await delayedWithManualClock(count: delayed, keys: delayed, delayed: false)
-        print("\(delayed) delayed operations, manual clock: \(ns(manual))/op (schedule + fire + run + take); the same undelayed: \(ns(undelayed))/op; timers: \(ns(manual - undelayed))/op")
+        // The timers' cost is the delayed run minus the same run undelayed, at three spreads:
+        // the more objects, the more live mailboxes the delayed run holds at once.
+        for perObject in [1, 10, 100] {
+            let keys = delayed / perObject
+            let manual = try await delayedWithManualClock(count: delayed, keys: keys)
+            let undelayed = try await delayedWithManualClock(count: delayed, keys: keys, delayed: false)
+            print("\(delayed) delayed operations on \(keys) objects, manual clock: \(ns(manual))/op (schedule + fire + run + take); the same undelayed: \(ns(undelayed))/op; timers: \(ns(manual - undelayed))/op")
+        }
         let late = try await delayLateness(count: smoke ? 200 : 20_000, window: smoke ? .milliseconds(50) : .seconds(2))
         print("real clock lateness: p50 \(Int(late.p50)) µs, p99 \(Int(late.p99)) µs")
     }
