@@ -145,6 +145,13 @@ public final class Docket: Sendable {
         try engine.tracker.status(id, owner: owner)
     }
 
+    /// The operation's state and progress alone: the cheapest read, for pollers.
+    ///
+    /// - Throws: ``DocketError/Code-swift.struct/notFound`` for an unknown, expired or foreign ID.
+    public func progress(of id: OperationID, owner: String? = nil) throws -> OperationProgress {
+        try engine.tracker.progress(id, owner: owner)
+    }
+
     /// Takes the result: a read-once result is handed to the first taker only.
     public func takeResult(of id: OperationID, owner: String? = nil) -> ResultTake<OperationPayload> {
         engine.tracker.take(id, owner: owner)

@@ -25,6 +25,27 @@ struct EventsTests {
         #expect(events.contains("progress:10"))
     }
 
+    @Test("The progress read follows state and percent through an operation's life, and is scoped to the owner")
+    func progressRead() async throws {
+        let harness = try Harness()
+        let docket = harness.docket
+        let handle = try await docket.submit(harness.slow, input: Step(label: "p"), options: SubmitOptions(objectKey: "a", delay: .seconds(5), owner: "acme"))
+        #expect(try docket.progress(of: handle.id, owner: "acme") == OperationProgress(state: .delayed, percent: 0))
+        #expect(throws: DocketError.self) { try docket.progress(of: handle.id, owner: "globex") }
+        #expect(throws: DocketError.self) { try docket.progress(of: handle.id) }
+        harness.clock.advance(by: .seconds(5))
+        // The body reports 10% and then waits at the gate.
+        while try docket.progress(of: handle.id, owner: "acme").percent < 10 { await Task.yield() }
+        #expect(try docket.progress(of: handle.id, owner: "acme") == OperationProgress(state: .running, percent: 10))
+        harness.gate.open("p")
+        await harness.idle()
+        #expect(try docket.progress(of: handle.id, owner: "acme") == OperationProgress(state: .succeeded, percent: 100))
+        #expect(docket.takeResult(of: handle.id, owner: "acme").value?.decode(as: String.self) == "done p")
+        // From the tombstone once the result is taken.
+        #expect(try docket.progress(of: handle.id, owner: "acme") == OperationProgress(state: .succeeded, percent: 100))
+        #expect(try docket.status(of: handle.id, owner: "acme").progress == 100)
+    }
+
     @Test("Many observers watch one operation; a late subscriber first gets the current state")
     func manyObserversAndLateSubscriber() async throws {
         let harness = try Harness()

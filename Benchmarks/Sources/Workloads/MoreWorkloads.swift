@@ -5,7 +5,9 @@ import Synchronization
 
 /// Workload 2: keyed throughput while two tasks poll the status of random live IDs.
 /// Returns (ns per operation, status lookups per second across both pollers).
-public func throughputWhilePolling(operations: Int, keys: Int) async throws -> (nsPerOperation: Double, lookupsPerSecond: Double) {
+/// With `progressOnly`, the pollers read state and progress (`Docket.progress(of:)`) instead
+/// of the full status snapshot.
+public func throughputWhilePolling(operations: Int, keys: Int, progressOnly: Bool = false) async throws -> (nsPerOperation: Double, lookupsPerSecond: Double) {
     let log = OrderLog(keys: keys)
     let system = try DocketSystem(keys: keys, log: log)
     // Seed some IDs so the pollers have live targets from the start.
@@ -22,7 +24,7 @@ public func throughputWhilePolling(operations: Int, keys: Int) async throws -> (
             while !stop.withLock({ $0 }) {
                 for _ in 0..<256 {
                     let id = known[Int(generator.next() % UInt64(known.count))]
-                    _ = try? docket.status(of: id)
+                    if progressOnly { _ = try? docket.progress(of: id) } else { _ = try? docket.status(of: id) }
                     count += 1
                 }
                 // A poller is a task on the shared cooperative pool, as a request handler is:
@@ -46,7 +48,7 @@ public func throughputWhilePolling(operations: Int, keys: Int) async throws -> (
 
 /// The cost of one status lookup on a quiet docket holding `live` finished operations over
 /// `keys` objects: one task looking up random IDs (ns per lookup).
-public func statusLookupCost(live: Int, keys: Int, lookups: Int) async throws -> Double {
+public func statusLookupCost(live: Int, keys: Int, lookups: Int, progressOnly: Bool = false) async throws -> Double {
     let log = OrderLog(keys: keys)
     let system = try DocketSystem(keys: keys, log: log)
     for index in 0..<live { try await system.submit(key: index % keys, index: index) }
@@ -57,7 +59,12 @@ public func statusLookupCost(live: Int, keys: Int, lookups: Int) async throws ->
     var found = 0
     let start = ContinuousClock.now
     for _ in 0..<lookups {
-        if (try? docket.status(of: known[Int(generator.next() % UInt64(known.count))])) != nil { found += 1 }
+        let id = known[Int(generator.next() % UInt64(known.count))]
+        if progressOnly {
+            if (try? docket.progress(of: id)) != nil { found += 1 }
+        } else if (try? docket.status(of: id)) != nil {
+            found += 1
+        }
     }
     let elapsed = ContinuousClock.now - start
     guard found == lookups else { throw WorkloadError("lookups: found \(found) of \(lookups)") }

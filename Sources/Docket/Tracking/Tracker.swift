@@ -329,14 +329,30 @@ final class Tracker: Sendable {
     /// The status of `id` as `owner` may see it. Built under the shard lock straight from the
     /// record, without copying the record out: status polling is the hottest read.
     func status(_ id: OperationID, owner: String?) throws -> OperationStatus {
+        try read(id, owner: owner) { box, now in
+            status(id, box, now: now)
+        } tombstone: { tombstone in
+            status(id, tombstone, owner: owner)
+        }
+    }
+
+    /// State and progress of `id` as `owner` may see it.
+    func progress(_ id: OperationID, owner: String?) throws -> OperationProgress {
+        try read(id, owner: owner) { box, now in
+            OperationProgress(state: box.record.visibleState(now: now), percent: box.record.progress)
+        } tombstone: { tombstone in
+            OperationProgress(state: tombstone.state, percent: tombstone.state == .succeeded ? 100 : 0)
+        }
+    }
+
+    /// Reads `id`'s record, or else its tombstone, as `owner` may see it, under the shard lock.
+    private func read<T>(
+        _ id: OperationID, owner: String?, live: (RecordTable.Box, Duration) -> T, tombstone: (Tombstone) -> T
+    ) throws -> T {
         let now = clock.now()
-        let found = shard(id).state.withLock { state -> OperationStatus? in
-            if let box = Self.liveBox(id, &state, now: now), box.record.owner == owner {
-                return status(id, box, now: now)
-            }
-            if let tombstone = state.tombstones.tombstone(id, now: now.nanoseconds), tombstone.isOwned(by: owner) {
-                return status(id, tombstone, owner: owner)
-            }
+        let found = shard(id).state.withLock { state -> T? in
+            if let box = Self.liveBox(id, &state, now: now), box.record.owner == owner { return live(box, now) }
+            if let buried = state.tombstones.tombstone(id, now: now.nanoseconds), buried.isOwned(by: owner) { return tombstone(buried) }
             return nil
         }
         guard let found else { throw DocketError.notFound(id) }
