@@ -25,10 +25,11 @@ struct MobizonRoutes: Sendable {
             table.on(router, .post, path) { request, context in
                 let owner = try callers.owner(forKey: request.uri.queryParameters.get("apiKey"))
                 let form: StatusForm = try await Self.form(request, context)
-                guard let id = OperationID(form.id), let status = try? docket.status(of: id, owner: owner) else {
+                // Progress and state are all Mobizon answers: the cheapest read.
+                guard let id = OperationID(form.id), let reading = try? docket.progress(of: id, owner: owner) else {
                     return .json(Envelope<[String: Int]>(code: MobizonTaskStatus.notFoundCode, data: [:], message: "Task \(form.id) not found."))
                 }
-                let data = ["progress": status.progress, "status": MobizonTaskStatus(status.state).rawValue]
+                let data = ["progress": reading.percent, "status": MobizonTaskStatus(reading.state).rawValue]
                 return .json(Envelope(code: MobizonTaskStatus.successCode, data: data, message: ""))
             }
         }
