@@ -24,6 +24,9 @@ public struct DocketError: Error, Hashable, Sendable, CustomStringConvertible {
             case batchMode
             case alreadyConsumed
             case invalidConfiguration
+            case journalCorrupt
+            case journalLocked
+            case journalFailed
         }
 
         private let value: Value
@@ -66,6 +69,12 @@ public struct DocketError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let alreadyConsumed = Code(.alreadyConsumed)
         /// A configuration value is out of range.
         public static let invalidConfiguration = Code(.invalidConfiguration)
+        /// A journal record in the middle of a segment is damaged; the message names the file and offset.
+        public static let journalCorrupt = Code(.journalCorrupt)
+        /// Another process holds the journal's lock.
+        public static let journalLocked = Code(.journalLocked)
+        /// The journal could not be read or written (a full disk, a missing directory, a failed sync).
+        public static let journalFailed = Code(.journalFailed)
     }
 
     /// The kind of refusal.

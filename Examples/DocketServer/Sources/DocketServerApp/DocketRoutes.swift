@@ -76,10 +76,10 @@ struct DocketRoutes: Sendable {
         }
     }
 
-    /// `POST /v1/definitions/{name}/operations`: defers by default; `defer=false` runs now (in the
-    /// object's order, waiting up to 30 seconds unless `wait` says less); `wait=N` answers 200
-    /// with the outcome when it comes within N seconds, else 202 with the tracking ID and a
-    /// `Location`.
+    /// `POST /v1/definitions/{name}/operations`: defers by default (202 with the tracking ID and a
+    /// `Location`); `defer=false` runs now (in the object's order, waiting up to 30 seconds unless
+    /// `wait` says less); `wait=N` answers 200 with the outcome when it comes within N seconds,
+    /// else 202.
     private func submit(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let owner = try callers.owner(of: request)
         let name = try context.parameters.require("name")
@@ -92,6 +92,12 @@ struct DocketRoutes: Sendable {
         let input = Data(try await request.body.collect(upTo: context.maxUploadSize).readableBytesView)
         let options = SubmitOptions(objectKey: key, delay: .seconds(delay), owner: owner, idempotencyKey: idempotencyKey)
         let submission: Submission<OperationPayload>
+        if deferred && wait == 0 {
+            // Deferred without a wait: always the tracking handle (coreBOS), even when a fast
+            // operation has already finished, so its result stays for the caller to read.
+            let id = try await refusals { try await docket.submit(operationNamed: name, input: input, options: options) }
+            return accepted(id, owner: owner)
+        }
         if deferred {
             submission = try await refusals {
                 try await docket.submit(operationNamed: name, input: input, options: options, waitingUpTo: .seconds(wait))
@@ -113,11 +119,16 @@ struct DocketRoutes: Sendable {
         case .finished(.failure(let failure)):
             return .json(FailureBody(id: nil, failure: failure), status: .unprocessableContent)
         case .accepted(let handle):
-            let location = "/v1/operations/\(handle.id)"
-            let state = (try? docket.status(of: handle.id, owner: owner).state.description) ?? "waiting"
-            let body: [String: String] = ["id": handle.id.description, "state": state, "location": location]
-            return .json(body, status: .accepted, headers: [.location: location])
+            return accepted(handle.id, owner: owner)
         }
+    }
+
+    /// 202 with the tracking ID, its current state and its `Location`.
+    private func accepted(_ id: OperationID, owner: String) -> Response {
+        let location = "/v1/operations/\(id)"
+        let state = (try? docket.status(of: id, owner: owner).state.description) ?? "waiting"
+        let body: [String: String] = ["id": id.description, "state": state, "location": location]
+        return .json(body, status: .accepted, headers: [.location: location])
     }
 
     /// The result read: 200 with the payload, 422 with the operation's failure, 202 while

@@ -43,6 +43,26 @@ struct SurfaceTests {
         }
     }
 
+    @Test("Deferred without a wait answers 202 even when the operation has already finished, and leaves its result unread")
+    func deferredNeverTakesTheResult() async throws {
+        let server = try Server()
+        try await server.application.test(.router) { client in
+            let uri = "/v1/definitions/createDeal/operations?objectKey=deal-9&idempotencyKey=bad-9"
+            let first = try await client.call(.post, uri, body: #"{"title":"Bad","amount":-1}"#)
+            #expect(first.status == .accepted)
+            let id = try #require(first.json["id"] as? String)
+            await server.docket.waitForIdle()
+            // The repeat finds the same, already failed operation: still the handle, not its outcome.
+            let repeated = try await client.call(.post, uri, body: #"{"title":"Bad","amount":-1}"#)
+            #expect(repeated.status == .accepted)
+            #expect(repeated.json["id"] as? String == id)
+            #expect(repeated.json["state"] as? String == "failed")
+            let result = try await client.call(.get, "/v1/operations/\(id)/result")
+            #expect(result.status == .unprocessableContent)
+            #expect(try await client.call(.get, "/v1/operations/\(id)/result").status == .gone)
+        }
+    }
+
     @Test("A result not finished yet answers 202 with Retry-After; a wait answers 200 when it finishes in time")
     func notFinishedAndWait() async throws {
         let server = try Server()
