@@ -340,6 +340,8 @@ struct SegmentLogTests {
         for payload in newer { log.append(payload) }
         try await log.flush()
         try log.replace(through: cut, with: snapshot, stoppingAfter: step)
+        // The live log reads as one or the other too.
+        #expect(try log.readAll() == (step == .tempWritten ? old : snapshot) + newer)
         await log.close()
 
         let files = try directory.recordFiles()

@@ -281,7 +281,8 @@ final class SegmentLog: Sendable {
 
     /// Returns once the record of `ticket`, and every record appended before it, is durable:
     /// synced by `fsync` (in ``SyncMode/none``, written). Suspends without blocking a thread;
-    /// the writer resumes waiters after each sync.
+    /// the writer resumes waiters after each sync. It does not end early when the task is
+    /// cancelled: the wait is bounded by the write in progress.
     ///
     /// - Throws: ``DocketError/Code/journalFailed`` if a write or sync failed before the record
     ///   was durable, or the log was closed first (a corrupt last segment found by the writer
@@ -395,32 +396,30 @@ final class SegmentLog: Sendable {
             try files.withLock { files in
                 try FileIO.rename(tempPath, to: snapshotPath)
                 if syncing { try FileIO.syncDirectory(directory.path) }
+                // From here the snapshot is the log's: the replaced files leave the list (and the
+                // counts) now, and a file whose removal fails is removed by the next open.
                 var replaced: [FileEntry] = []
                 var kept: [FileEntry] = [FileEntry(name: snapshotName, size: bytes.count)]
                 for entry in files.entries {
-                    if entry.name == snapshotName {
-                        // Overwritten by the rename.
+                    if entry.name.number <= cut.segment {
                         bytesOnDisk.subtract(entry.size, ordering: .relaxed)
                         filesOnDisk.subtract(1, ordering: .relaxed)
-                    } else if entry.name.number <= cut.segment {
-                        replaced.append(entry)
+                        // A snapshot of the same name was overwritten by the rename.
+                        if entry.name != snapshotName { replaced.append(entry) }
                     } else {
                         kept.append(entry)
                     }
                 }
-                files.entries = replaced + kept
+                files.entries = kept
                 bytesOnDisk.add(bytes.count, ordering: .relaxed)
                 filesOnDisk.add(1, ordering: .relaxed)
+                if let pending = files.repairPending, pending <= cut.segment { files.repairPending = nil }
                 if step == .renamed { return }
 
                 for entry in replaced {
                     try FileIO.remove(path(of: entry.name))
-                    files.entries.removeFirst()
-                    bytesOnDisk.subtract(entry.size, ordering: .relaxed)
-                    filesOnDisk.subtract(1, ordering: .relaxed)
                     if step == .firstOldFileRemoved { return }
                 }
-                if let pending = files.repairPending, pending <= cut.segment { files.repairPending = nil }
                 if syncing && !replaced.isEmpty { try FileIO.syncDirectory(directory.path) }
             }
         }

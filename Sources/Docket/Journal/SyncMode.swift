@@ -8,6 +8,7 @@ enum SyncMode: Sendable, Hashable {
     case perRecord
     /// Records are written but never `fsync`ed, nor are the files and directory entries the log
     /// creates. "Durable" then means "handed to the kernel": records survive the process ending,
-    /// not the machine crashing. For tests, and for journals that need no crash safety.
+    /// not the machine crashing; after a machine crash even a segment that is not the last may be
+    /// torn, which reading reports as damage. For tests, and for journals that need no crash safety.
     case none
 }
