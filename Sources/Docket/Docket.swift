@@ -16,6 +16,8 @@ import Foundation
 /// ```
 public final class Docket: Sendable {
     let engine: Engine
+    /// What opening on a store restored; empty for a docket without one.
+    public let recovery: RecoveryReport
 
     /// Creates a docket.
     ///
@@ -33,6 +35,46 @@ public final class Docket: Sendable {
         engine = Engine(
             registry: registry, configuration: configuration,
             clock: EngineClock(clock, wallOrigin: configuration.wallClockOrigin ?? Date()))
+        recovery = RecoveryReport()
+    }
+
+    /// Opens a docket on a store: restores everything the store's records add up to, then
+    /// writes every state change to it.
+    ///
+    /// Waiting and delayed operations go back in their lines in submission order, with what
+    /// is left of their delays (time spent down counts); failed operations block their
+    /// objects again; unread results, consumed results, idempotency keys, owners and
+    /// dependencies are as they were. An operation that was running is run again only if its
+    /// definition is idempotent; otherwise it fails as
+    /// ``OperationFailure/Kind-swift.enum/interrupted`` and blocks its object until a person
+    /// retries or deletes it. ``recovery`` says what was restored.
+    ///
+    /// - Parameters:
+    ///   - registry: The operations it can run; it must name every operation in the store.
+    ///   - configuration: Capacity, retention windows and execution mode.
+    ///   - clock: The clock delays, timeouts and retention are measured on.
+    ///   - store: Where operations persist, such as a ``FileJournal``.
+    /// - Throws: ``DocketError`` with ``DocketError/Code-swift.struct/unknownOperation`` when the store
+    ///   names an operation the registry lacks (nothing is restored then), the store's own errors
+    ///   (``DocketError/Code-swift.struct/journalCorrupt``, ``DocketError/Code-swift.struct/journalFailed``),
+    ///   and ``DocketError/Code-swift.struct/invalidConfiguration``.
+    public init<C: Clock>(
+        registry: OperationRegistry,
+        configuration: DocketConfiguration = DocketConfiguration(),
+        clock: C = ContinuousClock(),
+        store: some DocketStore
+    ) async throws where C.Duration == Duration {
+        let configuration = try configuration.validated()
+        let engine = Engine(
+            registry: registry, configuration: configuration,
+            clock: EngineClock(clock, wallOrigin: configuration.wallClockOrigin ?? Date()), store: store)
+        do {
+            recovery = try await engine.restore(from: store)
+        } catch {
+            engine.pool.stop()
+            throw error
+        }
+        self.engine = engine
     }
 
     deinit {
@@ -60,7 +102,7 @@ public final class Docket: Sendable {
     public func submit(operationNamed name: String, input: Data, options: SubmitOptions = SubmitOptions()) async throws -> OperationID {
         let definition = try engine.definition(named: name)
         let decoded = try decode(input, for: definition)
-        return try await engine.submit(definition, input: decoded, options: options, runsNow: false).id
+        return try await engine.submit(definition, input: decoded, encodedInput: input, options: options, runsNow: false).id
     }
 
     /// Runs an operation now and returns its output: it still waits its turn on its object.
@@ -85,7 +127,7 @@ public final class Docket: Sendable {
     public func perform(operationNamed name: String, input: Data, options: SubmitOptions = SubmitOptions()) async throws -> OperationPayload {
         let definition = try engine.definition(named: name)
         let decoded = try decode(input, for: definition)
-        let (id, _) = try await engine.submit(definition, input: decoded, options: options, runsNow: true)
+        let (id, _) = try await engine.submit(definition, input: decoded, encodedInput: input, options: options, runsNow: true)
         let resolution = await engine.awaitOutcome(id, owner: options.owner, consumes: true, deadline: nil)
         return try Self.value(of: resolution, as: OperationPayload.self, id: id)
     }
@@ -103,7 +145,7 @@ public final class Docket: Sendable {
         let deadline = try deadline(after: wait)
         let definition = try engine.definition(named: name)
         let decoded = try decode(input, for: definition)
-        let (id, _) = try await engine.submit(definition, input: decoded, options: options, runsNow: true)
+        let (id, _) = try await engine.submit(definition, input: decoded, encodedInput: input, options: options, runsNow: true)
         switch await engine.awaitOutcome(id, owner: options.owner, consumes: true, deadline: deadline) {
         case .gaveUp:
             return .accepted(OperationHandle(id: id, owner: options.owner, docket: self))
@@ -153,8 +195,16 @@ public final class Docket: Sendable {
     }
 
     /// Takes the result: a read-once result is handed to the first taker only.
+    ///
+    /// With a durable store, the result is handed out once its taking is durable: a result
+    /// taken before a crash stays taken after the restart.
     public func takeResult(of id: OperationID, owner: String? = nil) -> ResultTake<OperationPayload> {
-        engine.tracker.take(id, owner: owner)
+        let take = engine.tracker.take(id, owner: owner)
+        if case .finished = take, let journal = engine.journal, journal.isDurable {
+            // A failed journal has failed every later write too; the taker still gets what it took.
+            try? journal.settleBlocking()
+        }
+        return take
     }
 
     /// Waits until the operation finishes, then takes its result.
@@ -196,7 +246,7 @@ public final class Docket: Sendable {
     public func retry(_ id: OperationID, owner: String? = nil, correctedInput input: Data) async throws {
         guard case .record(let record) = engine.tracker.lookup(id, owner: owner) else { throw DocketError.notFound(id) }
         let decoded = try decode(input, for: try engine.definition(named: record.name))
-        try await engine.retry(id, owner: owner, replacingInput: decoded)
+        try await engine.retry(id, owner: owner, replacingInput: decoded, encoded: input)
     }
 
     /// Deletes a waiting, delayed or failed operation.
@@ -247,7 +297,8 @@ public final class Docket: Sendable {
     }
 
     /// Stops taking new operations and starting queued ones, and lets running ones finish
-    /// within `gracePeriod`; those still running then are asked to cancel.
+    /// within `gracePeriod`; those still running then are asked to cancel. A docket opened on
+    /// a store closes it last: what is still queued stays there for the next open.
     public func shutdown(gracePeriod: Duration) async -> ShutdownReport {
         await engine.shutdown(gracePeriod: gracePeriod)
     }

@@ -14,6 +14,8 @@ final class Engine: Sendable {
     let supervisor: Supervisor
     let idempotency: IdempotencyIndex
     let counters = Counters()
+    /// Where state changes are persisted, when the docket has a store.
+    let journal: JournalWriter?
     private let queued = Atomic<Int>(0)
     private let shuttingDown = Atomic<Bool>(false)
     private let batchRuns = Mutex<Int>(0)
@@ -21,13 +23,15 @@ final class Engine: Sendable {
     /// How many operations a worker runs from one mailbox before giving others a turn.
     static let drainBudget = 32
 
-    init(registry: OperationRegistry, configuration: DocketConfiguration, clock: EngineClock) {
+    init(registry: OperationRegistry, configuration: DocketConfiguration, clock: EngineClock, store: (any DocketStore)? = nil) {
         self.registry = registry
         self.configuration = configuration
         self.clock = clock
+        let journal = store.map { JournalWriter(store: $0, clock: clock) }
+        self.journal = journal
         tracker = Tracker(
             clock: clock, unreadResultLifetime: configuration.unreadResultLifetime,
-            tombstoneLifetime: configuration.tombstoneLifetime, names: registry.names)
+            tombstoneLifetime: configuration.tombstoneLifetime, names: registry.names, journal: journal)
         pool = WorkerPool(
             maxWorkers: configuration.maxConcurrentOperations, gateOpen: configuration.execution == .automatic, clock: clock)
         timer = DueTimer(clock: clock, activity: pool, tracker: tracker)
@@ -57,8 +61,11 @@ final class Engine: Sendable {
     // MARK: Submission
 
     /// Validates and enqueues one operation. Returns its ID and whether it is new (not an idempotent repeat).
+    ///
+    /// With a journal, the submission is written (its input encoded once, or `encodedInput`
+    /// as given) and, for a durable store, is durable before the operation joins its line.
     func submit(
-        _ definition: ErasedDefinition, input: any Sendable, options: SubmitOptions, runsNow: Bool
+        _ definition: ErasedDefinition, input: any Sendable, encodedInput: Data? = nil, options: SubmitOptions, runsNow: Bool
     ) async throws -> (id: OperationID, isNew: Bool) {
         guard !shuttingDown.load(ordering: .relaxed) else {
             throw DocketError(.shutDown, "The docket is shutting down and takes no new operations.")
@@ -92,6 +99,15 @@ final class Engine: Sendable {
         }
         let objectKey = ObjectKey(owner: options.owner, key: options.objectKey, id: id)
         let due = now + options.delay
+        if let journal {
+            do {
+                try await record(definition, input: input, encodedInput: encodedInput, options: options, id: id, now: now, due: due, runsNow: runsNow, in: journal)
+            } catch {
+                releaseQueuedSlot()
+                if let key = options.idempotencyKey { idempotency.release(owner: options.owner, key: key, for: id) }
+                throw error
+            }
+        }
         tracker.insert(id, TrackingRecord(
             definition: definition, owner: options.owner, objectKey: options.objectKey, created: now,
             runsNow: runsNow, due: due))
@@ -119,6 +135,26 @@ final class Engine: Sendable {
         }
     }
 
+    /// Writes a submission to the journal and waits until it is durable.
+    private func record(
+        _ definition: ErasedDefinition, input: any Sendable, encodedInput: Data?, options: SubmitOptions,
+        id: OperationID, now: Duration, due: Duration, runsNow: Bool, in journal: JournalWriter
+    ) async throws {
+        let data: Data
+        do {
+            data = try encodedInput ?? definition.encodeInput(input)
+        } catch {
+            throw DocketError(.invalidInput, "The input of \"\(definition.name)\" could not be encoded for the journal: \(error). Make its Encodable conformance total.")
+        }
+        let ticket = journal.append(.submitted(JournalSubmission(
+            id: id, operation: definition.name, input: data, owner: options.owner, objectKey: options.objectKey,
+            created: journal.date(now), due: journal.date(due), idempotencyKey: options.idempotencyKey,
+            dependencies: options.dependencies, runsNow: runsNow)))
+        if journal.isDurable {
+            try await journal.store.waitDurable(ticket)
+        }
+    }
+
     func definition(named name: String) throws -> ErasedDefinition {
         try registry.definition(named: name)
     }
@@ -129,17 +165,25 @@ final class Engine: Sendable {
 
     /// Waits for the outcome and takes it; with a deadline (a clock offset), gives up at it.
     func awaitOutcome(_ id: OperationID, owner: String?, consumes: Bool, deadline: Duration?) async -> WaitResolution {
-        if let resolved = tracker.resolveIfFinished(id, owner: owner, consumes: consumes) { return resolved }
-        let token = tracker.nextToken()
-        if let deadline {
-            await timer.schedule(.deadline(id, token: token), at: deadline)
+        let resolution: WaitResolution
+        if let resolved = tracker.resolveIfFinished(id, owner: owner, consumes: consumes) {
+            resolution = resolved
+        } else {
+            let token = tracker.nextToken()
+            if let deadline {
+                await timer.schedule(.deadline(id, token: token), at: deadline)
+            }
+            resolution = await tracker.wait(id, owner: owner, consumes: consumes, token: token, deadline: deadline)
         }
-        return await tracker.wait(id, owner: owner, consumes: consumes, token: token, deadline: deadline)
+        // A taken result is handed out only once its taking is durable. A journal that failed
+        // has failed every later write too; the taker still gets what it took.
+        if consumes, case .outcome(.finished) = resolution { try? await journal?.settle() }
+        return resolution
     }
 
     // MARK: Retry, cancel, delete
 
-    func retry(_ id: OperationID, owner: String?, replacingInput input: (any Sendable)?) async throws {
+    func retry(_ id: OperationID, owner: String?, replacingInput input: (any Sendable)?, encoded: Data? = nil) async throws {
         guard case .record(let record) = tracker.lookup(id, owner: owner) else { throw DocketError.notFound(id) }
         guard record.state == .failed else {
             throw DocketError(.notRetryable, "Operation \(id) is \(record.state), not failed; only a failed operation can be retried.", operationID: id)
@@ -147,10 +191,20 @@ final class Engine: Sendable {
         let job = try input.map { input in
             Job(definition: try definition(named: record.name), input: input)
         }
-        try await supervisor.retry(id, on: ObjectKey(owner: owner, key: record.objectKey, id: id), replacing: job)
+        var correctedInput: Data?
+        if journal != nil, let job {
+            correctedInput = try encoded ?? job.definition.encodeInput(job.input)
+        }
+        try await supervisor.retry(id, on: ObjectKey(owner: owner, key: record.objectKey, id: id), replacing: job, encoded: correctedInput)
+        try await journal?.settle()
     }
 
     func cancel(_ id: OperationID, owner: String?) async throws {
+        try await cancelInMemory(id, owner: owner)
+        try await journal?.settle()
+    }
+
+    private func cancelInMemory(_ id: OperationID, owner: String?) async throws {
         let record: TrackingRecord
         switch tracker.lookup(id, owner: owner) {
         case .record(let found): record = found
@@ -203,7 +257,9 @@ final class Engine: Sendable {
                 }
             }
         }
-        return try await supervisor.delete(targets, followers: followers)
+        let removed = try await supervisor.delete(targets, followers: followers)
+        try await journal?.settle()
+        return removed
     }
 
     // MARK: Batch mode and shutdown
@@ -230,6 +286,8 @@ final class Engine: Sendable {
         }
         let stillRunning = tracker.cancelAllRunning()
         pool.stop()
+        // What is still queued stays in the store for the next open.
+        try? await journal?.store.close()
         return ShutdownReport(finishedInTime: stillRunning == 0, cancelledAtDeadline: stillRunning, leftQueued: queuedCount)
     }
 

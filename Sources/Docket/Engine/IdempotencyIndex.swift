@@ -49,6 +49,18 @@ final class IdempotencyIndex: Sendable {
         }
     }
 
+    /// Puts back a key recovered from a journal, for what is left of its window. Keys must be
+    /// restored in submission order, before any new reservation.
+    func restore(owner: String?, key: String, operation: String, id: OperationID, created: Duration, now: Duration) {
+        let expires = created + window
+        guard expires > now else { return }
+        let key = Key(owner: owner, key: key)
+        state.withLock { state in
+            state.entries[key] = (id, operation, expires)
+            state.order.append((key, expires))
+        }
+    }
+
     /// Frees a reservation whose submission was refused.
     func release(owner: String?, key: String, for id: OperationID) {
         state.withLock { state in

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// The serial line of one business object (or of one independent operation).
@@ -46,6 +47,8 @@ actor Mailbox {
     struct Run: Sendable {
         let entry: Machine.Entry
         let context: OperationContext
+        /// The journal ticket of its start, when the body must not run before it is durable.
+        var durableStart: UInt64?
     }
 
     /// What a worker learns when an attempt ends.
@@ -112,6 +115,10 @@ actor Mailbox {
         }
         let result: Result<OperationPayload, any Error>
         do {
+            if let ticket = run.durableStart, let journal = engine.journal {
+                // A crash after this point leaves a start on record, so a restart will not run it again.
+                try await journal.store.waitDurable(ticket)
+            }
             result = .success(try await definition.run(run.entry.job.input, run.context))
         } catch {
             result = .failure(error)
@@ -181,7 +188,7 @@ actor Mailbox {
         switch result {
         case .success(let payload) where !context.isTimedOut:
             engine.counters.succeeded()
-            if engine.tracker.markSucceeded(id, payload) { completion.notices.append(.dependencySucceeded(id)) }
+            if engine.tracker.markSucceeded(id, payload, definition: run.entry.job.definition) { completion.notices.append(.dependencySucceeded(id)) }
             outcome = .done
         case .failure where context.isCancelled && !context.isTimedOut:
             engine.counters.cancelled()
@@ -242,11 +249,11 @@ actor Mailbox {
 
     // MARK: Retry, cancel, delete
 
-    func retry(_ id: OperationID, replacing job: Job?) async throws {
+    func retry(_ id: OperationID, replacing job: Job?, encoded: Data?) async throws {
         await ingest()
         let outcome = machine.retry(id, replacing: job, now: engine.clock.now())
         if case .success(let action) = outcome {
-            engine.tracker.markRetried(id)
+            engine.tracker.markRetried(id, correctedInput: encoded)
             engine.claimQueuedSlot()
             await perform(action)
         }
@@ -259,6 +266,16 @@ actor Mailbox {
         case .failure:
             throw DocketError(.notRetryable, "Operation \(id) is not failed, so it cannot be retried.", operationID: id)
         }
+    }
+
+    /// Restores a failed operation at the head of this (empty) line, blocking the object.
+    /// Returns `nil` when the mailbox has retired (take a fresh one from the directory).
+    func restoreFailed(_ entry: Machine.Entry) async -> Bool? {
+        if inbox.withLock({ $0.retired }) { return nil }
+        await ingest()
+        let restored = machine.restoreFailed(entry)
+        await settle()
+        return restored
     }
 
     /// Removes a queued entry with the given reason. Returns `false` when it is not queued here.
@@ -315,8 +332,10 @@ actor Mailbox {
     private func start(_ entry: Machine.Entry) -> Run {
         let context = OperationContext(operationID: entry.id, attempt: entry.attempt, tracker: engine.tracker)
         engine.releaseQueuedSlot()
-        engine.tracker.markStarted(entry.id, attempt: entry.attempt, context: context)
-        return Run(entry: entry, context: context)
+        let ticket = engine.tracker.markStarted(entry.id, attempt: entry.attempt, context: context)
+        var run = Run(entry: entry, context: context)
+        if let journal = engine.journal, journal.isDurable, !entry.job.definition.isIdempotent { run.durableStart = ticket }
+        return run
     }
 
     private func perform(_ action: Machine.Action, handOff: Bool = true) async {

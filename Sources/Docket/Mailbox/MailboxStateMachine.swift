@@ -125,6 +125,15 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
         }
     }
 
+    /// A failed operation restored from a journal: it heads an empty line and blocks it, as
+    /// it did before the restart. Returns `false` (changing nothing) when the line is not empty.
+    mutating func restoreFailed(_ entry: Entry) -> Bool {
+        guard line.isEmpty, phase == .idle else { return false }
+        phase = .blocked(entry.id)
+        line.append(entry)
+        return true
+    }
+
     /// A retired line that must take entries after all (submitted while it retired) starts over idle.
     mutating func revive() {
         if phase == .retired { phase = .idle }

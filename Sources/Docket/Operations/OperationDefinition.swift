@@ -27,6 +27,10 @@ public struct OperationDefinition<Input: Codable & Sendable, Output: Codable & S
     public var retention: ResultRetention
     /// The content type of the rendered result, such as `application/json` or `text/csv`.
     public var contentType: String
+    /// Whether running the operation twice does no harm. After a crash, a durable docket
+    /// runs an interrupted idempotent operation again; any other interrupted operation
+    /// fails with ``OperationFailure/Kind-swift.enum/interrupted`` and blocks its object.
+    public var isIdempotent: Bool
     let body: nonisolated(nonsending) @Sendable (Input, OperationContext) async throws -> Output
     let render: (@Sendable (Output) throws -> Data)?
 
@@ -39,6 +43,7 @@ public struct OperationDefinition<Input: Codable & Sendable, Output: Codable & S
     ///   - timeout: The longest one attempt may run.
     ///   - retention: Read-once (default) or keep-for-a-duration.
     ///   - contentType: The content type of the rendered result.
+    ///   - idempotent: Whether running it twice does no harm (a restart then runs it again).
     ///   - render: Renders the output in its own format; JSON when `nil`.
     ///   - body: The work. It receives the input and a context for progress, details and cancellation.
     ///     It is `nonisolated(nonsending)`: it starts on the executor of its object's line, so
@@ -51,6 +56,7 @@ public struct OperationDefinition<Input: Codable & Sendable, Output: Codable & S
         timeout: Duration? = nil,
         retention: ResultRetention = .readOnce,
         contentType: String = "application/json; charset=utf-8",
+        idempotent: Bool = false,
         render: (@Sendable (Output) throws -> Data)? = nil,
         body: nonisolated(nonsending) @escaping @Sendable (Input, OperationContext) async throws -> Output
     ) {
@@ -60,6 +66,7 @@ public struct OperationDefinition<Input: Codable & Sendable, Output: Codable & S
         self.timeout = timeout
         self.retention = retention
         self.contentType = contentType
+        self.isIdempotent = idempotent
         self.render = render
         self.body = body
     }
@@ -79,9 +86,14 @@ final class ErasedDefinition: Sendable {
     let timeout: Duration?
     let retention: ResultRetention
     let contentType: String
+    let isIdempotent: Bool
     let run: nonisolated(nonsending) @Sendable (any Sendable, OperationContext) async throws -> OperationPayload
     let decodeInput: @Sendable (Data) throws -> any Sendable
     let encodeInput: @Sendable (any Sendable) throws -> Data
+    /// Encodes a successful output for the journal.
+    let encodeOutput: @Sendable (OperationPayload) throws -> Data
+    /// Rebuilds a journaled output as the payload the body once returned.
+    let decodeOutput: @Sendable (Data) throws -> OperationPayload
     let inputType: ObjectIdentifier
     let outputType: ObjectIdentifier
 
@@ -89,6 +101,7 @@ final class ErasedDefinition: Sendable {
         name = definition.name
         self.ordinal = ordinal
         isQueueable = definition.isQueueable
+        isIdempotent = definition.isIdempotent
         retryPolicy = definition.retryPolicy
         timeout = definition.timeout
         retention = definition.retention
@@ -112,6 +125,15 @@ final class ErasedDefinition: Sendable {
                 throw OperationFailure(.thrown, "Operation \(name) holds input of type \(type(of: input)), not \(Input.self).")
             }
             return try JSONEncoder().encode(typed)
+        }
+        encodeOutput = { payload in
+            guard let typed = payload.value as? Output else {
+                throw OperationFailure(.thrown, "Operation \(name) returned output of type \(type(of: payload.value)), not \(Output.self).")
+            }
+            return try JSONEncoder().encode(typed)
+        }
+        decodeOutput = { data in
+            OperationPayload(value: try JSONDecoder().decode(Output.self, from: data), contentType: contentType, render: render)
         }
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The actor that owns retry, ordered and cascading deletion, and dependencies.
 ///
 /// It is never on the path of an operation that succeeds without dependents: workers
@@ -37,11 +39,11 @@ actor Supervisor {
         machine.register(dependent, on: key, dependencies: dependencies)
     }
 
-    func retry(_ id: OperationID, on key: ObjectKey, replacing job: Job?) async throws {
+    func retry(_ id: OperationID, on key: ObjectKey, replacing job: Job?, encoded: Data?) async throws {
         guard let mailbox = directory.existing(key) else {
             throw DocketError(.notRetryable, "Operation \(id) is not failed, so it cannot be retried.", operationID: id)
         }
-        try await mailbox.retry(id, replacing: job)
+        try await mailbox.retry(id, replacing: job, encoded: encoded)
     }
 
     /// Deletes the operations as one step per object: every object's part is checked and

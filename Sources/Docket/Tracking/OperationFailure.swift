@@ -8,6 +8,9 @@ public struct OperationFailure: Error, Hashable, Sendable, Codable, CustomString
         case timedOut
         /// The operation was cancelled before it finished.
         case cancelled
+        /// A restart found it running; it is not idempotent, so it was not run again.
+        /// Its object is blocked until a person retries or deletes it.
+        case interrupted
     }
 
     /// The kind of failure.

@@ -8,7 +8,9 @@ import Synchronization
 final class Tracker: Sendable {
     private final class Shard: Sendable {
         let state: Mutex<ShardState>
-        init(tombstoneLifetime: Int64) { state = Mutex(ShardState(tombstones: TombstoneTable(lifetime: tombstoneLifetime))) }
+        init(tombstoneLifetime: Int64, journal: JournalWriter?) {
+            state = Mutex(ShardState(tombstones: TombstoneTable(lifetime: tombstoneLifetime), journal: journal))
+        }
     }
 
     struct Counts: Sendable {
@@ -24,6 +26,9 @@ final class Tracker: Sendable {
         var records = RecordTable()
         var tombstones: TombstoneTable
         var counts = Counts()
+        /// Where state changes are written, under the shard lock, so one operation's records
+        /// reach the journal in the order its changes happened.
+        let journal: JournalWriter?
     }
 
     /// Side effects collected under a shard lock and performed after it is released,
@@ -47,12 +52,15 @@ final class Tracker: Sendable {
     private let shards: [Shard]
     private let tokens = Atomic<UInt64>(0)
 
-    init(clock: EngineClock, unreadResultLifetime: Duration, tombstoneLifetime: Duration, names: [String]) {
+    let journal: JournalWriter?
+
+    init(clock: EngineClock, unreadResultLifetime: Duration, tombstoneLifetime: Duration, names: [String], journal: JournalWriter? = nil) {
         self.clock = clock
+        self.journal = journal
         self.unreadResultLifetime = unreadResultLifetime
         self.names = names
         let lifetime = tombstoneLifetime.nanoseconds
-        shards = (0..<64).map { _ in Shard(tombstoneLifetime: lifetime) }
+        shards = (0..<64).map { _ in Shard(tombstoneLifetime: lifetime, journal: journal) }
     }
 
     private func shard(_ id: OperationID) -> Shard { shards[id.shardIndex] }
@@ -85,6 +93,31 @@ final class Tracker: Sendable {
             state.counts.queued += 1
             Self.sweep(&state, now: now, limit: 2)
         }
+    }
+
+    // MARK: Recovery
+
+    /// Puts back a record rebuilt from the journal, with its counts and result expiry.
+    /// Writes nothing to the journal: the record is what the journal already says.
+    func restore(_ id: OperationID, _ record: TrackingRecord) {
+        shard(id).state.withLock { state in
+            state.records.insert(record, for: id)
+            state.records.noteExpiry(of: id, record.expires)
+            switch record.state {
+            case .waiting, .delayed: state.counts.queued += 1
+            case .running: state.counts.running += 1
+            case .succeeded: state.counts.succeeded += 1
+            case .failed: state.counts.failed += 1
+            case .cancelled: break
+            }
+        }
+    }
+
+    /// Puts back the tombstone of an operation that ended at `at` (a clock offset, negative
+    /// when before this docket started).
+    func restoreTombstone(_ id: OperationID, definition: ErasedDefinition, owner: String?, state: OperationState, consumed: Bool, at: Duration) {
+        let tombstone = Tombstone(definition: definition.ordinal, owner: owner, state: state, consumed: consumed)
+        shard(id).state.withLock { $0.tombstones.bury(id, tombstone, now: at.nanoseconds) }
     }
 
     /// Checks declared dependencies at submission: each must be visible to `owner` and not
@@ -148,16 +181,19 @@ final class Tracker: Sendable {
 
     // MARK: Execution
 
-    func markStarted(_ id: OperationID, attempt: Int, context: OperationContext) {
+    /// Returns the ticket of its journal record, if there is a journal.
+    @discardableResult
+    func markStarted(_ id: OperationID, attempt: Int, context: OperationContext) -> UInt64? {
         let now = clock.now()
-        update(id) { record, deferred, shard in
+        return update(id) { record, deferred, shard -> UInt64? in
             if record.state == .waiting { shard.counts.queued -= 1; shard.counts.running += 1 }
             record.state = .running
             record.attempt = attempt
             record.started = now
             record.context = context
             Self.emit(.state(.running), record, &deferred)
-        }
+            return shard.journal?.append(.started(id, attempt: attempt))
+        } ?? nil
     }
 
     func reportProgress(_ id: OperationID, _ percent: Int) {
@@ -185,19 +221,36 @@ final class Tracker: Sendable {
             record.due = due
             record.context = nil
             record.errorText = error.message
+            shard.journal?.append(.requeued(id, due: shard.journal!.date(due), error: error.message))
             Self.emit(.state(record.visibleState(now: now)), record, &deferred)
         }
     }
 
     /// Returns whether other operations depend on this one. A waiter that takes the result
     /// consumes it here, leaving a tombstone as a taker would.
-    func markSucceeded(_ id: OperationID, _ payload: OperationPayload) -> Bool {
+    func markSucceeded(_ id: OperationID, _ payload: OperationPayload, definition: ErasedDefinition) -> Bool {
         let now = clock.now()
         var deferred = Deferred()
+        // Encoded before the lock is taken; an output that cannot be encoded is journaled as a failure.
+        let encoded = journal.map { _ in Result { try definition.encodeOutput(payload) } }
         let hasDependents = shard(id).state.withLock { state -> Bool in
             guard let box = state.records.box(id) else { return false }
             if box.record.state == .running { state.counts.running -= 1; state.counts.succeeded += 1 }
+            if let journal = state.journal, let encoded {
+                let expires: Duration
+                switch box.record.retention {
+                case .readOnce: expires = now + unreadResultLifetime
+                case .keep(let duration): expires = now + duration
+                }
+                switch encoded {
+                case .success(let output):
+                    journal.append(.succeeded(id, output: output, at: journal.date(now), expires: journal.date(expires)))
+                case .failure(let error):
+                    journal.append(.failed(id, OperationFailure(.thrown, "The output could not be journaled: \(error)"), at: journal.date(now)))
+                }
+            }
             Self.succeed(&box.record, payload, now: now, &deferred)
+            if box.record.consumed, let journal = state.journal { journal.append(.consumed(id, at: journal.date(now))) }
             switch box.record.retention {
             case .readOnce where box.record.consumed:
                 let record = box.record
@@ -239,14 +292,17 @@ final class Tracker: Sendable {
             record.outcome = .failure(failure)
             record.consumed = false
             record.expires = nil
+            if let journal = shard.journal { journal.append(.failed(id, failure, at: journal.date(now))) }
             Self.finish(&record, &deferred)
+            if record.consumed, let journal = shard.journal { journal.append(.consumed(id, at: journal.date(now))) }
         }
     }
 
     /// A failed operation is queued again by a retry.
-    func markRetried(_ id: OperationID) {
+    func markRetried(_ id: OperationID, correctedInput: Data?) {
         let now = clock.now()
         update(id) { record, deferred, shard in
+            if let journal = shard.journal { journal.append(.retried(id, correctedInput: correctedInput, at: journal.date(now))) }
             if record.state == .failed { shard.counts.failed -= 1; shard.counts.queued += 1 }
             record.state = .waiting
             record.due = now
@@ -268,6 +324,7 @@ final class Tracker: Sendable {
         let hasDependents = shard(id).state.withLock { state -> Bool? in
             guard var record = state.records.removeValue(forKey: id) else { return nil }
             Self.uncount(record.state, &state.counts)
+            if let journal = state.journal { journal.append(.cancelled(id, reason, at: journal.date(now))) }
             record.state = .cancelled(reason)
             record.outcome = .failure(OperationFailure(.cancelled, "The operation was \(reason == .cancelled ? "cancelled" : "deleted") (\(reason.rawValue)).") )
             record.context = nil
@@ -285,6 +342,7 @@ final class Tracker: Sendable {
         shard(id).state.withLock { state in
             guard let record = state.records.removeValue(forKey: id) else { return }
             Self.uncount(record.state, &state.counts)
+            state.journal?.append(.rejected(id))
             for waiter in record.waiters { deferred.resumptions.append((waiter.continuation, .removed(error))) }
             deferred.finishing += record.observers.map(\.continuation)
         }
@@ -593,6 +651,7 @@ final class Tracker: Sendable {
             case .failure(let failure): return .finished(.failure(failure))
             }
         }
+        if let journal = state.journal { journal.append(.consumed(id, at: journal.date(now))) }
         switch outcome {
         case .success(let payload):
             state.records[id] = nil

@@ -1,0 +1,42 @@
+import Foundation
+
+/// The engine's side of its ``DocketStore``: appends records with wall-clock dates, and
+/// converts those dates back to clock offsets at recovery.
+final class JournalWriter: Sendable {
+    let store: any DocketStore
+    let clock: EngineClock
+    /// Whether the engine must wait for records to be durable.
+    let isDurable: Bool
+
+    init(store: any DocketStore, clock: EngineClock) {
+        self.store = store
+        self.clock = clock
+        isDurable = store.isDurable
+    }
+
+    @discardableResult
+    func append(_ record: JournalRecord) -> UInt64 {
+        store.append(record)
+    }
+
+    func date(_ offset: Duration) -> Date {
+        clock.date(offset)
+    }
+
+    /// The clock offset of a wall-clock date (negative before the clock's origin).
+    func offset(_ date: Date) -> Duration {
+        .nanoseconds(Int64((date.timeIntervalSince(clock.wallOrigin) * 1e9).rounded()))
+    }
+
+    /// Waits until everything appended so far is durable.
+    func settle() async throws {
+        guard isDurable else { return }
+        try await store.waitDurable(store.lastTicket)
+    }
+
+    /// ``settle()`` for synchronous callers.
+    func settleBlocking() throws {
+        guard isDurable else { return }
+        try store.waitDurableBlocking(store.lastTicket)
+    }
+}

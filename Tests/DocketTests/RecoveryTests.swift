@@ -1,0 +1,242 @@
+import Docket
+import DocketTesting
+import Foundation
+import Testing
+
+/// Dockets opened on a store, "crashed" by copying the store's records at a moment, and
+/// opened again on the copy: what a restart must restore, exactly.
+@Suite("Recovery from a store", .timeLimit(.minutes(1)))
+struct RecoveryTests {
+    /// Test operations whose bodies record into a journal; one life of a process.
+    struct Life {
+        static let origin = Date(timeIntervalSince1970: 1_800_000_000)
+
+        let clock = ManualClock()
+        let journal = Journal()
+        let gate = Gate()
+        let docket: Docket
+        let record: OperationDefinition<Step, String>
+        let slow: OperationDefinition<Step, String>
+        let rerunnable: OperationDefinition<Step, String>
+        let kept: OperationDefinition<Step, String>
+
+        /// Opens a docket on `store` at `elapsed` after the first life's origin.
+        init(store: any DocketStore, elapsed: Duration = .zero, without excluded: String? = nil) async throws {
+            let journal = journal
+            let gate = gate
+            record = OperationDefinition<Step, String>("record") { step, _ in
+                journal.append(step.label)
+                if step.fail { throw TestFailure(message: "\(step.label) failed") }
+                return "done \(step.label)"
+            }
+            slow = OperationDefinition<Step, String>("slow") { step, context in
+                journal.append("start \(step.label)")
+                await gate.wait(step.label, context: context)
+                journal.append("end \(step.label)")
+                return "done \(step.label)"
+            }
+            rerunnable = OperationDefinition<Step, String>("rerunnable", idempotent: true) { step, context in
+                journal.append("start \(step.label)")
+                await gate.wait(step.label, context: context)
+                return "done \(step.label)"
+            }
+            kept = OperationDefinition<Step, String>("kept", retention: .keep(for: .seconds(60))) { step, _ in
+                "kept \(step.label)"
+            }
+            var registry = OperationRegistry()
+            try registry.register(record)
+            try registry.register(slow)
+            try registry.register(rerunnable)
+            if excluded != "kept" { try registry.register(kept) }
+            let configuration = DocketConfiguration(wallClockOrigin: Self.origin.addingTimeInterval(TimeInterval(elapsed.components.seconds)))
+            docket = try await Docket(registry: registry, configuration: configuration, clock: clock, store: store)
+        }
+
+        func submit(_ label: String, on key: String? = "deal-1", delay: Duration = .zero, fail: Bool = false,
+                    _ definition: OperationDefinition<Step, String>? = nil, idempotencyKey: String? = nil) async throws -> OperationID {
+            try await docket.submit(definition ?? record, input: Step(label: label, fail: fail),
+                                    options: SubmitOptions(objectKey: key, delay: delay, idempotencyKey: idempotencyKey)).id
+        }
+    }
+
+    /// Waits, through its event stream, until the operation runs.
+    static func running(_ id: OperationID, in docket: Docket) async throws {
+        for await event in try docket.events(of: id) {
+            switch event {
+            case .snapshot(let status) where status.state == .running: return
+            case .state(.running): return
+            default: continue
+            }
+        }
+    }
+
+    /// The records a crash now would leave.
+    static func crash(_ store: InMemoryStore) -> InMemoryStore {
+        InMemoryStore(records: store.records)
+    }
+
+    @Test("Waiting and delayed operations come back in their order, with what is left of their delays")
+    func queuedOrderAndDelays() async throws {
+        let store = InMemoryStore()
+        let first = try await Life(store: store)
+        let hold = try await first.submit("hold", first.slow)
+        _ = try await first.submit("a")
+        _ = try await first.submit("b")
+        let later = try await first.submit("later", on: "deal-2", delay: .seconds(60))
+        try await Self.running(hold, in: first.docket)
+        first.clock.advance(by: .seconds(20))
+        #expect(first.journal.all == ["start hold"])
+
+        let second = try await Life(store: Self.crash(store), elapsed: .seconds(20))
+        #expect(second.docket.recovery.interrupted == 1)
+        #expect(second.docket.recovery.queued == 3)
+        await second.docket.waitForIdle()
+        #expect(try second.docket.status(of: later).state == .delayed)
+        second.clock.advance(by: .seconds(39))
+        await second.docket.waitForIdle()
+        #expect(second.journal.all == [])
+        second.clock.advance(by: .seconds(1))
+        await second.docket.waitForIdle()
+        #expect(second.journal.all == ["later"])
+    }
+
+    @Test("A non-idempotent operation running at the crash fails as interrupted and blocks its object until retried")
+    func interruptedBlocks() async throws {
+        let store = InMemoryStore()
+        let first = try await Life(store: store)
+        let held = try await first.submit("hold", first.slow)
+        _ = try await first.submit("a")
+        try await Self.running(held, in: first.docket)
+
+        let second = try await Life(store: Self.crash(store))
+        await second.docket.waitForIdle()
+        let status = try second.docket.status(of: held)
+        #expect(status.state == .failed)
+        #expect(status.errorText?.contains("restart interrupted attempt 1") == true)
+        #expect(second.docket.takeResult(of: held).failure?.kind == .interrupted)
+        #expect(second.journal.all == [], "the body did not run again, and its follower waits")
+        second.gate.open("hold")
+        try await second.docket.retry(held)
+        await second.docket.waitForIdle()
+        #expect(second.journal.all == ["start hold", "end hold", "a"])
+        #expect(try second.docket.status(of: held).attempt == 2)
+    }
+
+    @Test("An idempotent operation running at the crash runs again")
+    func idempotentRerun() async throws {
+        let store = InMemoryStore()
+        let first = try await Life(store: store)
+        let id = try await first.submit("again", first.rerunnable)
+        try await Self.running(id, in: first.docket)
+
+        let second = try await Life(store: Self.crash(store))
+        #expect(second.docket.recovery.rerun == 1)
+        second.gate.open("again")
+        await second.docket.waitForIdle()
+        #expect(second.journal.all == ["start again"])
+        #expect(second.docket.takeResult(of: id).value?.decode(as: String.self) == "done again")
+    }
+
+    @Test("Read-once holds across the restart; unread results and kept results are readable again")
+    func resultsAndConsumption() async throws {
+        let store = InMemoryStore()
+        let first = try await Life(store: store)
+        let taken = try await first.submit("taken")
+        let unread = try await first.submit("unread", on: "deal-2")
+        let kept = try await first.submit("kept", on: "deal-3", first.kept)
+        await first.docket.waitForIdle()
+        #expect(first.docket.takeResult(of: taken).value?.decode(as: String.self) == "done taken")
+        #expect(first.docket.takeResult(of: kept).value?.decode(as: String.self) == "kept kept")
+
+        let second = try await Life(store: Self.crash(store), elapsed: .seconds(30))
+        #expect(second.docket.recovery.results == 2)
+        #expect(second.docket.recovery.tombstones == 1)
+        #expect(second.docket.takeResult(of: taken).isConsumed)
+        #expect(second.docket.takeResult(of: unread).value?.decode(as: String.self) == "done unread")
+        #expect(second.docket.takeResult(of: unread).isConsumed)
+        #expect(second.docket.takeResult(of: kept).value?.decode(as: String.self) == "kept kept")
+        #expect(try second.docket.status(of: unread).state == .succeeded)
+
+        // The kept result's minute ran out while the process was down.
+        let third = try await Life(store: Self.crash(store), elapsed: .seconds(61))
+        #expect(third.docket.takeResult(of: kept).isNotFound)
+    }
+
+    @Test("A failed operation blocks its object again, with its error text; retry with corrected input resumes it")
+    func failedBlocks() async throws {
+        let store = InMemoryStore()
+        let first = try await Life(store: store)
+        let failed = try await first.submit("bad", fail: true)
+        _ = try await first.submit("next")
+        await first.docket.waitForIdle()
+        #expect(first.journal.all == ["bad"])
+
+        let copy = Self.crash(store)
+        let second = try await Life(store: copy)
+        #expect(second.docket.recovery.failed == 1)
+        #expect(second.docket.recovery.queued == 1)
+        await second.docket.waitForIdle()
+        let status = try second.docket.status(of: failed)
+        #expect(status.state == .failed)
+        #expect(status.errorText == "bad failed")
+        #expect(second.journal.all == [])
+        try await second.docket.retry(failed, correctedInput: Step(label: "fixed"))
+        await second.docket.waitForIdle()
+        #expect(second.journal.all == ["fixed", "next"])
+
+        // And the retry itself is on record: a third life finds both done.
+        let third = try await Life(store: Self.crash(copy))
+        #expect(third.docket.recovery.results == 2)
+        #expect(third.docket.takeResult(of: failed).value?.decode(as: String.self) == "done fixed")
+    }
+
+    @Test("Deleted and cancelled operations stay cancelled; idempotency keys return the same operation")
+    func deletionsAndKeys() async throws {
+        let store = InMemoryStore()
+        let first = try await Life(store: store)
+        let hold = try await first.submit("hold", first.slow)
+        let deleted = try await first.submit("deleted")
+        let keyed = try await first.submit("keyed", on: "deal-2", delay: .seconds(5), idempotencyKey: "k-1")
+        try await Self.running(hold, in: first.docket)
+        _ = try await first.docket.delete(deleted)
+
+        let second = try await Life(store: Self.crash(store))
+        #expect(try second.docket.status(of: deleted).state == .cancelled(.deleted))
+        #expect(try await second.submit("keyed", on: "deal-2", idempotencyKey: "k-1") == keyed)
+        second.clock.advance(by: .seconds(5))
+        await second.docket.waitForIdle()
+        #expect(second.journal.all == ["keyed"])
+    }
+
+    @Test("A store naming an unregistered operation refuses the open and restores nothing")
+    func unknownDefinition() async throws {
+        let store = InMemoryStore()
+        let first = try await Life(store: store)
+        _ = try await first.submit("k", first.kept)
+        let error = await expectError(.unknownOperation) { _ = try await Life(store: Self.crash(store), without: "kept") }
+        #expect(error?.message.contains("\"kept\", which is not registered") == true)
+    }
+
+    @Test("Compacted records rebuild the same state, in fewer records")
+    func compaction() async throws {
+        let store = InMemoryStore()
+        let first = try await Life(store: store)
+        let taken = try await first.submit("taken")
+        let unread = try await first.submit("unread")
+        let waiting = try await first.submit("waiting", delay: .seconds(10))
+        await first.docket.waitForIdle()
+        _ = first.docket.takeResult(of: taken)
+        let before = store.records.count
+        let copy = Self.crash(store)
+        copy.compact(now: Life.origin, tombstoneLifetime: .seconds(3600))
+        #expect(copy.records.count < before)
+
+        let second = try await Life(store: copy)
+        #expect(second.docket.takeResult(of: taken).isConsumed)
+        #expect(second.docket.takeResult(of: unread).value?.decode(as: String.self) == "done unread")
+        #expect(try second.docket.status(of: waiting).state == .delayed)
+        second.clock.advance(by: .seconds(10))
+        await second.docket.waitForIdle()
+        #expect(second.journal.all == ["waiting"])
+    }
+}
