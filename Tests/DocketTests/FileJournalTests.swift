@@ -1,0 +1,116 @@
+import Docket
+import DocketTesting
+import Foundation
+import Testing
+
+/// A docket on the embedded file journal, reopened from the files.
+@Suite("File journal", .timeLimit(.minutes(1)))
+struct FileJournalTests {
+    static func temporaryDirectory() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("docket-journal-\(UUID().uuidString)")
+    }
+
+    /// Waits, through its event stream, until the operation has finished.
+    static func finished(_ id: OperationID, in docket: Docket) async throws {
+        for await event in try docket.events(of: id) {
+            switch event {
+            case .snapshot(let status) where status.state.isFinished: return
+            case .state(let state) where state.isFinished: return
+            default: continue
+            }
+        }
+    }
+
+    @Test("Queued, failed and unread operations come back from the files; read-once holds")
+    func reopen() async throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let journal = try FileJournal(directory: directory)
+        let first = try await RecoveryTests.Life(store: journal)
+        let hold = try await first.submit("hold", first.slow)
+        _ = try await first.submit("a")
+        let failed = try await first.submit("bad", on: "deal-2", fail: true)
+        let taken = try await first.submit("taken", on: "deal-3")
+        let unread = try await first.submit("unread", on: "deal-4")
+        try await RecoveryTests.running(hold, in: first.docket)
+        for id in [failed, unread] { try await Self.finished(id, in: first.docket) }
+        #expect(await first.docket.outcome(of: taken).value?.decode(as: String.self) == "done taken")
+        #expect(journal.syncCount > 0)
+        try await journal.close()
+
+        let reopened = try FileJournal(directory: directory)
+        let second = try await RecoveryTests.Life(store: reopened)
+        #expect(second.docket.recovery.interrupted == 1)
+        #expect(second.docket.recovery.queued == 1)
+        #expect(second.docket.recovery.failed == 1)
+        #expect(second.docket.takeResult(of: taken).isConsumed)
+        #expect(second.docket.takeResult(of: unread).value?.decode(as: String.self) == "done unread")
+        #expect(try second.docket.status(of: failed).errorText == "bad failed")
+        second.gate.open("hold")
+        try await second.docket.retry(hold)
+        await second.docket.waitForIdle()
+        #expect(second.journal.all == ["start hold", "end hold", "a"])
+        try await reopened.close()
+    }
+
+    @Test("A second journal on the same directory is refused while the first is open")
+    func locked() async throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let journal = try FileJournal(directory: directory)
+        let error = await expectError(.journalLocked) { _ = try FileJournal(directory: directory) }
+        #expect(error?.message.contains(directory.path) == true)
+        try await journal.close()
+        let again = try FileJournal(directory: directory)
+        try await again.close()
+    }
+
+    @Test("Compaction keeps the files proportional to live work, and the state survives it")
+    func compaction() async throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let later = RecoveryTests.Life.origin.addingTimeInterval(1)
+        let journal = try FileJournal(
+            directory: directory, durability: .none, compactionThreshold: 16 << 10, tombstoneLifetime: .zero, wallClock: { later })
+        let first = try await RecoveryTests.Life(store: journal)
+        let waiting = try await first.submit("waiting", on: "deal-0", delay: .seconds(60))
+        for round in 0..<40 {
+            var ids: [OperationID] = []
+            for index in 0..<25 { ids.append(try await first.submit("r\(round)-\(index)", on: "deal-\(index + 1)")) }
+            await first.docket.waitForIdle()
+            for id in ids { #expect(first.docket.takeResult(of: id).value != nil) }
+        }
+        // 1 000 operations ran, each leaving four records; the live ones fit in far less.
+        #expect(journal.compactionCount > 0)
+        try await journal.close()
+        #expect(journal.byteCount < 48 << 10)
+
+        let reopened = try FileJournal(directory: directory, durability: .none, tombstoneLifetime: .zero, wallClock: { later })
+        let second = try await RecoveryTests.Life(store: reopened, elapsed: .seconds(1))
+        #expect(second.docket.recovery.queued == 1)
+        #expect(second.docket.recovery.results == 0)
+        #expect(try second.docket.status(of: waiting).state == .delayed)
+        try await reopened.close()
+    }
+
+    @Test("A damaged record in the middle refuses the open, naming the file and offset")
+    func corruption() async throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let journal = try FileJournal(directory: directory)
+        let first = try await RecoveryTests.Life(store: journal)
+        for index in 0..<5 { _ = try await first.submit("op\(index)", delay: .seconds(60)) }
+        try await journal.close()
+        let segment = try #require(try FileManager.default.contentsOfDirectory(atPath: directory.path).first { $0.hasPrefix("segment-") })
+        let url = directory.appendingPathComponent(segment)
+        var bytes = try Data(contentsOf: url)
+        bytes[40] ^= 0xFF
+        try bytes.write(to: url)
+        let error = await expectError(.journalCorrupt) {
+            let reopened = try FileJournal(directory: directory)
+            defer { Task { try await reopened.close() } }
+            _ = try await RecoveryTests.Life(store: reopened)
+        }
+        #expect(error?.message.contains(segment) == true)
+    }
+}
