@@ -148,6 +148,8 @@ public final class Docket: Sendable {
         let (id, _) = try await engine.submit(definition, input: decoded, encodedInput: input, options: options, runsNow: true)
         switch await engine.awaitOutcome(id, owner: options.owner, consumes: true, deadline: deadline) {
         case .gaveUp:
+            // The handle outlives this call: its submission must be durable first.
+            try await engine.journal?.settle()
             return .accepted(OperationHandle(id: id, owner: options.owner, docket: self))
         case let resolution:
             do {

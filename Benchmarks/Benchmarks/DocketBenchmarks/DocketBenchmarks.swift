@@ -42,6 +42,11 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("latency 64 clients") { _ in
         blackHole(try await latency(clients: 64, perClient: 200, keys: 1_000))
     }
+    for store in DurableStore.allCases {
+        Benchmark("durable submit → complete, 64 clients, \(store.rawValue)") { _ in
+            blackHole(try await durableThroughput(store: store, submitters: 64, duration: .seconds(1)))
+        }
+    }
     Benchmark("scale 10^6 in waves") { _ in
         blackHole(try await waves(operations: 1_000_000, objects: 100_000, wave: 1_000_000))
     }

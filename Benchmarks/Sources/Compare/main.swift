@@ -11,8 +11,8 @@ let full = arguments.contains("--full")
 /// `--profile K`: only Docket's keyed-throughput run at K objects, repeated, for a profiler.
 let profileKeys = arguments.firstIndex(of: "--profile").flatMap { arguments.index(after: $0) < arguments.endIndex ? Int(arguments[arguments.index(after: $0)]) : nil }
 let selected = Set(arguments.compactMap { Int($0) })
-if profileKeys == nil, let unknown = arguments.first(where: { !["--smoke", "--full"].contains($0) && !(1...7).contains(Int($0) ?? 0) }) {
-    FileHandle.standardError.write(Data("unknown argument \(unknown); usage: compare [--smoke | --full] [workload 1-7 ...] | --profile K\n".utf8))
+if profileKeys == nil, let unknown = arguments.first(where: { !["--smoke", "--full"].contains($0) && !(1...8).contains(Int($0) ?? 0) }) {
+    FileHandle.standardError.write(Data("unknown argument \(unknown); usage: compare [--smoke | --full] [workload 1-8 ...] | --profile K\n".utf8))
     exit(2)
 }
 func runs(_ workload: Int) -> Bool { selected.isEmpty || selected.contains(workload) }
@@ -114,6 +114,27 @@ func ratio(_ baseline: Double, _ docket: Double) -> String { String(format: "%.2
             let result = try await waves(operations: size, objects: max(1, size / 10), wave: min(size, 1_000_000))
             print("10^\(Int(log10(Double(size)))): \(ns(result.nsPerOperation))/op, peak RSS \(result.peakResident / 1_048_576) MiB")
         }
+    }
+
+    if runs(8) {
+        print("\n## 8. Durable mode (64 concurrent clients, each submit → run → take in turn, on this disk)\n")
+        let duration: Duration = smoke ? .milliseconds(300) : .seconds(3)
+        row(["store", "body", "operations/s", "fsyncs per operation", "in-memory ÷ this"])
+        row(["---", "---", "---", "---", "---"])
+        var figures: [String: Double] = [:]
+        for idempotent in [false, true] {
+            let body = idempotent ? "idempotent" : "not idempotent"
+            let memory = try await durableThroughput(store: .memory, submitters: 64, duration: duration, idempotent: idempotent)
+            for store in DurableStore.allCases where store != .memory && !(idempotent && store == .perRecord) {
+                let figure = try await durableThroughput(store: store, submitters: 64, duration: duration, idempotent: idempotent)
+                figures["\(store.rawValue) \(idempotent)"] = figure.perSecond
+                row([store.rawValue, body, String(format: "%.0f", figure.perSecond), String(format: "%.2f", figure.syncsPerOperation),
+                     String(format: "%.2f×", memory.perSecond / figure.perSecond)])
+            }
+            row(["memory", body, String(format: "%.0f", memory.perSecond), "0", "1.00×"])
+        }
+        print(String(format: "\ngroup commit ÷ fsync per record (not idempotent): %.1f×",
+                     figures["groupCommit false"]! / figures["perRecord false"]!))
     }
 }
 
