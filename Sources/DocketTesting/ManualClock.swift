@@ -1,3 +1,4 @@
+import Docket
 import Synchronization
 
 /// A clock that moves only when a test tells it to.
@@ -38,7 +39,7 @@ public final class ManualClock: Clock, Sendable {
         var sleepers: [Sleeper] = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Creates a clock at offset zero.
     public init() {}

@@ -11,7 +11,7 @@ struct Refusal: NonRetryableError, CustomStringConvertible {
 }
 
 final class Journal: Sendable {
-    private let entries = Mutex<[String]>([])
+    private let entries = Locked<[String]>([])
 
     func append(_ entry: String) {
         entries.withLock { $0.append(entry) }
@@ -104,7 +104,7 @@ final class Gate: Sendable {
         var open: Set<String> = []
         var waiting: [String: [UnsafeContinuation<Void, Never>]] = [:]
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     func wait(_ label: String, context: OperationContext) async {
         await withTaskGroup(of: Void.self) { group in

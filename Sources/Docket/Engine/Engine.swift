@@ -18,7 +18,7 @@ final class Engine: Sendable {
     let journal: JournalWriter?
     private let queued = Atomic<Int>(0)
     private let shuttingDown = Atomic<Bool>(false)
-    private let batchRuns = Mutex<Int>(0)
+    private let batchRuns = Locked<Int>(0)
 
     /// How many operations a worker runs from one mailbox before giving others a turn.
     static let drainBudget = 32

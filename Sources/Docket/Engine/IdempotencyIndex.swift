@@ -13,7 +13,7 @@ final class IdempotencyIndex: Sendable {
         var order = Ring<(key: Key, expires: Duration)>()
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let window: Duration
 
     init(window: Duration) {

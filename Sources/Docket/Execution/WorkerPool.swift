@@ -21,14 +21,14 @@ final class WorkerPool: Sendable {
     }
 
     let maxWorkers: Int
-    private let state: Mutex<State>
+    private let state: Locked<State>
     private let clock: EngineClock
-    private let drain = Mutex<Drain?>(nil)
+    private let drain = Locked<Drain?>(nil)
 
     init(maxWorkers: Int, gateOpen: Bool, clock: EngineClock) {
         self.maxWorkers = maxWorkers
         self.clock = clock
-        self.state = Mutex(State(gateOpen: gateOpen))
+        self.state = Locked(State(gateOpen: gateOpen))
     }
 
     /// The work each worker does with a mailbox it took from the queue.

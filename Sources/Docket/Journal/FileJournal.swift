@@ -53,7 +53,7 @@ public final class FileJournal: DocketStore {
 
     private let log: SegmentLog
     private let wallClock: @Sendable () -> Date
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let compactions = Atomic<Int>(0)
 
     /// Opens (creating if needed) the journal in `directory` and locks it.

@@ -10,7 +10,7 @@ public final class InMemoryStore: DocketStore {
         var ticket: UInt64 = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Creates an empty store.
     public init() {}

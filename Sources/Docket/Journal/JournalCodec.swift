@@ -265,6 +265,13 @@ enum JournalCodec {
             return Int(value)
         }
 
+        /// A length prefix, checked against the bytes left after it.
+        mutating func length() throws -> Int {
+            let value = try varint()
+            guard value <= UInt64(remaining) else { throw DecodingFailure(description: "a length of \(value) runs past the record") }
+            return Int(value)
+        }
+
         mutating func id() throws -> OperationID {
             guard remaining >= 16 else { throw DecodingFailure(description: "the record ends inside an ID") }
             var high: UInt64 = 0
@@ -276,13 +283,13 @@ enum JournalCodec {
         }
 
         mutating func data() throws -> Data {
-            let count = try count(limit: remaining)
+            let count = try length()
             defer { position += count }
             return Data(bytes[position..<position + count])
         }
 
         mutating func string() throws -> String {
-            let count = try count(limit: remaining)
+            let count = try length()
             defer { position += count }
             guard let text = String(validating: bytes[position..<position + count], as: UTF8.self) else {
                 throw DecodingFailure(description: "a string is not valid UTF-8")

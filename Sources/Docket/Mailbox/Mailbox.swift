@@ -29,7 +29,7 @@ actor Mailbox {
         var blockedBy: OperationID?
     }
 
-    private nonisolated let inbox = Mutex(Inbox())
+    private nonisolated let inbox = Locked(Inbox())
 
     init(key: ObjectKey, engine: Engine) {
         self.key = key

@@ -6,7 +6,7 @@ import Synchronization
 /// when its line is empty and unblocked, so idle objects cost nothing.
 final class MailboxDirectory: Sendable {
     private final class Shard: Sendable {
-        let mailboxes = Mutex<[ObjectKey: Mailbox]>([:])
+        let mailboxes = Locked<[ObjectKey: Mailbox]>([:])
     }
 
     private let shards: [Shard] = (0..<32).map { _ in Shard() }

@@ -20,7 +20,7 @@ public final class OperationContext: Sendable {
         var waiters: [(token: UInt64, continuation: UnsafeContinuation<Void, Never>)] = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let tracker: Tracker
 
     init(operationID: OperationID, attempt: Int, tracker: Tracker) {

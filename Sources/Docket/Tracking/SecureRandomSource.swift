@@ -17,7 +17,7 @@ final class SecureRandomSource: Sendable {
         var next = 512
     }
 
-    private let buffer = Mutex(Buffer())
+    private let buffer = Locked(Buffer())
 
     func nextID() -> OperationID {
         buffer.withLock { buffer in

@@ -7,9 +7,9 @@ import Synchronization
 /// under load. Every change of an operation's tracked state goes through this type.
 final class Tracker: Sendable {
     private final class Shard: Sendable {
-        let state: Mutex<ShardState>
+        let state: Locked<ShardState>
         init(tombstoneLifetime: Int64, journal: JournalWriter?) {
-            state = Mutex(ShardState(tombstones: TombstoneTable(lifetime: tombstoneLifetime), journal: journal))
+            state = Locked(ShardState(tombstones: TombstoneTable(lifetime: tombstoneLifetime), journal: journal))
         }
     }
 
