@@ -336,9 +336,10 @@ struct CollectionsTests {
     func heapShrinks() {
         var heap = BinaryHeap<Int>()
         for value in 0..<50_000 { heap.insert(value) }
-        let peak = heap.elements.capacity
+        #expect(heap.elements.capacity >= 50_000)
         for _ in 0..<49_990 { heap.popMin() }
-        #expect(heap.elements.capacity < peak / 64)
+        // Shrinking stops at 1 024 slots; above that, ten elements would leave it at most 80.
+        #expect(heap.elements.capacity <= 1_024)
         #expect(heap.elements.sorted() == Array(49_990..<50_000))
     }
 }

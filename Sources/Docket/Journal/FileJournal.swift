@@ -40,6 +40,8 @@ public final class FileJournal: DocketStore {
         /// Bytes on disk after the last compaction (or at open).
         var compactedBytes = 0
         var compacting = false
+        /// The compaction running in the background, if any.
+        var background: Task<Void, Never>?
     }
 
     /// The directory holding the segment files and the lock.
@@ -149,8 +151,15 @@ public final class FileJournal: DocketStore {
     /// `true` unless the durability is ``Durability-swift.enum/none``.
     public var isDurable: Bool { durability != .none }
 
-    /// Writes what is pending, stops the writer and releases the directory's lock.
+    /// Returns once the compaction running in the background, if any, has finished.
+    public func compactionFinished() async {
+        await state.withLock { $0.background }?.value
+    }
+
+    /// Finishes a compaction in progress, writes what is pending, stops the writer and
+    /// releases the directory's lock.
     public func close() async throws {
+        await compactionFinished()
         try? await log.flush()
         await log.close()
     }
@@ -174,7 +183,8 @@ public final class FileJournal: DocketStore {
             try? compact(now: now, claimed: true)
         } else {
             // One task per compaction, not per record.
-            Task.detached { [self] in try? compact(now: wallClock(), claimed: true) }
+            let task = Task.detached { [self] in _ = try? compact(now: wallClock(), claimed: true) }
+            state.withLock { $0.background = task }
         }
     }
 
