@@ -64,7 +64,7 @@ public enum BusinessOperations {
 
     /// bear2b's quick call.
     public static let userProfile = OperationDefinition<UserProfile, UserProfile>(
-        "bear2b.usersMe", retention: .keep(for: .seconds(3600))
+        "bear2b.usersMe", retention: .keep(for: .seconds(3600)), idempotent: true
     ) { profile, context in
         context.log("done")
         return profile
@@ -107,7 +107,8 @@ public enum BusinessOperations {
 
     private static func report(_ name: String, retention: ResultRetention) -> OperationDefinition<ReportRequest, Report> {
         OperationDefinition<ReportRequest, Report>(
-            name, retention: retention, contentType: "text/csv; charset=utf-8",
+            // A report reads and renders; running it again after a crash does no harm.
+            name, retention: retention, contentType: "text/csv; charset=utf-8", idempotent: true,
             render: { report in
                 let lines = [report.header] + report.rows
                 return Data((lines.map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n").utf8)

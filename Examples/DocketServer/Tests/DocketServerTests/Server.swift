@@ -18,6 +18,12 @@ struct Server {
         application = Application(router: makeRouter(docket: docket, callers: .demo, table: table))
     }
 
+    /// A server whose docket is opened on `store`, restoring what it holds.
+    init(store: some DocketStore) async throws {
+        docket = try await makeDocket(maxConcurrentOperations: 4, clock: clock, store: store)
+        application = Application(router: makeRouter(docket: docket, callers: .demo, table: table))
+    }
+
     static let alice: HTTPFields = [Callers.header: "key-alice"]
     static let bob: HTTPFields = [Callers.header: "key-bob"]
 }

@@ -1,3 +1,4 @@
+import Docket
 import DocketServerApp
 import Foundation
 import Testing
@@ -40,6 +41,29 @@ struct SurfaceTests {
             #expect(try await client.call(.get, "/v1/operations/\(id)/result").status == .gone)
             #expect(try await client.call(.get, "/v1/operations/0123456789abcdef0123456789abcdef/result").status == .notFound)
             #expect(try await client.call(.get, "/v1/operations/not-an-id/result").status == .notFound)
+        }
+    }
+
+    @Test("A server restarted on its store answers for the operations the previous one accepted")
+    func restart() async throws {
+        let store = InMemoryStore()
+        let first = try await Server(store: store)
+        let id = try await first.application.test(.router) { client in
+            let accepted = try await client.call(.post, "/v1/definitions/createDeal/operations?objectKey=deal-7&delay=60", body: #"{"title":"Later","amount":7}"#)
+            #expect(accepted.status == .accepted)
+            return try #require(accepted.json["id"] as? String)
+        }
+        // The records as a crash would leave them, opened by a new server.
+        let second = try await Server(store: InMemoryStore(records: store.records))
+        #expect(second.docket.recovery.queued == 1)
+        try await second.application.test(.router) { client in
+            #expect(try await client.call(.get, "/v1/operations/\(id)").json["state"] as? String == "delayed")
+            #expect(try await client.call(.get, "/v1/operations/\(id)", Server.bob).status == .notFound)
+            second.clock.advance(by: .seconds(60))
+            await second.docket.waitForIdle()
+            let result = try await client.call(.get, "/v1/operations/\(id)/result")
+            #expect(result.status == .ok)
+            #expect(result.json["LocalDealId"] as? Int == 7)
         }
     }
 
