@@ -8,15 +8,17 @@ import Testing
 /// acknowledged operation survived, no non-idempotent body ran twice, each object's order
 /// held, and the run ended where a run without crashes ends.
 ///
-/// `DOCKET_TEST_SCALE` multiplies the plan (2,000 operations on 50 objects);
-/// `DOCKET_CRASH_SEED` repeats a random run.
+/// `DOCKET_TEST_SCALE` multiplies the plans (2,000 operations on 50 objects for the random
+/// kills, 1,000 for each of the fixed points); `DOCKET_CRASH_SEED` repeats a random run.
 @Suite("Crash test: a worker on a file journal killed with SIGKILL", .serialized, .timeLimit(.minutes(5)))
 struct CrashTests {
     static let scale = ProcessInfo.processInfo.environment["DOCKET_TEST_SCALE"].flatMap(Int.init).map { max(1, $0) } ?? 1
     static let operations = 2_000 * scale
+    /// Each fixed point runs its own plan to the end, so it is smaller.
+    static let fixedOperations = 1_000 * scale
     static let objects = 50
     /// Journal writes after which a life kills itself (the first and third life at each point).
-    static let writePoints = [1, 2, 5, 17, 60, 150, 400, 1_000, 2_500]
+    static let writePoints = [1, 2, 5, 17, 60, 150, 400, 1_000, 2_000]
     /// The write a life is killed after between the two kills at a point.
     static let midRunWrite = 700
     /// Random kills at least, per run of the test.
@@ -38,7 +40,7 @@ struct CrashTests {
     func fixedWritePoints() async throws {
         let worker = try CrashWorkerProcess.locate()
         let root = try Self.temporaryDirectory("fixed")
-        let plan = (seed: UInt64(2_024), operations: Self.operations, objects: Self.objects)
+        let plan = (seed: UInt64(2_024), operations: Self.fixedOperations, objects: Self.objects)
         let planned = try await worker.plan(seed: plan.seed, operations: plan.operations, objects: plan.objects, in: root)
         try #require(planned.count == plan.operations)
         var kills = 0
