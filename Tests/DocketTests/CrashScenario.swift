@@ -48,7 +48,7 @@ struct CrashScenario {
             kill = .afterWorkStarts(working, side: sidePath, offset: size)
         }
         let started = ContinuousClock.now
-        let end = try await worker.run(arguments, output: directory.appendingPathComponent("life-\(lives.count).out"), kill: kill)
+        let end = try await worker.run(arguments, output: directory.appendingPathComponent("life-\(lives.count).out"), killing: kill)
         let life = Life(end: end, duration: ContinuousClock.now - started, lines: try sideLineCount() - before)
         lives.append(life)
         return life

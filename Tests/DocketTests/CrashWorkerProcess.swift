@@ -45,15 +45,15 @@ struct CrashWorkerProcess {
         let output = directory.appendingPathComponent("plan.out")
         let end = try await run(
             ["--print-plan", "--plan", "\(seed)", "--ops", "\(operations)", "--objects", "\(objects)"],
-            output: output, kill: nil)
+            output: output, killing: nil)
         guard end == .completed else { throw CrashWorkerFailed(end: end) }
         let text = try String(contentsOf: output, encoding: .utf8)
         return text.split(separator: "\n").compactMap(CrashLog.Planned.init(line:))
     }
 
     /// Runs one life with `arguments`, writing its standard output and error to `output`
-    /// (and `output` + `.err`); with `kill`, sends it SIGKILL then unless it has exited by then.
-    func run(_ arguments: [String], output: URL, kill: Kill?) async throws -> End {
+    /// (and `output` + `.err`); with `killing`, sends it SIGKILL then unless it has exited by then.
+    func run(_ arguments: [String], output: URL, killing: Kill?) async throws -> End {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -65,7 +65,7 @@ struct CrashWorkerProcess {
         let (exited, continuation) = AsyncStream<Void>.makeStream()
         process.terminationHandler = { _ in continuation.finish() }
         try process.run()
-        switch kill {
+        switch killing {
         case nil:
             break
         case .after(let delay):
@@ -76,7 +76,7 @@ struct CrashWorkerProcess {
             }
             try await Task.sleep(for: delay)
         }
-        if kill != nil && process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+        if killing != nil && process.isRunning { kill(process.processIdentifier, SIGKILL) }
         for await _ in exited {}
         switch (process.terminationReason, process.terminationStatus) {
         case (.exit, 0): return .completed
