@@ -8,11 +8,13 @@ let package = Package(
         .library(name: "Docket", targets: ["Docket"]),
         .library(name: "DocketTesting", targets: ["DocketTesting"]),
         .executable(name: "docket-demo", targets: ["DocketDemo"]),
+        .executable(name: "docket-crash-worker", targets: ["DocketCrashWorker"]),
     ],
     targets: [
         .target(name: "Docket"),
         .target(name: "DocketTesting", dependencies: ["Docket"]),
         .executableTarget(name: "DocketDemo", dependencies: ["Docket"]),
+        .executableTarget(name: "DocketCrashWorker", dependencies: ["Docket"]),
         .testTarget(name: "DocketTests", dependencies: ["Docket", "DocketTesting"]),
     ],
     swiftLanguageModes: [.v6]

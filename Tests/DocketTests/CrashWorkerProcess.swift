@@ -1,0 +1,114 @@
+import Foundation
+
+/// The built `docket-crash-worker` executable, and one life of it as a child process.
+struct CrashWorkerProcess {
+    /// How a life ended.
+    enum End: Equatable {
+        /// Exit status 0: the plan is complete.
+        case completed
+        /// Killed with SIGKILL, by the test or by itself at a fixed write.
+        case killed
+        /// Anything else: the status (or signal) and what it wrote to standard error.
+        case failed(String)
+    }
+
+    /// When the test kills a life.
+    enum Kill {
+        /// This long after spawning it.
+        case after(Duration)
+        /// This long after it started working: after the first line past its start-up (a
+        /// submit, a body run or a result) reached the side file at `side`, beyond `offset`.
+        case afterWorkStarts(Duration, side: String, offset: UInt64)
+    }
+
+    let executable: URL
+
+    /// Finds the worker next to the test bundle, or else in a `.build*/debug` folder of the
+    /// package containing `filePath`.
+    static func locate(filePath: String = #filePath) throws -> CrashWorkerProcess {
+        let name = "docket-crash-worker"
+        var candidates = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name)]
+        if let bundle = Bundle.main.executableURL { candidates.append(bundle.deletingLastPathComponent().appendingPathComponent(name)) }
+        let root = URL(fileURLWithPath: filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let builds = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+        for build in builds.sorted() where build.hasPrefix(".build") {
+            candidates.append(root.appendingPathComponent(build).appendingPathComponent("debug").appendingPathComponent(name))
+        }
+        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+            throw CrashWorkerMissing(searched: candidates.map(\.path))
+        }
+        return CrashWorkerProcess(executable: found)
+    }
+
+    /// The plan a seed stands for, from `--print-plan`.
+    func plan(seed: UInt64, operations: Int, objects: Int, in directory: URL) async throws -> [CrashLog.Planned] {
+        let output = directory.appendingPathComponent("plan.out")
+        let end = try await run(
+            ["--print-plan", "--plan", "\(seed)", "--ops", "\(operations)", "--objects", "\(objects)"],
+            output: output, killing: nil)
+        guard end == .completed else { throw CrashWorkerFailed(end: end) }
+        let text = try String(contentsOf: output, encoding: .utf8)
+        return text.split(separator: "\n").compactMap(CrashLog.Planned.init(line:))
+    }
+
+    /// Runs one life with `arguments`, writing its standard output and error to `output`
+    /// (and `output` + `.err`); with `killing`, sends it SIGKILL then unless it has exited by then.
+    func run(_ arguments: [String], output: URL, killing: Kill?) async throws -> End {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let errors = URL(fileURLWithPath: output.path + ".err")
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: output)
+        process.standardError = try FileHandle(forWritingTo: errors)
+        let (exited, continuation) = AsyncStream<Void>.makeStream()
+        process.terminationHandler = { _ in continuation.finish() }
+        try process.run()
+        switch killing {
+        case nil:
+            break
+        case .after(let delay):
+            try await Task.sleep(for: delay)
+        case .afterWorkStarts(let delay, let side, let offset):
+            while process.isRunning && !Self.hasWork(side, after: offset) {
+                try await Task.sleep(for: .milliseconds(1))
+            }
+            try await Task.sleep(for: delay)
+        }
+        if killing != nil && process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        for await _ in exited {}
+        switch (process.terminationReason, process.terminationStatus) {
+        case (.exit, 0): return .completed
+        case (.uncaughtSignal, SIGKILL): return .killed
+        case (let reason, let status):
+            let text = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
+            return .failed("\(reason == .exit ? "exit status" : "signal") \(status): \(text)")
+        }
+    }
+}
+
+extension CrashWorkerProcess {
+    /// Whether the side file has a line of work (not `life` or `interrupted`) past `offset`.
+    static func hasWork(_ side: String, after offset: UInt64) -> Bool {
+        guard let file = FileHandle(forReadingAtPath: side) else { return false }
+        defer { try? file.close() }
+        guard (try? file.seek(toOffset: offset)) != nil, let data = try? file.readToEnd() else { return false }
+        let text = String(decoding: data, as: UTF8.self)
+        return ["submitted ", "run ", "taken ", "consumed "].contains { text.contains($0) }
+    }
+}
+
+/// The worker executable was not built where the test looks for it.
+struct CrashWorkerMissing: Error, CustomStringConvertible {
+    let searched: [String]
+    var description: String {
+        "docket-crash-worker was not found; build it with `swift build --build-tests`. Looked at: \(searched.joined(separator: ", "))"
+    }
+}
+
+/// A worker life that should have completed did not.
+struct CrashWorkerFailed: Error, CustomStringConvertible {
+    let end: CrashWorkerProcess.End
+    var description: String { "docket-crash-worker ended \(end)" }
+}
