@@ -111,6 +111,7 @@ struct ModelRun {
     /// How long the docket may take to reach the state the model predicts before it is a failure.
     var patience: Duration = .seconds(10)
 
+    /// A disagreement between the docket and the model, described for the report.
     private struct Mismatch: Error {
         let message: String
     }
@@ -164,14 +165,15 @@ struct ModelRun {
         guard actual == expected else { throw Mismatch(message: "\(what()): docket \(actual), model \(expected)") }
     }
 
-    private static func code(_ body: () async throws -> Void) async -> DocketError.Code? {
+    /// The code of the typed error a request was refused with, `nil` when it was done.
+    private static func code(_ body: () async throws -> Void) async throws -> DocketError.Code? {
         do {
             try await body()
             return nil
         } catch let error as DocketError {
             return error.code
         } catch {
-            return DocketError.Code.invalidConfiguration // not a DocketError at all: never what the model says
+            throw Mismatch(message: "refused with \(error), which is not a DocketError")
         }
     }
 
@@ -215,12 +217,12 @@ struct ModelRun {
             return label(nil, done: cancelling ? "cancelled" : "failed")
         case let .retry(op, owner):
             let expected = model.retry(op, owner: owner)
-            let actual = await Self.code { try await docket.retry(ids[op], owner: owner) }
+            let actual = try await Self.code { try await docket.retry(ids[op], owner: owner) }
             try expect(actual, expected, "retry's refusal")
             return label(actual)
         case let .cancel(op, owner):
             let expected = model.cancel(op, owner: owner)
-            let actual = await Self.code { try await docket.cancel(ids[op], owner: owner) }
+            let actual = try await Self.code { try await docket.cancel(ids[op], owner: owner) }
             try expect(actual, expected, "cancel's refusal")
             return label(actual, done: model.ops[op].cancelRequested ? "running" : "queued")
         case let .delete(ops, owner, followers):

@@ -100,6 +100,7 @@ struct ReferenceModel {
         var submitted = 0, succeeded = 0, failed = 0, cancelled = 0
     }
 
+    /// An idempotency key as the docket scopes it: per owner.
     private struct KeyName: Hashable {
         let owner: String?
         let key: String
