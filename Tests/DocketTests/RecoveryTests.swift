@@ -190,6 +190,29 @@ struct RecoveryTests {
         #expect(third.docket.takeResult(of: failed).value?.decode(as: String.self) == "done fixed")
     }
 
+    @Test("An operation retried after a failure keeps its last error text across a restart, as it shows it before")
+    func retriedKeepsErrorText() async throws {
+        let id = OperationID.random()
+        let origin = Life.origin
+        let store = InMemoryStore(records: [
+            .submitted(JournalSubmission(
+                id: id, operation: "rerunnable", input: try JSONEncoder().encode(Step(label: "again")), owner: nil,
+                objectKey: "deal-1", created: origin, due: origin)),
+            .started(id, attempt: 1),
+            .failed(id, OperationFailure(.thrown, "attempt 1 failed"), at: origin),
+            .retried(id, correctedInput: nil, at: origin),
+            .started(id, attempt: 2),
+        ])
+        let life = try await Life(store: store)
+        try await Self.running(id, in: life.docket)
+        let status = try life.docket.status(of: id)
+        #expect(status.attempt == 3)
+        #expect(status.errorText == "attempt 1 failed")
+        life.gate.open("again")
+        await life.docket.waitForIdle()
+        #expect(try life.docket.status(of: id).errorText == nil)
+    }
+
     @Test("Deleted and cancelled operations stay cancelled; idempotency keys return the same operation")
     func deletionsAndKeys() async throws {
         let store = InMemoryStore()

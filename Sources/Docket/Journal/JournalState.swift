@@ -22,7 +22,8 @@ struct JournalState: Sendable {
     struct Operation: Sendable {
         var submission: JournalSubmission
         var phase: Phase
-        /// The error of the last failed attempt, while a retry is pending.
+        /// The error of the last failed attempt, until an attempt succeeds (a failed
+        /// operation retried by hand shows it while it waits and runs again).
         var lastError: String?
         /// Its place in submission order.
         let sequence: UInt64
@@ -79,7 +80,8 @@ struct JournalState: Sendable {
             operation.lastError = nil
         case .failed(_, let failure, let at):
             operation.phase = .failed(failure, at: at, read: false)
-            operation.lastError = nil
+            // A retry keeps showing this text until an attempt succeeds, as the live record does.
+            operation.lastError = failure.message
         case .retried(_, let input, let at):
             operation.phase = .queued
             if let input { operation.submission.input = input }

@@ -129,6 +129,12 @@ actor Mailbox {
 
     /// Moves the inbox into the line. Every turn of the actor starts here, so the machine
     /// sees submissions in order before any other event.
+    ///
+    /// The whole batch joins the line before any action is performed: performing one may
+    /// suspend (a timer wake is scheduled on another actor), and the actor then takes other
+    /// events, such as a cancel of the entry just enqueued. Were the rest of the batch still
+    /// held here, that cancel could empty the line and retire the mailbox with submissions
+    /// that never joined it.
     private func ingest() async {
         while true {
             let entries = inbox.withLock { inbox -> [Machine.Entry] in
@@ -137,10 +143,11 @@ actor Mailbox {
             }
             if entries.isEmpty { return }
             if machine.phase == .retired { machine.revive() }
+            var actions: [Machine.Action] = []
             for entry in entries {
                 switch machine.enqueue(entry, now: engine.clock.now()) {
                 case .accepted(let action):
-                    await perform(action)
+                    actions.append(action)
                 case .refusedBlocked(let failed):
                     // Blocked after the submitter looked: the run-now caller learns it from its wait.
                     engine.releaseQueuedSlot()
@@ -149,6 +156,7 @@ actor Mailbox {
                     preconditionFailure("a revived line accepts entries")
                 }
             }
+            for action in actions { await perform(action) }
         }
     }
 
