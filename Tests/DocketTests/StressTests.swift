@@ -35,7 +35,7 @@ struct StressTests {
             var overlaps: [String] = []
         }
 
-        private let state = Mutex(State())
+        private let state = Locked(State())
 
         /// Records a start; returns the run's index for ``end(_:threw:)``.
         func start(_ id: OperationID, attempt: Int, object: Int) -> Int {
@@ -71,10 +71,10 @@ struct StressTests {
     final class Shared: Sendable {
         /// A logical clock: submissions take a tick as they begin and as they return.
         let ticks = Atomic<Int>(0)
-        let submitted = Mutex<[Submitted]>([])
+        let submitted = Locked<[Submitted]>([])
         let producing: Atomic<Int>
         /// What the canceller and the fixer did, and were refused, by kind.
-        let actions = Mutex<[String: Int]>([:])
+        let actions = Locked<[String: Int]>([:])
 
         init(producers: Int) {
             producing = Atomic(producers)

@@ -20,7 +20,7 @@ final class BodyController: Sendable {
         var abandoned = false
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Called by a body: waits for the test's verdict.
     func hold(_ id: OperationID) async -> Outcome {
