@@ -53,6 +53,33 @@ struct FileJournalTests {
         try await reopened.close()
     }
 
+    @Test("Concurrent submitters to one object: the journal holds its submissions in the order they ran")
+    func journalOrderIsLineOrder() async throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let journal = try FileJournal(directory: directory)
+        let life = try await RecoveryTests.Life(store: journal)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for submitter in 0..<8 {
+                group.addTask {
+                    for index in 0..<40 { _ = try await life.submit("\(submitter)-\(index)") }
+                }
+            }
+            try await group.waitForAll()
+        }
+        await life.docket.waitForIdle()
+        try await journal.close()
+        let reopened = try FileJournal(directory: directory)
+        var submitted: [String] = []
+        for case .submitted(let submission) in try reopened.recover() {
+            let step = try JSONDecoder().decode(Step.self, from: submission.input)
+            submitted.append(step.label)
+        }
+        #expect(submitted.count == 320)
+        #expect(submitted == life.journal.all)
+        try await reopened.close()
+    }
+
     @Test("A second journal on the same directory is refused while the first is open")
     func locked() async throws {
         let directory = Self.temporaryDirectory()

@@ -53,9 +53,10 @@ struct RecoveryTests {
         }
 
         func submit(_ label: String, on key: String? = "deal-1", delay: Duration = .zero, fail: Bool = false,
-                    _ definition: OperationDefinition<Step, String>? = nil, idempotencyKey: String? = nil) async throws -> OperationID {
+                    _ definition: OperationDefinition<Step, String>? = nil, idempotencyKey: String? = nil,
+                    dependencies: [OperationID] = []) async throws -> OperationID {
             try await docket.submit(definition ?? record, input: Step(label: label, fail: fail),
-                                    options: SubmitOptions(objectKey: key, delay: delay, idempotencyKey: idempotencyKey)).id
+                                    options: SubmitOptions(objectKey: key, delay: delay, idempotencyKey: idempotencyKey, dependencies: dependencies)).id
         }
     }
 
@@ -229,6 +230,47 @@ struct RecoveryTests {
         second.clock.advance(by: .seconds(5))
         await second.docket.waitForIdle()
         #expect(second.journal.all == ["keyed"])
+    }
+
+    @Test("A dependency whose tombstone's window ended while the process was down counts as succeeded")
+    func agedOutDependency() async throws {
+        let store = InMemoryStore()
+        let first = try await Life(store: store)
+        let parent = try await first.submit("parent")
+        await first.docket.waitForIdle()
+        #expect(first.docket.takeResult(of: parent).value != nil)
+        let child = try await first.submit("child", on: "deal-2", delay: .seconds(48 * 3600), dependencies: [parent])
+
+        let second = try await Life(store: Self.crash(store), elapsed: .seconds(25 * 3600))
+        #expect(second.docket.recovery.cancelled == 0)
+        #expect(try second.docket.status(of: child).state == .delayed)
+        second.clock.advance(by: .seconds(23 * 3600))
+        await second.docket.waitForIdle()
+        #expect(second.journal.all == ["child"])
+    }
+
+    @Test("A run-now submission that had not started is dropped at restart: its caller is gone")
+    func abandonedRunNow() async throws {
+        let store = InMemoryStore()
+        let first = try await Life(store: store)
+        let hold = try await first.submit("hold", first.slow)
+        try await Self.running(hold, in: first.docket)
+        let docket = first.docket
+        let record = first.record
+        let waiting = Task { try await docket.perform(record, input: Step(label: "now"), options: SubmitOptions(objectKey: "deal-1")) }
+        var runNow: OperationID?
+        while runNow == nil {
+            await Task.yield()
+            for case .submitted(let submission) in store.records where submission.runsNow { runNow = submission.id }
+        }
+        let id = try #require(runNow)
+
+        let second = try await Life(store: Self.crash(store))
+        #expect(second.docket.recovery.abandoned == 1)
+        #expect(second.docket.recovery.interrupted == 1)
+        #expect((try? second.docket.status(of: id)) == nil)
+        first.gate.open("hold")
+        #expect(try await waiting.value == "done now")
     }
 
     @Test("A store naming an unregistered operation refuses the open and restores nothing")

@@ -63,8 +63,9 @@ final class Engine: Sendable {
     /// Validates and enqueues one operation. Returns its ID and whether it is new (not an idempotent repeat).
     ///
     /// With a journal, the submission is written (its input encoded once, or `encodedInput`
-    /// as given) and, for a durable store and a deferred operation, is durable before the
-    /// operation joins its line.
+    /// as given) by the line that accepts it, under the lock that decides the line's order, so
+    /// the journal's order of an object's submissions is its line's. For a durable store, a
+    /// deferred submission returns once that record is durable.
     func submit(
         _ definition: ErasedDefinition, input: any Sendable, encodedInput: Data? = nil, options: SubmitOptions, runsNow: Bool
     ) async throws -> (id: OperationID, isNew: Bool) {
@@ -90,6 +91,8 @@ final class Engine: Sendable {
         let now = clock.now()
         if let key = options.idempotencyKey,
            let existing = try idempotency.reserve(owner: options.owner, key: key, operation: definition.name, for: id, now: now) {
+            // The repeat's answer must not outrun the original's durability.
+            if let journal, journal.isDurable { try await journal.settle() }
             return (existing, false)
         }
         guard tryClaimQueuedSlot() else {
@@ -100,9 +103,10 @@ final class Engine: Sendable {
         }
         let objectKey = ObjectKey(owner: options.owner, key: options.objectKey, id: id)
         let due = now + options.delay
+        var submitted: JournalRecord?
         if let journal {
             do {
-                try await record(definition, input: input, encodedInput: encodedInput, options: options, id: id, now: now, due: due, runsNow: runsNow, in: journal)
+                submitted = try record(definition, input: input, encodedInput: encodedInput, options: options, id: id, now: now, due: due, runsNow: runsNow, in: journal)
             } catch {
                 releaseQueuedSlot()
                 if let key = options.idempotencyKey { idempotency.release(owner: options.owner, key: key, for: id) }
@@ -120,15 +124,22 @@ final class Engine: Sendable {
             id: id, job: Job(definition: definition, input: input), due: due, dependencies: pending, runsNow: runsNow)
         while true {
             let mailbox = directory.mailbox(for: objectKey) { Mailbox(key: objectKey, engine: self) }
-            switch mailbox.submit(entry) {
-            case .accepted(let needsTurn):
+            switch mailbox.submit(entry, journaling: submitted) {
+            case .accepted(let needsTurn, let ticket):
                 if needsTurn { await mailbox.takeInbox() }
                 counters.submitted()
+                // A deferred submission returns once its record is durable. A run-now one returns
+                // only with its outcome, whose durable records come after this one: waiting for
+                // them covers it, one `fsync` round trip fewer (see perform(…waitingUpTo:)).
+                if let ticket, let journal, journal.isDurable, !runsNow {
+                    try await journal.store.waitDurable(ticket)
+                }
                 return (id, true)
             case .retired:
                 continue
             case .blocked(let failed):
                 releaseQueuedSlot()
+                // Nothing was journaled: the submission record is written only when a line accepts it.
                 tracker.reject(id, with: .blocked(by: failed, key: objectKey.description))
                 if let key = options.idempotencyKey { idempotency.release(owner: options.owner, key: key, for: id) }
                 throw DocketError.blocked(by: failed, key: objectKey.description)
@@ -136,27 +147,21 @@ final class Engine: Sendable {
         }
     }
 
-    /// Writes a submission to the journal and waits until it is durable.
+    /// The journal record of a submission, its input encoded once (or passed through).
     private func record(
         _ definition: ErasedDefinition, input: any Sendable, encodedInput: Data?, options: SubmitOptions,
         id: OperationID, now: Duration, due: Duration, runsNow: Bool, in journal: JournalWriter
-    ) async throws {
+    ) throws -> JournalRecord {
         let data: Data
         do {
             data = try encodedInput ?? definition.encodeInput(input)
         } catch {
             throw DocketError(.invalidInput, "The input of \"\(definition.name)\" could not be encoded for the journal: \(error). Make its Encodable conformance total.")
         }
-        let ticket = journal.append(.submitted(JournalSubmission(
+        return .submitted(JournalSubmission(
             id: id, operation: definition.name, input: data, owner: options.owner, objectKey: options.objectKey,
             created: journal.date(now), due: journal.date(due), idempotencyKey: options.idempotencyKey,
-            dependencies: options.dependencies, runsNow: runsNow)))
-        // A deferred submission returns once its record is durable. A run-now one returns
-        // only with its outcome, whose durable records come after this one: waiting for them
-        // covers it, one `fsync` round trip fewer (see perform(…waitingUpTo:) for the handle).
-        if journal.isDurable && !runsNow {
-            try await journal.store.waitDurable(ticket)
-        }
+            dependencies: options.dependencies, runsNow: runsNow))
     }
 
     func definition(named name: String) throws -> ErasedDefinition {
@@ -181,7 +186,12 @@ final class Engine: Sendable {
         }
         // A taken result is handed out only once its taking is durable. A journal that failed
         // has failed every later write too; the taker still gets what it took.
-        if consumes, case .outcome(.finished) = resolution { try? await journal?.settle() }
+        // So is a refusal: the caller may submit again once told, so the run-now operation's
+        // removal must hold across a crash too.
+        switch resolution {
+        case .outcome(.finished) where consumes, .removed: try? await journal?.settle()
+        default: break
+        }
         return resolution
     }
 

@@ -2,7 +2,7 @@
 ///
 /// The engine calls ``append(_:)`` once per state change, in the order the changes happen
 /// to each operation, and waits with ``waitDurable(_:)`` where it must not go on before a
-/// record is safe: before accepting a submission, before running a non-idempotent body,
+/// record is safe: before accepting a submission, before running a body,
 /// and before handing out a read-once result or reporting a retry, delete or cancel as done.
 /// At open it calls ``recover()`` once, before any append, and restores what the records
 /// add up to.

@@ -9,7 +9,8 @@ import Foundation
 public enum JournalRecord: Sendable, Hashable {
     /// An operation was accepted: everything needed to run it again after a restart.
     case submitted(JournalSubmission)
-    /// An attempt began. A non-idempotent operation's body runs only once this is durable.
+    /// An attempt began. The body runs only once this is durable (except an idempotent
+    /// run-now operation's).
     case started(OperationID, attempt: Int)
     /// A failed attempt will be tried again (the retry policy) at `due`.
     case requeued(OperationID, due: Date, error: String)

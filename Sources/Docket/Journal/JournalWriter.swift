@@ -23,9 +23,12 @@ final class JournalWriter: Sendable {
         clock.date(offset)
     }
 
-    /// The clock offset of a wall-clock date (negative before the clock's origin).
+    /// The clock offset of a wall-clock date (negative before the clock's origin), clamped to
+    /// about ±146 years so a far date (a result kept "forever") cannot overflow.
     func offset(_ date: Date) -> Duration {
-        .nanoseconds(Int64((date.timeIntervalSince(clock.wallOrigin) * 1e9).rounded()))
+        let limit = Double(Int64.max / 2)
+        let nanoseconds = (date.timeIntervalSince(clock.wallOrigin) * 1e9).rounded()
+        return .nanoseconds(Int64(min(max(nanoseconds, -limit), limit)))
     }
 
     /// Waits until everything appended so far is durable.

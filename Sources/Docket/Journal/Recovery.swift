@@ -74,6 +74,12 @@ extension Engine {
             let input = try? definition.decodeInput(submission.input)
             await restoreFailed(submission, definition: definition, input: input, read: false, journal: journal, failure: failure, at: now, record: true)
             report.interrupted += 1
+        case .queued where submission.runsNow && submission.attempt == 0:
+            // A run-now submission that never started: its caller, waiting for the outcome,
+            // is gone and will have been told nothing, so it will ask again. Running it now,
+            // deferred, would run it twice (and a non-queueable one deferred at all).
+            journal.append(.rejected(id))
+            report.abandoned += 1
         case .queued, .running:
             guard let input = try? definition.decodeInput(submission.input) else {
                 return await restoreUndecodable(submission, definition: definition, journal: journal, now: now, into: &report)
@@ -82,13 +88,18 @@ extension Engine {
             var record = self.record(of: submission, definition: definition, journal: journal)
             record.errorText = operation.lastError
             tracker.restore(id, record)
-            let met: Bool
-            do {
-                met = try tracker.registerDependencies(submission.dependencies, owner: submission.owner)
-            } catch {
+            // As the live engine judges them: a cancelled dependency breaks it; one that is gone
+            // (its tombstone's window ended) had succeeded; a live one must still succeed.
+            var met = true
+            switch tracker.dependencyState(submission.dependencies) {
+            case .broken:
                 tracker.markCancelled(id, reason: .dependencyDeleted)
                 report.cancelled += 1
                 return
+            case .satisfied:
+                break
+            case .pending:
+                met = (try? tracker.registerDependencies(submission.dependencies.filter(tracker.isLive), owner: submission.owner)) ?? true
             }
             claimQueuedSlot()
             let key = ObjectKey(owner: submission.owner, key: submission.objectKey, id: id)
@@ -155,7 +166,7 @@ extension Engine {
         while true {
             let mailbox = directory.mailbox(for: key) { Mailbox(key: key, engine: self) }
             switch mailbox.submit(entry) {
-            case .accepted(let needsTurn):
+            case .accepted(let needsTurn, _):
                 if needsTurn { await mailbox.takeInbox() }
                 return
             case .retired, .blocked:

@@ -15,6 +15,9 @@ public struct RecoveryReport: Hashable, Sendable {
     public var tombstones = 0
     /// Operations cancelled at recovery because an operation they depend on was deleted.
     public var cancelled = 0
+    /// Run-now submissions that had not started: their callers are gone, so they were dropped
+    /// rather than run deferred (a caller that was told nothing asks again).
+    public var abandoned = 0
 
     /// An empty report: nothing was restored.
     public init() {}

@@ -37,8 +37,9 @@ actor Mailbox {
     }
 
     enum SubmitOutcome: Sendable {
-        /// In the inbox; with `needsTurn`, the caller must call ``takeInbox()``.
-        case accepted(needsTurn: Bool)
+        /// In the inbox; with `needsTurn`, the caller must call ``takeInbox()``. `ticket` is the
+        /// journal ticket of the submission's record, when one was written.
+        case accepted(needsTurn: Bool, ticket: UInt64?)
         case blocked(OperationID)
         case retired
     }
@@ -60,14 +61,17 @@ actor Mailbox {
     // MARK: Submission and execution
 
     /// Appends a submission to the inbox, in submission order, without entering the actor.
-    nonisolated func submit(_ entry: Machine.Entry) -> SubmitOutcome {
+    /// Its journal record, if any, is appended under the same lock: the inbox's order is the
+    /// line's, so the journal keeps each object's submissions in the order they will run.
+    nonisolated func submit(_ entry: Machine.Entry, journaling record: JournalRecord? = nil) -> SubmitOutcome {
         inbox.withLock { inbox in
             if inbox.retired { return .retired }
             if entry.runsNow, let failed = inbox.blockedBy { return .blocked(failed) }
+            let ticket = record.flatMap { engine.journal?.append($0) }
             inbox.entries.append(entry)
-            if inbox.attended { return .accepted(needsTurn: false) }
+            if inbox.attended { return .accepted(needsTurn: false, ticket: ticket) }
             inbox.attended = true
-            return .accepted(needsTurn: true)
+            return .accepted(needsTurn: true, ticket: ticket)
         }
     }
 
@@ -193,10 +197,21 @@ actor Mailbox {
         let now = engine.clock.now()
         var completion = Completion()
         let outcome: Machine.AttemptOutcome
+        var result = result
+        var encodedOutput: Data?
+        if engine.journal != nil, case .success(let payload) = result, !context.isTimedOut {
+            // With a journal, an output that cannot be encoded fails the operation, in memory as
+            // in the journal, rather than succeeding in one and failing in the other.
+            do {
+                encodedOutput = try run.entry.job.definition.encodeOutput(payload)
+            } catch {
+                result = .failure(OperationFailure(.thrown, "The output could not be encoded for the journal: \(error)"))
+            }
+        }
         switch result {
         case .success(let payload) where !context.isTimedOut:
             engine.counters.succeeded()
-            if engine.tracker.markSucceeded(id, payload, definition: run.entry.job.definition) { completion.notices.append(.dependencySucceeded(id)) }
+            if engine.tracker.markSucceeded(id, payload, encodedOutput: encodedOutput) { completion.notices.append(.dependencySucceeded(id)) }
             outcome = .done
         case .failure where context.isCancelled && !context.isTimedOut:
             engine.counters.cancelled()
@@ -342,7 +357,12 @@ actor Mailbox {
         engine.releaseQueuedSlot()
         let ticket = engine.tracker.markStarted(entry.id, attempt: entry.attempt, context: context)
         var run = Run(entry: entry, context: context)
-        if let journal = engine.journal, journal.isDurable, !entry.job.definition.isIdempotent { run.durableStart = ticket }
+        // A body runs only once its records so far are durable, so a crash never loses an
+        // operation whose body ran. An idempotent run-now operation is the exception: its
+        // caller has not been answered, and running it twice does no harm.
+        if let journal = engine.journal, journal.isDurable, !(entry.job.definition.isIdempotent && entry.runsNow) {
+            run.durableStart = ticket
+        }
         return run
     }
 

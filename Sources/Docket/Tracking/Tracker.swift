@@ -113,6 +113,11 @@ final class Tracker: Sendable {
         }
     }
 
+    /// Whether `id` has a live record (not a tombstone).
+    func isLive(_ id: OperationID) -> Bool {
+        shard(id).state.withLock { $0.records[id] != nil }
+    }
+
     /// Puts back the tombstone of an operation that ended at `at` (a clock offset, negative
     /// when before this docket started).
     func restoreTombstone(_ id: OperationID, definition: ErasedDefinition, owner: String?, state: OperationState, consumed: Bool, at: Duration) {
@@ -228,26 +233,22 @@ final class Tracker: Sendable {
 
     /// Returns whether other operations depend on this one. A waiter that takes the result
     /// consumes it here, leaving a tombstone as a taker would.
-    func markSucceeded(_ id: OperationID, _ payload: OperationPayload, definition: ErasedDefinition) -> Bool {
+    ///
+    /// With a journal, `encodedOutput` is the output as the definition encodes it (encoded by
+    /// the caller, outside the lock).
+    func markSucceeded(_ id: OperationID, _ payload: OperationPayload, encodedOutput: Data?) -> Bool {
         let now = clock.now()
         var deferred = Deferred()
-        // Encoded before the lock is taken; an output that cannot be encoded is journaled as a failure.
-        let encoded = journal.map { _ in Result { try definition.encodeOutput(payload) } }
         let hasDependents = shard(id).state.withLock { state -> Bool in
             guard let box = state.records.box(id) else { return false }
             if box.record.state == .running { state.counts.running -= 1; state.counts.succeeded += 1 }
-            if let journal = state.journal, let encoded {
+            if let journal = state.journal, let encodedOutput {
                 let expires: Duration
                 switch box.record.retention {
                 case .readOnce: expires = now + unreadResultLifetime
                 case .keep(let duration): expires = now + duration
                 }
-                switch encoded {
-                case .success(let output):
-                    journal.append(.succeeded(id, output: output, at: journal.date(now), expires: journal.date(expires)))
-                case .failure(let error):
-                    journal.append(.failed(id, OperationFailure(.thrown, "The output could not be journaled: \(error)"), at: journal.date(now)))
-                }
+                journal.append(.succeeded(id, output: encodedOutput, at: journal.date(now), expires: journal.date(expires)))
             }
             Self.succeed(&box.record, payload, now: now, &deferred)
             if box.record.consumed, let journal = state.journal { journal.append(.consumed(id, at: journal.date(now))) }
