@@ -147,11 +147,15 @@ actor Mailbox {
             }
             if entries.isEmpty { return }
             if machine.phase == .retired { machine.revive() }
+            // The first action is kept apart, so the common batch of one allocates nothing.
+            var first = Machine.Action.none
             var actions: [Machine.Action] = []
             for entry in entries {
                 switch machine.enqueue(entry, now: engine.clock.now()) {
+                case .accepted(.none):
+                    continue
                 case .accepted(let action):
-                    actions.append(action)
+                    if first == .none { first = action } else { actions.append(action) }
                 case .refusedBlocked(let failed):
                     // Blocked after the submitter looked: the run-now caller learns it from its wait.
                     engine.releaseQueuedSlot()
@@ -160,6 +164,7 @@ actor Mailbox {
                     preconditionFailure("a revived line accepts entries")
                 }
             }
+            await perform(first)
             for action in actions { await perform(action) }
         }
     }
