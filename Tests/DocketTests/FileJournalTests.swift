@@ -80,6 +80,34 @@ struct FileJournalTests {
         try await reopened.close()
     }
 
+    @Test("A journal written by a newer format, or a directory that cannot be one, is a typed error that changes nothing")
+    func refusedJournals() async throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let journal = try FileJournal(directory: directory)
+        let life = try await RecoveryTests.Life(store: journal)
+        _ = try await life.submit("kept", delay: .seconds(60))
+        try await journal.close()
+        let segment = try #require(try FileManager.default.contentsOfDirectory(atPath: directory.path).first { $0.hasPrefix("segment-") })
+        let url = directory.appendingPathComponent(segment)
+        let original = try Data(contentsOf: url)
+        var newer = original
+        newer[4] = 2
+        try newer.write(to: url)
+        let error = await expectError(.journalCorrupt) {
+            let reopened = try FileJournal(directory: directory)
+            defer { Task { try await reopened.close() } }
+            _ = try await RecoveryTests.Life(store: reopened)
+        }
+        #expect(error?.message.contains("format version 2") == true)
+        #expect(try Data(contentsOf: url) == newer, "the file is left as it was")
+
+        let file = directory.appendingPathComponent("not-a-directory")
+        try Data("x".utf8).write(to: file)
+        let failed = await expectError(.journalFailed) { _ = try FileJournal(directory: file) }
+        #expect(failed?.message.contains("not-a-directory") == true)
+    }
+
     @Test("A second journal on the same directory is refused while the first is open")
     func locked() async throws {
         let directory = Self.temporaryDirectory()

@@ -135,6 +135,11 @@ func ratio(_ baseline: Double, _ docket: Double) -> String { String(format: "%.2
         }
         print(String(format: "\ngroup commit ÷ fsync per record (not idempotent): %.1f×",
                      figures["groupCommit false"]! / figures["perRecord false"]!))
+        let live = smoke ? 10_000 : 1_000_000
+        let recovered = try await durableRecovery(count: live)
+        guard recovered.restored == live else { throw WorkloadError("restored \(recovered.restored) of \(live) operations") }
+        print(String(format: "journal: %.0f bytes per queued operation; reopening with %d live operations on %d objects: %@",
+                     recovered.bytesPerOperation, live, live / 10, "\(recovered.recovery)"))
     }
 }
 

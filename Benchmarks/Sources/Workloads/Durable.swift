@@ -63,3 +63,34 @@ public func durableThroughput(
     _ = await docket.shutdown(gracePeriod: .seconds(1))
     return (Double(completed) / seconds, Double(syncs) / Double(max(completed, 1)))
 }
+
+/// Journal bytes per queued operation and the time to reopen a docket on a journal holding
+/// `count` live (delayed) operations over `count / 10` objects: the records are written
+/// without `fsync` (the files are the same), then the docket is closed and opened again.
+public func durableRecovery(count: Int) async throws -> (bytesPerOperation: Double, recovery: Duration, restored: Int) {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("docket-recovery-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let definition = OperationDefinition<DocketSystem.Step, Int>("trivial") { step, _ in step.index }
+    var registry = OperationRegistry()
+    try registry.register(definition)
+    let configuration = DocketConfiguration(maxQueuedOperations: count + 1)
+    let journal = try FileJournal(directory: directory, durability: .none, compactionThreshold: Int.max / 4)
+    let docket = try await Docket(registry: registry, configuration: configuration, store: journal)
+    let keys = (0..<max(1, count / 10)).map { "object-\($0)" }
+    for index in 0..<count {
+        _ = try await docket.submit(
+            definition, input: DocketSystem.Step(key: index % keys.count, index: index),
+            options: SubmitOptions(objectKey: keys[index % keys.count], delay: .seconds(3600)))
+    }
+    try await journal.close()
+    let bytes = journal.byteCount
+    let clock = ContinuousClock()
+    let start = clock.now
+    let reopened = try FileJournal(directory: directory, durability: .none, compactionThreshold: Int.max / 4)
+    let restored = try await Docket(registry: registry, configuration: configuration, store: reopened)
+    let recovery = start.duration(to: clock.now)
+    let queued = restored.recovery.queued
+    _ = await restored.shutdown(gracePeriod: .zero)
+    _ = await docket.shutdown(gracePeriod: .zero)
+    return (Double(bytes) / Double(count), recovery, queued)
+}
