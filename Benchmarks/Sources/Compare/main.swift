@@ -8,11 +8,18 @@ import Workloads
 let arguments = CommandLine.arguments.dropFirst()
 let smoke = arguments.contains("--smoke")
 let full = arguments.contains("--full")
+/// `--recovery N`: only the reopening of a journal of N live operations, for a profiler.
+if let index = CommandLine.arguments.firstIndex(of: "--recovery"), index + 1 < CommandLine.arguments.count,
+   let count = Int(CommandLine.arguments[index + 1]) {
+    let recovered = try await durableRecovery(count: count)
+    print("reopening with \(count) live operations: \(recovered.recovery), \(recovered.bytesPerOperation) bytes each")
+    exit(0)
+}
 /// `--profile K`: only Docket's keyed-throughput run at K objects, repeated, for a profiler.
 let profileKeys = arguments.firstIndex(of: "--profile").flatMap { arguments.index(after: $0) < arguments.endIndex ? Int(arguments[arguments.index(after: $0)]) : nil }
 let selected = Set(arguments.compactMap { Int($0) })
 if profileKeys == nil, let unknown = arguments.first(where: { !["--smoke", "--full"].contains($0) && !(1...8).contains(Int($0) ?? 0) }) {
-    FileHandle.standardError.write(Data("unknown argument \(unknown); usage: compare [--smoke | --full] [workload 1-8 ...] | --profile K\n".utf8))
+    FileHandle.standardError.write(Data("unknown argument \(unknown); usage: compare [--smoke | --full] [workload 1-8 ...] | --profile K | --recovery N\n".utf8))
     exit(2)
 }
 func runs(_ workload: Int) -> Bool { selected.isEmpty || selected.contains(workload) }

@@ -23,15 +23,22 @@ extension Engine {
             definitions[name] = definition
         }
         var report = RecoveryReport()
+        // Lines whose restored entries wait in their inbox: each takes them in with one turn
+        // at the end, rather than one turn per operation.
+        var unattended: [Mailbox] = []
         for operation in operations {
-            await restore(operation, definition: definitions[operation.submission.operation]!, journal: journal, now: now, into: &report)
+            await restore(
+                operation, definition: definitions[operation.submission.operation]!, journal: journal, now: now,
+                into: &report, unattended: &unattended)
         }
+        for mailbox in unattended { await mailbox.takeInbox() }
         try await journal.settle()
         return report
     }
 
     private func restore(
-        _ operation: JournalState.Operation, definition: ErasedDefinition, journal: JournalWriter, now: Duration, into report: inout RecoveryReport
+        _ operation: JournalState.Operation, definition: ErasedDefinition, journal: JournalWriter, now: Duration,
+        into report: inout RecoveryReport, unattended: inout [Mailbox]
     ) async {
         let submission = operation.submission
         let id = submission.id
@@ -108,7 +115,7 @@ extension Engine {
             var entry = Mailbox.Machine.Entry(id: id, job: Job(definition: definition, input: input), due: record.due, dependencies: pending)
             entry.attempt = submission.attempt
             entry.roundStart = submission.roundStart
-            await enqueueRestored(entry, on: key)
+            if let mailbox = enqueueRestored(entry, on: key) { unattended.append(mailbox) }
         }
     }
 
@@ -162,13 +169,14 @@ extension Engine {
         }
     }
 
-    private func enqueueRestored(_ entry: Mailbox.Machine.Entry, on key: ObjectKey) async {
+    /// Puts a restored entry in its line's inbox; returns the mailbox when it needs a turn to
+    /// take its inbox in (once per line: later entries find it attended).
+    private func enqueueRestored(_ entry: Mailbox.Machine.Entry, on key: ObjectKey) -> Mailbox? {
         while true {
             let mailbox = directory.mailbox(for: key) { Mailbox(key: key, engine: self) }
             switch mailbox.submit(entry) {
             case .accepted(let needsTurn, _):
-                if needsTurn { await mailbox.takeInbox() }
-                return
+                return needsTurn ? mailbox : nil
             case .retired, .blocked:
                 // Restored entries never run now, so only a retired line refuses.
                 continue

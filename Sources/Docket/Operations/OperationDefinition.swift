@@ -119,21 +119,24 @@ final class ErasedDefinition: Sendable {
             let output = try await body(typed, context)
             return OperationPayload(value: output, contentType: contentType, render: render)
         }
-        decodeInput = { data in try JSONDecoder().decode(Input.self, from: data) }
+        // One decoder and one encoder per definition: both are safe from many threads at once.
+        let decoder = JSONDecoder()
+        let encoder = JSONEncoder()
+        decodeInput = { data in try decoder.decode(Input.self, from: data) }
         encodeInput = { input in
             guard let typed = input as? Input else {
                 throw OperationFailure(.thrown, "Operation \(name) holds input of type \(type(of: input)), not \(Input.self).")
             }
-            return try JSONEncoder().encode(typed)
+            return try encoder.encode(typed)
         }
         encodeOutput = { payload in
             guard let typed = payload.value as? Output else {
                 throw OperationFailure(.thrown, "Operation \(name) returned output of type \(type(of: payload.value)), not \(Output.self).")
             }
-            return try JSONEncoder().encode(typed)
+            return try encoder.encode(typed)
         }
         decodeOutput = { data in
-            OperationPayload(value: try JSONDecoder().decode(Output.self, from: data), contentType: contentType, render: render)
+            OperationPayload(value: try decoder.decode(Output.self, from: data), contentType: contentType, render: render)
         }
     }
 }
