@@ -1,3 +1,5 @@
+import Docket
+
 /// The operations one seed stands for: for each, its object, its definition and its label.
 ///
 /// A label names the object and the operation's place in that object's line, `o12#5` for

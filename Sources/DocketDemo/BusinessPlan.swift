@@ -1,3 +1,5 @@
+import Docket
+
 /// The simulated business day, drawn up front from the seed: which objects exist, and
 /// which operations arrive in which order with which delay, slowness or bad input.
 ///

@@ -4,18 +4,6 @@ import Testing
 /// Unit tests of the small support collections: the FIFO ring and the min-heap.
 @Suite("Collections")
 struct CollectionsTests {
-    /// SplitMix64: a small deterministic generator for reproducible randomized tests.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Compares a ring with its reference array through every read accessor.
     func matches(_ ring: Ring<Int>, _ reference: [Int]) -> Bool {
         guard ring.count == reference.count, ring.isEmpty == reference.isEmpty, ring.first == reference.first else {
@@ -158,7 +146,7 @@ struct CollectionsTests {
 
     @Test("Randomized: the ring behaves like an Array under mixed operations", arguments: [7, 1234, 99_999])
     func ringRandomized(seed: UInt64) {
-        var generator = SeededGenerator(state: seed)
+        var generator = SplitMix64(seed: seed)
         var ring = Ring<Int>()
         var reference: [Int] = []
         var nextValue = 0
@@ -237,7 +225,7 @@ struct CollectionsTests {
 
     @Test("Randomized: interleaved inserts and pops match a sorted Array", arguments: [3, 2718, 314_159])
     func heapRandomized(seed: UInt64) {
-        var generator = SeededGenerator(state: seed)
+        var generator = SplitMix64(seed: seed)
         var heap = BinaryHeap<Int>()
         var reference: [Int] = []
         var mismatches = 0
@@ -265,7 +253,7 @@ struct CollectionsTests {
 
     @Test("Randomized: heap sort equals sorted()", arguments: [0, 1, 2, 17, 100, 1_000])
     func heapSort(count: Int) {
-        var generator = SeededGenerator(state: UInt64(count) &+ 0xC0FFEE)
+        var generator = SplitMix64(seed: UInt64(count) &+ 0xC0FFEE)
         let values = (0..<count).map { _ in Int.random(in: -500...500, using: &generator) }
         var heap = BinaryHeap<Int>()
         for value in values { heap.insert(value) }
@@ -277,7 +265,7 @@ struct CollectionsTests {
 
     @Test("removeAll(where:) on a heap keeps the rest in heap order", arguments: [0, 5, 3_000])
     func heapRemoveAll(count: Int) {
-        var generator = SeededGenerator(state: UInt64(count) &+ 0xBEEF)
+        var generator = SplitMix64(seed: UInt64(count) &+ 0xBEEF)
         let values = (0..<count).map { _ in Int.random(in: -1_000...1_000, using: &generator) }
         var heap = BinaryHeap<Int>()
         for value in values { heap.insert(value) }
@@ -320,7 +308,7 @@ struct CollectionsTests {
 
     @Test("Popping while a predicate holds returns exactly the matching minimums, in order")
     func heapPopWhile() {
-        var generator = SeededGenerator(state: 21)
+        var generator = SplitMix64(seed: 21)
         var heap = BinaryHeap<Int>()
         let values = (0..<5_000).map { _ in Int(generator.next() % 10_000) }
         for value in values { heap.insert(value) }

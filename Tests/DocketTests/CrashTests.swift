@@ -1,3 +1,4 @@
+import Docket
 import Foundation
 import Testing
 
@@ -23,18 +24,6 @@ struct CrashTests {
     static let midRunWrite = 700
     /// Random kills at least, per run of the test.
     static let randomKills = 20
-
-    /// SplitMix64: a small deterministic generator, so a seed repeats a run's kill delays.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     @Test("Killed right after its N-th journal write for several N, before and after a kill mid-run, then run to the end")
     func fixedWritePoints() async throws {
@@ -72,7 +61,7 @@ struct CrashTests {
     func randomMoments() async throws {
         let seed = ProcessInfo.processInfo.environment["DOCKET_CRASH_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 0 ... .max)
         print("crash test: random seed \(seed) (set DOCKET_CRASH_SEED=\(seed) to repeat)")
-        var random = SeededGenerator(state: seed)
+        var random = SplitMix64(seed: seed)
         let worker = try CrashWorkerProcess.locate()
         let root = try Self.temporaryDirectory("random")
         let plan = (seed: seed, operations: Self.operations, objects: Self.objects)

@@ -17,7 +17,7 @@ struct RecordTableTests {
 
     @Test("Random inserts and removals agree with a dictionary, clustered IDs included")
     func agreesWithDictionary() {
-        var generator = CollectionsTests.SeededGenerator(state: 3)
+        var generator = SplitMix64(seed: 3)
         var table = RecordTable()
         var reference: [OperationID: Int] = [:]
         var live: [OperationID] = []
@@ -57,7 +57,7 @@ struct RecordTableTests {
 
     @Test("The sweep reports exactly the expired results, across passes, and sees expiry changes")
     func sweepFindsExpired() {
-        var generator = CollectionsTests.SeededGenerator(state: 9)
+        var generator = SplitMix64(seed: 9)
         var table = RecordTable()
         var expiring: Set<OperationID> = []
         for index in 0..<1_000 {

@@ -118,7 +118,7 @@ struct StressTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for producer in 0..<Self.producers {
                 group.addTask {
-                    var rng = SeededGenerator(seed: UInt64(producer + 1))
+                    var rng = SplitMix64(seed: UInt64(producer + 1))
                     for _ in 0..<perProducer {
                         let work = Work(
                             object: Int.random(in: 0..<Self.objects, using: &rng), producer: producer,
@@ -135,7 +135,7 @@ struct StressTests {
             }
             // The canceller: cancels or deletes random operations while producers run.
             group.addTask {
-                var rng = SeededGenerator(seed: 1_000)
+                var rng = SplitMix64(seed: 1_000)
                 while !shared.settled.load(ordering: .sequentiallyConsistent) {
                     let target = shared.submitted.withLock { $0.isEmpty ? nil : $0[Int.random(in: 0..<$0.count, using: &rng)].id }
                     if let target {
@@ -157,7 +157,7 @@ struct StressTests {
             // The fixer: retries failed operations or deletes them (keeping or cascading their
             // followers) until every operation has finished.
             group.addTask {
-                var rng = SeededGenerator(seed: 2_000)
+                var rng = SplitMix64(seed: 2_000)
                 while true {
                     let metrics = await docket.metrics()
                     if !shared.isProducing,

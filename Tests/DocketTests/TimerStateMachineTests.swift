@@ -6,18 +6,6 @@ import Testing
 struct TimerStateMachineTests {
     typealias Machine = TimerStateMachine<String>
 
-    /// SplitMix64: a small deterministic generator for reproducible randomized tests.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     func s(_ n: Int) -> Duration { .seconds(n) }
 
     @Test("An empty timer has nothing armed and fires nothing")
@@ -136,7 +124,7 @@ struct TimerStateMachineTests {
 
     @Test("Randomized: fires equal a stable sort by due time, and armed is always the earliest", arguments: [1, 42, 2024])
     func randomizedAgainstStableSort(seed: UInt64) {
-        var generator = SeededGenerator(state: seed)
+        var generator = SplitMix64(seed: seed)
         var machine = Machine()
         var pending: [(due: Int, order: Int, target: String)] = []
         var fired: [String] = []

@@ -9,7 +9,7 @@ struct TombstoneTableTests {
         .cancelled(.cancelled), .cancelled(.deleted), .cancelled(.cascade), .cancelled(.dependencyDeleted),
     ]
 
-    func randomID(_ generator: inout CollectionsTests.SeededGenerator) -> OperationID {
+    func randomID(_ generator: inout SplitMix64) -> OperationID {
         OperationID(high: generator.next(), low: generator.next())
     }
 
@@ -40,7 +40,7 @@ struct TombstoneTableTests {
 
     @Test("Every buried ID is found with its tombstone; others, the all-zero ID included, are not")
     func findsWhatWasBuried() {
-        var generator = CollectionsTests.SeededGenerator(state: 11)
+        var generator = SplitMix64(seed: 11)
         var table = TombstoneTable(lifetime: 1_000_000)
         var buried: [(OperationID, Tombstone)] = []
         for index in 0..<20_000 {
@@ -68,7 +68,7 @@ struct TombstoneTableTests {
 
     @Test("Memory goes with the generation once its last tombstone has expired, not before")
     func generationsDrop() {
-        var generator = CollectionsTests.SeededGenerator(state: 5)
+        var generator = SplitMix64(seed: 5)
         let lifetime: Int64 = 1_600
         var table = TombstoneTable(lifetime: lifetime)
         let tombstone = Tombstone(definition: 0, owner: nil, state: .succeeded, consumed: true)

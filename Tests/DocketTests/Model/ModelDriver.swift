@@ -127,7 +127,7 @@ struct ModelRun {
     /// Runs the sequence, stopping at the first disagreement.
     func run() async -> Report {
         var report = Report()
-        var rng = SeededGenerator(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var model = ReferenceModel()
         var ids: [OperationID] = []
         var steps: [ModelStep] = []

@@ -1,22 +1,6 @@
 import Docket
 
-/// A small, fast, seedable generator (SplitMix64): the same seed gives the same sequence on
-/// every platform, so a failing seed replays exactly.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SplitMix64 {
     /// `true` with probability `percent` / 100.
     mutating func chance(_ percent: Int) -> Bool {
         Int.random(in: 0..<100, using: &self) < percent
@@ -82,7 +66,7 @@ enum StepChooser {
     static let owners: [String?] = [nil, "acme"]
     static let objects: [String?] = ["a", "b", "c", nil]
 
-    static func next(_ model: ReferenceModel, _ rng: inout SeededGenerator) -> ModelStep {
+    static func next(_ model: ReferenceModel, _ rng: inout SplitMix64) -> ModelStep {
         let ops = model.ops
         let running = ops.indices.filter { ops[$0].phase == .running }
         let failed = ops.indices.filter { ops[$0].phase == .failed }
@@ -144,12 +128,12 @@ enum StepChooser {
             delay: delay, key: key, kind: kind)
     }
 
-    private static func any(_ count: Int, _ rng: inout SeededGenerator) -> Int {
+    private static func any(_ count: Int, _ rng: inout SplitMix64) -> Int {
         Int.random(in: 0..<count, using: &rng)
     }
 
     /// The operation's own owner, or now and then the other one (who must see "not found").
-    private static func owner(of index: Int, _ model: ReferenceModel, _ rng: inout SeededGenerator) -> String? {
+    private static func owner(of index: Int, _ model: ReferenceModel, _ rng: inout SplitMix64) -> String? {
         let own = model.ops[index].owner
         guard rng.chance(6) else { return own }
         return own == nil ? "acme" : nil
