@@ -10,17 +10,6 @@ struct FileJournalTests {
         FileManager.default.temporaryDirectory.appendingPathComponent("docket-journal-\(UUID().uuidString)")
     }
 
-    /// Waits, through its event stream, until the operation has finished.
-    static func finished(_ id: OperationID, in docket: Docket) async throws {
-        for await event in try docket.events(of: id) {
-            switch event {
-            case .snapshot(let status) where status.state.isFinished: return
-            case .state(let state) where state.isFinished: return
-            default: continue
-            }
-        }
-    }
-
     @Test("Queued, failed and unread operations come back from the files; read-once holds")
     func reopen() async throws {
         let directory = Self.temporaryDirectory()
@@ -32,8 +21,8 @@ struct FileJournalTests {
         let failed = try await first.submit("bad", on: "deal-2", fail: true)
         let taken = try await first.submit("taken", on: "deal-3")
         let unread = try await first.submit("unread", on: "deal-4")
-        try await RecoveryTests.running(hold, in: first.docket)
-        for id in [failed, unread] { try await Self.finished(id, in: first.docket) }
+        try await waitUntil(hold, in: first.docket) { $0 == .running }
+        for id in [failed, unread] { try await waitUntil(id, in: first.docket) { $0.isFinished } }
         #expect(await first.docket.outcome(of: taken).value?.decode(as: String.self) == "done taken")
         #expect(journal.syncCount > 0)
         try await journal.close()

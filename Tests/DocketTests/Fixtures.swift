@@ -162,13 +162,24 @@ func expectError(_ code: DocketError.Code, _ body: () async throws -> Void) asyn
     }
 }
 
-/// Waits, through the operation's event stream, until it reaches `state` (or finishes).
-func waitUntil<Output>(_ handle: OperationHandle<Output>, is state: OperationState) async throws {
-    for await event in try handle.events() {
+/// Waits, through an operation's event stream, until its state satisfies `reached` (or the
+/// stream ends, at a finished state).
+func waitUntil(_ events: AsyncStream<OperationEvent>, _ reached: (OperationState) -> Bool) async {
+    for await event in events {
         switch event {
-        case .snapshot(let status) where status.state == state: return
-        case .state(let new) where new == state: return
+        case .snapshot(let status) where reached(status.state): return
+        case .state(let state) where reached(state): return
         default: continue
         }
     }
+}
+
+/// Waits, through the operation's event stream, until it reaches `state` (or finishes).
+func waitUntil<Output>(_ handle: OperationHandle<Output>, is state: OperationState) async throws {
+    await waitUntil(try handle.events()) { $0 == state }
+}
+
+/// Waits, through the event stream of `id` on `docket`, until its state satisfies `reached`.
+func waitUntil(_ id: OperationID, in docket: Docket, _ reached: (OperationState) -> Bool) async throws {
+    await waitUntil(try docket.events(of: id), reached)
 }

@@ -60,17 +60,6 @@ struct RecoveryTests {
         }
     }
 
-    /// Waits, through its event stream, until the operation runs.
-    static func running(_ id: OperationID, in docket: Docket) async throws {
-        for await event in try docket.events(of: id) {
-            switch event {
-            case .snapshot(let status) where status.state == .running: return
-            case .state(.running): return
-            default: continue
-            }
-        }
-    }
-
     /// The records a crash now would leave.
     static func crash(_ store: InMemoryStore) -> InMemoryStore {
         InMemoryStore(records: store.records)
@@ -84,7 +73,7 @@ struct RecoveryTests {
         _ = try await first.submit("a")
         _ = try await first.submit("b")
         let later = try await first.submit("later", on: "deal-2", delay: .seconds(60))
-        try await Self.running(hold, in: first.docket)
+        try await waitUntil(hold, in: first.docket) { $0 == .running }
         first.clock.advance(by: .seconds(20))
         #expect(first.journal.all == ["start hold"])
 
@@ -107,7 +96,7 @@ struct RecoveryTests {
         let first = try await Life(store: store)
         let held = try await first.submit("hold", first.slow)
         _ = try await first.submit("a")
-        try await Self.running(held, in: first.docket)
+        try await waitUntil(held, in: first.docket) { $0 == .running }
 
         let second = try await Life(store: Self.crash(store))
         await second.docket.waitForIdle()
@@ -128,7 +117,7 @@ struct RecoveryTests {
         let store = InMemoryStore()
         let first = try await Life(store: store)
         let id = try await first.submit("again", first.rerunnable)
-        try await Self.running(id, in: first.docket)
+        try await waitUntil(id, in: first.docket) { $0 == .running }
 
         let second = try await Life(store: Self.crash(store))
         #expect(second.docket.recovery.rerun == 1)
@@ -205,7 +194,7 @@ struct RecoveryTests {
             .started(id, attempt: 2),
         ])
         let life = try await Life(store: store)
-        try await Self.running(id, in: life.docket)
+        try await waitUntil(id, in: life.docket) { $0 == .running }
         let status = try life.docket.status(of: id)
         #expect(status.attempt == 3)
         #expect(status.errorText == "attempt 1 failed")
@@ -221,7 +210,7 @@ struct RecoveryTests {
         let hold = try await first.submit("hold", first.slow)
         let deleted = try await first.submit("deleted")
         let keyed = try await first.submit("keyed", on: "deal-2", delay: .seconds(5), idempotencyKey: "k-1")
-        try await Self.running(hold, in: first.docket)
+        try await waitUntil(hold, in: first.docket) { $0 == .running }
         _ = try await first.docket.delete(deleted)
 
         let second = try await Life(store: Self.crash(store))
@@ -254,7 +243,7 @@ struct RecoveryTests {
         let store = InMemoryStore()
         let first = try await Life(store: store)
         let hold = try await first.submit("hold", first.slow)
-        try await Self.running(hold, in: first.docket)
+        try await waitUntil(hold, in: first.docket) { $0 == .running }
         let docket = first.docket
         let record = first.record
         let waiting = Task { try await docket.perform(record, input: Step(label: "now"), options: SubmitOptions(objectKey: "deal-1")) }
