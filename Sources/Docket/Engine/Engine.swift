@@ -92,7 +92,7 @@ final class Engine: Sendable {
         if let key = options.idempotencyKey,
            let existing = try idempotency.reserve(owner: options.owner, key: key, operation: definition.name, for: id, now: now) {
             // The repeat's answer must not outrun the original's durability.
-            if let journal, journal.isDurable { try await journal.settle() }
+            try await journal?.settle()
             return (existing, false)
         }
         guard tryClaimQueuedSlot() else {

@@ -171,14 +171,18 @@ public final class FileJournal: DocketStore {
 
     // MARK: Compaction
 
-    private func compactIfWorthIt(now: Date, synchronously: Bool) {
-        let size = log.byteCount
-        let start = state.withLock { state -> Bool in
-            guard !state.compacting, size >= compactionThreshold, size >= 2 * state.compactedBytes else { return false }
+    /// Marks a compaction as running, when none is and `worthIt` holds; returns whether it did.
+    private func claimCompaction(when worthIt: (State) -> Bool = { _ in true }) -> Bool {
+        state.withLock { state in
+            guard !state.compacting, worthIt(state) else { return false }
             state.compacting = true
             return true
         }
-        guard start else { return }
+    }
+
+    private func compactIfWorthIt(now: Date, synchronously: Bool) {
+        let size = log.byteCount
+        guard claimCompaction(when: { size >= compactionThreshold && size >= 2 * $0.compactedBytes }) else { return }
         if synchronously {
             try? compact(now: now, claimed: true)
         } else {
@@ -189,21 +193,15 @@ public final class FileJournal: DocketStore {
     }
 
     private func compact(now: Date, claimed: Bool = false) throws {
-        if !claimed {
-            let free = state.withLock { state -> Bool in
-                if state.compacting { return false }
-                state.compacting = true
-                return true
-            }
-            guard free else { return }
-        }
+        guard claimed || claimCompaction() else { return }
         defer { state.withLock { $0.compacting = false } }
-        // The cut and the state it stands for are taken together, under the append lock.
+        // The cut and the state it stands for are taken together, under the append lock; the
+        // state is aged there once, for itself and for the snapshot.
         let (cut, journal) = state.withLock { state in
             state.journal.age(now: now, tombstoneLifetime: tombstoneLifetime)
             return (log.rotate(), state.journal)
         }
-        let snapshot = journal.snapshot(now: now, tombstoneLifetime: tombstoneLifetime).map(JournalCodec.encode)
+        let snapshot = journal.records.map(JournalCodec.encode)
         try log.replace(through: cut, with: snapshot)
         let size = log.byteCount
         state.withLock { $0.compactedBytes = size }

@@ -139,9 +139,14 @@ struct JournalState: Sendable {
     func snapshot(now: Date, tombstoneLifetime: Duration) -> [JournalRecord] {
         var aged = self
         aged.age(now: now, tombstoneLifetime: tombstoneLifetime)
+        return aged.records
+    }
+
+    /// The fewest records that rebuild this state as it stands, without aging it.
+    var records: [JournalRecord] {
         var records: [JournalRecord] = []
-        records.reserveCapacity(aged.operations.count)
-        for operation in aged.ordered {
+        records.reserveCapacity(operations.count)
+        for operation in ordered {
             let id = operation.submission.id
             switch operation.phase {
             case .queued:

@@ -242,29 +242,25 @@ final class Tracker: Sendable {
         let hasDependents = shard(id).state.withLock { state -> Bool in
             guard let box = state.records.box(id) else { return false }
             if box.record.state == .running { state.counts.running -= 1; state.counts.succeeded += 1 }
+            let expires: Duration
+            switch box.record.retention {
+            case .readOnce: expires = now + unreadResultLifetime
+            case .keep(let duration): expires = now + duration
+            }
             if let journal = state.journal, let encodedOutput {
-                let expires: Duration
-                switch box.record.retention {
-                case .readOnce: expires = now + unreadResultLifetime
-                case .keep(let duration): expires = now + duration
-                }
                 journal.append(.succeeded(id, output: encodedOutput, at: journal.date(now), expires: journal.date(expires)))
             }
             Self.succeed(&box.record, payload, now: now, &deferred)
             if box.record.consumed, let journal = state.journal { journal.append(.consumed(id, at: journal.date(now))) }
-            switch box.record.retention {
-            case .readOnce where box.record.consumed:
+            if case .readOnce = box.record.retention, box.record.consumed {
                 let record = box.record
                 state.records[id] = nil
                 state.counts.succeeded -= 1
                 Self.bury(id, record, consumed: true, into: &state, now: now)
                 return record.hasDependents
-            case .readOnce:
-                box.record.expires = now + unreadResultLifetime
-            case .keep(let duration):
-                box.record.expires = now + duration
             }
-            state.records.noteExpiry(of: id, box.record.expires)
+            box.record.expires = expires
+            state.records.noteExpiry(of: id, expires)
             return box.record.hasDependents
         }
         deferred.perform()
