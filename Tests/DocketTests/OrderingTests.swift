@@ -61,4 +61,28 @@ struct OrderingTests {
         await harness.idle()
         #expect(harness.journal.all.last == "later")
     }
+
+    @Test("A line opened by its first submission can be cancelled before it runs, and the next submission opens another")
+    func openedLineCancelledBeforeItRuns() async throws {
+        let harness = try Harness(configuration: DocketConfiguration(execution: .batch))
+        // Opened ready, on the ready queue, with no worker to take it yet.
+        let first = try await harness.submit("first")
+        // Opened with a wake, behind nothing.
+        let delayed = try await harness.submit("delayed", on: "deal-2", delay: .seconds(10))
+        try await first.cancel()
+        try await delayed.cancel()
+        #expect(try first.status().state == .cancelled(.cancelled))
+        #expect(try delayed.status().state == .cancelled(.cancelled))
+        // The cancelled lines retired; these open new ones on the same objects.
+        let second = try await harness.submit("second")
+        let third = try await harness.submit("third", on: "deal-2", delay: .seconds(10))
+        let report = try await harness.docket.runDue()
+        #expect(report.succeeded == 1)
+        #expect(harness.journal.all == ["second"])
+        #expect(try third.status().state == .delayed)
+        harness.clock.advance(by: .seconds(10))
+        #expect(try await harness.docket.runDue().succeeded == 1)
+        #expect(harness.journal.all == ["second", "third"])
+        #expect(try second.status().state == .succeeded)
+    }
 }

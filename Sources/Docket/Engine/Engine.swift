@@ -122,26 +122,51 @@ final class Engine: Sendable {
         }
         let entry = Mailbox.Machine.Entry(
             id: id, job: Job(definition: definition, input: input), due: due, dependencies: pending, runsNow: runsNow)
+        let ticket = try await enqueue(entry, on: objectKey, journaling: submitted, now: now, options: options)
+        counters.submitted()
+        // A deferred submission returns once its record is durable. A run-now one returns
+        // only with its outcome, whose durable records come after this one: waiting for
+        // them covers it, one `fsync` round trip fewer (see perform(…waitingUpTo:)).
+        if let ticket, let journal, journal.isDurable, !runsNow {
+            try await journal.store.waitDurable(ticket)
+        }
+        return (id, true)
+    }
+
+    /// Puts a submission in its object's line; returns the journal ticket of its record.
+    ///
+    /// The object's first submission opens the line with the entry already in it, its record
+    /// journaled under the directory's lock before any other submitter can reach the line:
+    /// no turn of the new mailbox's actor. Later ones go through the line's inbox.
+    private func enqueue(
+        _ entry: Mailbox.Machine.Entry, on objectKey: ObjectKey, journaling submitted: JournalRecord?, now: Duration,
+        options: SubmitOptions
+    ) async throws -> UInt64? {
         while true {
-            let mailbox = directory.mailbox(for: objectKey) { Mailbox(key: objectKey, engine: self) }
+            var opened: (mailbox: Mailbox, opening: Mailbox.Opening, ticket: UInt64?)?
+            let existing = directory.existingOrOpen(objectKey) {
+                guard let (mailbox, opening) = Mailbox.opening(objectKey, engine: self, with: entry, now: now) else {
+                    return Mailbox(key: objectKey, engine: self)
+                }
+                opened = (mailbox, opening, submitted.flatMap { journal?.append($0) })
+                return mailbox
+            }
+            if let opened {
+                await opened.mailbox.begin(opened.opening)
+                return opened.ticket
+            }
+            let mailbox = existing ?? directory.mailbox(for: objectKey) { Mailbox(key: objectKey, engine: self) }
             switch mailbox.submit(entry, journaling: submitted) {
             case .accepted(let needsTurn, let ticket):
                 if needsTurn { await mailbox.takeInbox() }
-                counters.submitted()
-                // A deferred submission returns once its record is durable. A run-now one returns
-                // only with its outcome, whose durable records come after this one: waiting for
-                // them covers it, one `fsync` round trip fewer (see perform(…waitingUpTo:)).
-                if let ticket, let journal, journal.isDurable, !runsNow {
-                    try await journal.store.waitDurable(ticket)
-                }
-                return (id, true)
+                return ticket
             case .retired:
                 continue
             case .blocked(let failed):
                 releaseQueuedSlot()
                 // Nothing was journaled: the submission record is written only when a line accepts it.
-                tracker.reject(id, with: .blocked(by: failed, key: objectKey.description))
-                if let key = options.idempotencyKey { idempotency.release(owner: options.owner, key: key, for: id) }
+                tracker.reject(entry.id, with: .blocked(by: failed, key: objectKey.description))
+                if let key = options.idempotencyKey { idempotency.release(owner: options.owner, key: key, for: entry.id) }
                 throw DocketError.blocked(by: failed, key: objectKey.description)
             }
         }

@@ -36,6 +36,45 @@ actor Mailbox {
         self.engine = engine
     }
 
+    private init(key: ObjectKey, engine: Engine, machine: Machine) {
+        self.key = key
+        self.engine = engine
+        self.machine = machine
+        // What settle() would publish after this first turn: a ready line has a turn coming.
+        inbox.withLock { $0.attended = machine.phase == .ready }
+    }
+
+    /// What the submitter of a line's first entry does for it, in place of the actor's turn.
+    enum Opening: Sendable, Equatable {
+        /// The entry is due: put the mailbox on the ready queue.
+        case ready
+        /// The entry is delayed: ask the timer to wake the mailbox at this due time.
+        case wake(at: Duration)
+    }
+
+    /// A mailbox whose line starts with `entry`, already in it: the object's first submission
+    /// costs no turn of the actor. The caller performs the returned opening. Only for an entry
+    /// without pending dependencies, whose check needs the actor; `nil` for one with them.
+    static func opening(_ key: ObjectKey, engine: Engine, with entry: Machine.Entry, now: Duration) -> (Mailbox, Opening)? {
+        guard entry.dependencies.isEmpty else { return nil }
+        var machine = Machine()
+        let opening: Opening
+        switch machine.enqueue(entry, now: now) {
+        case .accepted(.makeReady): opening = .ready
+        case .accepted(.scheduleWake(let due)): opening = .wake(at: due)
+        default: return nil
+        }
+        return (Mailbox(key: key, engine: engine, machine: machine), opening)
+    }
+
+    /// Begins a line opened with its first entry (see ``opening(_:engine:with:now:)``), outside the actor.
+    nonisolated func begin(_ opening: Opening) async {
+        switch opening {
+        case .ready: engine.pool.enqueue(self)
+        case .wake(let due): await engine.timer.schedule(.wake(self), at: due)
+        }
+    }
+
     enum SubmitOutcome: Sendable {
         /// In the inbox; with `needsTurn`, the caller must call ``takeInbox()``. `ticket` is the
         /// journal ticket of the submission's record, when one was written.

@@ -25,6 +25,17 @@ final class MailboxDirectory: Sendable {
         }
     }
 
+    /// The key's mailbox, or `nil` when there was none and `open` made one, which is now in
+    /// the directory. `open` runs under the directory's lock, before any other submitter can
+    /// see the mailbox.
+    func existingOrOpen(_ key: ObjectKey, open: () -> Mailbox) -> Mailbox? {
+        shard(key).mailboxes.withLock { mailboxes in
+            if let existing = mailboxes[key] { return existing }
+            mailboxes[key] = open()
+            return nil
+        }
+    }
+
     func existing(_ key: ObjectKey) -> Mailbox? {
         shard(key).mailboxes.withLock { $0[key] }
     }
