@@ -15,14 +15,39 @@ if let index = CommandLine.arguments.firstIndex(of: "--recovery"), index + 1 < C
     print("reopening with \(count) live operations: \(recovered.recovery), \(recovered.bytesPerOperation) bytes each")
     exit(0)
 }
+/// `--scale OPERATIONS OBJECTS`: only one run of workload 7's shape, in waves of 1 000 000.
+if let index = CommandLine.arguments.firstIndex(of: "--scale"), index + 2 < CommandLine.arguments.count,
+   let count = Int(CommandLine.arguments[index + 1]), let objects = Int(CommandLine.arguments[index + 2]) {
+    let result = try await waves(operations: count, objects: objects, wave: min(count, 1_000_000))
+    print("\(count) operations over \(objects) objects: \(Int(result.nsPerOperation)) ns/op, peak RSS \(result.peakResident / 1_048_576) MiB, peak heap in use \(result.peakHeap / 1_048_576) MiB")
+    exit(0)
+}
 /// `--profile K`: only Docket's keyed-throughput run at K objects, repeated, for a profiler.
 let profileKeys = arguments.firstIndex(of: "--profile").flatMap { arguments.index(after: $0) < arguments.endIndex ? Int(arguments[arguments.index(after: $0)]) : nil }
 let selected = Set(arguments.compactMap { Int($0) })
 if profileKeys == nil, let unknown = arguments.first(where: { !["--smoke", "--full"].contains($0) && !(1...8).contains(Int($0) ?? 0) }) {
-    FileHandle.standardError.write(Data("unknown argument \(unknown); usage: compare [--smoke | --full] [workload 1-8 ...] | --profile K | --recovery N\n".utf8))
+    FileHandle.standardError.write(Data("unknown argument \(unknown); usage: compare [--smoke | --full] [workload 1-8 ...] | --profile K | --recovery N | --scale OPERATIONS OBJECTS\n".utf8))
     exit(2)
 }
 func runs(_ workload: Int) -> Bool { selected.isEmpty || selected.contains(workload) }
+
+/// Runs `--scale OPERATIONS OBJECTS` in a child process with `environment` added, and returns its report.
+func scaleInChildProcess(operations: Int, objects: Int, environment: [String: String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+    process.arguments = ["--scale", "\(operations)", "\(objects)"]
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    guard process.terminationStatus == 0, let colon = text.firstIndex(of: ":") else {
+        throw WorkloadError("the scale run in a child process failed (status \(process.terminationStatus)): \(text)")
+    }
+    return String(text[text.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+}
 
 func row(_ cells: [String]) { print("| " + cells.joined(separator: " | ") + " |") }
 func ns(_ value: Double) -> String { value >= 10_000 ? String(format: "%.1f µs", value / 1000) : String(format: "%.0f ns", value) }
@@ -116,10 +141,25 @@ func ratio(_ baseline: Double, _ docket: Double) -> String { String(format: "%.2
 
     if runs(7) {
         print("\n## 7. Scale (ns/op, waves of 1 000 000 over objects = ops/10)\n")
-        let sizes = smoke ? [1_000, 10_000] : (full ? [10_000, 100_000, 1_000_000, 10_000_000] : [10_000, 100_000, 1_000_000])
+        let sizes = smoke ? [1_000, 10_000] : [10_000, 100_000, 1_000_000]
         for size in sizes {
             let result = try await waves(operations: size, objects: max(1, size / 10), wave: min(size, 1_000_000))
-            print("10^\(Int(log10(Double(size)))): \(ns(result.nsPerOperation))/op, peak RSS \(result.peakResident / 1_048_576) MiB")
+            print("10^\(Int(log10(Double(size)))): \(ns(result.nsPerOperation))/op, peak RSS \(result.peakResident / 1_048_576) MiB, peak heap in use \(result.peakHeap / 1_048_576) MiB")
+        }
+        // In waves of a million over a million objects, each object gets one operation per wave,
+        // so each operation opens and retires its object's line: the like-for-like figure at
+        // 10^5 has one operation per object too.
+        let single = smoke ? 1_000 : 100_000
+        let alone = try await waves(operations: single, objects: single, wave: single)
+        print("10^\(Int(log10(Double(single)))) with one operation per object: \(ns(alone.nsPerOperation))/op")
+        if full {
+            // Each in a process of its own, so its peak RSS is its own: with the C library's
+            // default allocator settings, and with its arenas capped at two.
+            for environment in [[:], ["MALLOC_ARENA_MAX": "2"]] {
+                let line = try scaleInChildProcess(operations: 10_000_000, objects: 1_000_000, environment: environment)
+                let setting = environment.isEmpty ? "default allocator settings" : "MALLOC_ARENA_MAX=2"
+                print("10^7 (\(setting)): \(line)")
+            }
         }
     }
 
