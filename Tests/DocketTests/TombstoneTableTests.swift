@@ -83,6 +83,33 @@ struct TombstoneTableTests {
         #expect(table.count == 0)
     }
 
+    @Test("A burst of burials at one instant fills tables of a bounded size, all found, all dropped with the window")
+    func burstsFillBoundedTables() {
+        var generator = SplitMix64(seed: 17)
+        let lifetime: Int64 = 1_600
+        var table = TombstoneTable(lifetime: lifetime)
+        let capacity = TombstoneTable.generationCapacity
+        var buried: [(OperationID, Tombstone)] = []
+        for index in 0..<(capacity * 5 / 2) {
+            let tombstone = Tombstone(definition: index % 5, owner: nil, state: .succeeded, consumed: index % 2 == 0)
+            let id = randomID(&generator)
+            table.bury(id, tombstone, now: 10)
+            buried.append((id, tombstone))
+        }
+        #expect(table.generationCount == 3)
+        #expect(table.count == buried.count)
+        #expect(buried.allSatisfy { table.tombstone($0.0, now: 11) == $0.1 })
+        // Buried again in a later table, the newest tombstone is the one read.
+        let (first, _) = buried[0]
+        let cancelled = Tombstone(definition: 1, owner: nil, state: .cancelled(.deleted), consumed: false)
+        table.bury(first, cancelled, now: 12)
+        #expect(table.tombstone(first, now: 13) == cancelled)
+        for _ in 0..<1_000 { #expect(table.tombstone(randomID(&generator), now: 11) == nil) }
+        table.dropExpired(now: 10 + lifetime + lifetime / 16)
+        #expect(table.count == 0)
+        #expect(table.generationCount == 0)
+    }
+
     @Test("A registry names its definitions by ordinal, in registration order")
     func registryOrdinals() throws {
         var registry = OperationRegistry()

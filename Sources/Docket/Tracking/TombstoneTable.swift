@@ -3,8 +3,9 @@
 ///
 /// A tombstone is 32 bytes in an open-addressing table (the ID, one packed word, the expiry)
 /// with no entry in any expiry heap. Tombstones all live for the same window, so they are
-/// kept in generations by burial time: a generation covers 1/16 of the window and is dropped
-/// whole once its last tombstone has expired. A lookup checks the exact expiry, so an ID reads
+/// kept in generations by burial time: a generation covers at most 1/16 of the window (and at
+/// most ``generationCapacity`` tombstones) and is dropped whole once its last tombstone has
+/// expired. A lookup checks the exact expiry, so an ID reads
 /// as unknown exactly when its window ends; its memory goes at most 1/16 of a window later.
 struct TombstoneTable: Sendable {
     private var generations: [Generation] = []
@@ -17,12 +18,18 @@ struct TombstoneTable: Sendable {
         self.span = max(lifetime / 16, 1)
     }
 
+    /// How many generations (tables) are held.
+    var generationCount: Int { generations.count }
+
     /// How many tombstones are held, including expired ones whose generation is not yet dropped.
     var count: Int { generations.reduce(0) { $0 + $1.table.count } }
 
     /// Buries an operation at `now` (nanoseconds); it reads as unknown from `now + lifetime`.
     mutating func bury(_ id: OperationID, _ tombstone: Tombstone, now: Int64) {
-        if generations.last.map({ now >= $0.opened + span }) ?? true {
+        if let last = generations.last, last.table.count >= Self.generationCapacity {
+            // A burst: the next table will likely fill too, so it is sized for that from the start.
+            generations.append(Generation(opened: now, table: PackedTable(reservingFor: Self.generationCapacity)))
+        } else if generations.last.map({ now >= $0.opened + span }) ?? true {
             generations.append(Generation(opened: now, table: PackedTable()))
         }
         generations[generations.count - 1].table.insert(id, word: tombstone.word, expires: now + lifetime)
@@ -45,6 +52,11 @@ struct TombstoneTable: Sendable {
         if expired > 0 { generations.removeFirst(expired) }
     }
 
+    /// A generation also closes once it holds this many tombstones, so a burst of burials
+    /// fills small tables that stay in cache instead of growing one that does not (and
+    /// copying it as it grows); a lookup then probes a few more tables.
+    static let generationCapacity = 1 << 15
+
     private struct Generation: Sendable {
         let opened: Int64
         var table: PackedTable
@@ -64,6 +76,13 @@ struct TombstoneTable: Sendable {
 
         private var slots: [Slot] = []
         private(set) var count = 0
+
+        init() {}
+
+        /// A table that holds `count` tombstones without growing, 7/8 full then.
+        init(reservingFor count: Int) {
+            slots = Array(repeating: Slot(), count: count * 8 / 7 + 1)
+        }
 
         func find(_ id: OperationID) -> (word: UInt64, expires: Int64)? {
             guard !slots.isEmpty else { return nil }
