@@ -161,4 +161,26 @@ struct TimerStateMachineTests {
         #expect(fired == expected)
         #expect(fired.count == order)
     }
+
+    @Test("Targets whose slots are reused still fire in due order, ties in scheduling order")
+    func reusedSlotsKeepOrder() {
+        var machine = Machine()
+        _ = machine.schedule("a@5", at: s(5))
+        _ = machine.schedule("b@5", at: s(5))
+        _ = machine.schedule("c@9", at: s(9))
+        #expect(machine.fire(now: s(5)).due.map(\.target) == ["a@5", "b@5"])
+        // a's and b's slots are free again: these take them, in the other order.
+        _ = machine.schedule("d@9", at: s(9))
+        _ = machine.schedule("e@7", at: s(7))
+        _ = machine.schedule("f@9", at: s(9))
+        #expect(machine.count == 4)
+        let (due, rearm) = machine.fire(now: s(9))
+        #expect(due.map(\.target) == ["e@7", "c@9", "d@9", "f@9"])
+        #expect(due.map(\.due) == [s(7), s(9), s(9), s(9)])
+        #expect(rearm == nil)
+        #expect(machine.count == 0)
+        // Emptied, it starts over.
+        _ = machine.schedule("g@12", at: s(12))
+        #expect(machine.fire(now: s(12)).due.map(\.target) == ["g@12"])
+    }
 }

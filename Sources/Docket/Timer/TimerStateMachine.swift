@@ -1,21 +1,33 @@
 /// The decisions of the timer, free of concurrency: one heap of due times, and at most
 /// one armed sleep, for the earliest of them.
 struct TimerStateMachine<Target: Sendable>: Sendable {
-    struct Item: Comparable, Sendable {
+    struct Item: Sendable {
         let due: Duration
         let sequence: UInt64
         let target: Target
+    }
 
-        static func < (lhs: Item, rhs: Item) -> Bool {
+    /// A heap entry: plain values only, so moving one while the heap is reordered touches no
+    /// reference count (a target's mailbox, with a million of them, would be a cache miss per
+    /// level). The target waits in `targets` at `slot`.
+    private struct Key: Comparable, Sendable {
+        let due: Duration
+        let sequence: UInt64
+        let slot: Int
+
+        static func < (lhs: Key, rhs: Key) -> Bool {
             (lhs.due, lhs.sequence) < (rhs.due, rhs.sequence)
         }
 
-        static func == (lhs: Item, rhs: Item) -> Bool {
+        static func == (lhs: Key, rhs: Key) -> Bool {
             lhs.due == rhs.due && lhs.sequence == rhs.sequence
         }
     }
 
-    private var heap = BinaryHeap<Item>()
+    private var heap = BinaryHeap<Key>()
+    /// The scheduled targets, by slot; `nil` marks a free slot, listed in `freeSlots`.
+    private var targets: [Target?] = []
+    private var freeSlots: [Int] = []
     private var nextSequence: UInt64 = 0
     /// The due time the single sleep is armed for, if any.
     private(set) var armed: Duration?
@@ -27,7 +39,15 @@ struct TimerStateMachine<Target: Sendable>: Sendable {
 
     /// Adds a due time. Returns a due time to (re-)arm the sleep for, when it moves earlier.
     mutating func schedule(_ target: Target, at due: Duration) -> Duration? {
-        heap.insert(Item(due: due, sequence: nextSequence, target: target))
+        let slot: Int
+        if let free = freeSlots.popLast() {
+            slot = free
+            targets[slot] = target
+        } else {
+            slot = targets.count
+            targets.append(target)
+        }
+        heap.insert(Key(due: due, sequence: nextSequence, slot: slot))
         nextSequence += 1
         if let armed, armed <= due { return nil }
         armed = due
@@ -37,7 +57,20 @@ struct TimerStateMachine<Target: Sendable>: Sendable {
     /// The armed sleep ended at `now`. Returns what is due, in due order (ties in scheduling
     /// order), and the due time to arm the next sleep for.
     mutating func fire(now: Duration) -> (due: [Item], rearm: Duration?) {
-        let due = heap.popMin { $0.due <= now }
+        let keys = heap.popMin { $0.due <= now }
+        var due: [Item] = []
+        due.reserveCapacity(keys.count)
+        for key in keys {
+            guard let target = targets[key.slot] else { preconditionFailure("a scheduled slot holds its target") }
+            targets[key.slot] = nil
+            freeSlots.append(key.slot)
+            due.append(Item(due: key.due, sequence: key.sequence, target: target))
+        }
+        if heap.isEmpty {
+            // Nothing is scheduled: a burst's slots are given back.
+            targets = []
+            freeSlots = []
+        }
         armed = heap.min?.due
         return (due, armed)
     }
