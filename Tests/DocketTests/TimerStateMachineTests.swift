@@ -8,6 +8,11 @@ struct TimerStateMachineTests {
 
     func s(_ n: Int) -> Duration { .seconds(n) }
 
+    /// Schedules each "name@seconds" label at its due time.
+    func schedule(_ labels: String..., on machine: inout Machine) {
+        for label in labels { _ = machine.schedule(label, at: s(Int(label.split(separator: "@")[1])!)) }
+    }
+
     @Test("An empty timer has nothing armed and fires nothing")
     func empty() {
         var machine = Machine()
@@ -48,13 +53,7 @@ struct TimerStateMachineTests {
     @Test("Fire returns what is due in due order, ties in scheduling order, and re-arms for the next")
     func fireOrder() {
         var machine = Machine()
-        _ = machine.schedule("a@10", at: s(10))
-        _ = machine.schedule("b@5", at: s(5))
-        _ = machine.schedule("c@10", at: s(10))
-        _ = machine.schedule("d@5", at: s(5))
-        _ = machine.schedule("e@20", at: s(20))
-        _ = machine.schedule("f@10", at: s(10))
-        _ = machine.schedule("g@5", at: s(5))
+        schedule("a@10", "b@5", "c@10", "d@5", "e@20", "f@10", "g@5", on: &machine)
 
         let (due, rearm) = machine.fire(now: s(10))
         #expect(due.map(\.target) == ["b@5", "d@5", "g@5", "a@10", "c@10", "f@10"])
@@ -165,14 +164,10 @@ struct TimerStateMachineTests {
     @Test("Targets whose slots are reused still fire in due order, ties in scheduling order")
     func reusedSlotsKeepOrder() {
         var machine = Machine()
-        _ = machine.schedule("a@5", at: s(5))
-        _ = machine.schedule("b@5", at: s(5))
-        _ = machine.schedule("c@9", at: s(9))
+        schedule("a@5", "b@5", "c@9", on: &machine)
         #expect(machine.fire(now: s(5)).due.map(\.target) == ["a@5", "b@5"])
         // a's and b's slots are free again: these take them, in the other order.
-        _ = machine.schedule("d@9", at: s(9))
-        _ = machine.schedule("e@7", at: s(7))
-        _ = machine.schedule("f@9", at: s(9))
+        schedule("d@9", "e@7", "f@9", on: &machine)
         #expect(machine.count == 4)
         let (due, rearm) = machine.fire(now: s(9))
         #expect(due.map(\.target) == ["e@7", "c@9", "d@9", "f@9"])
@@ -180,7 +175,7 @@ struct TimerStateMachineTests {
         #expect(rearm == nil)
         #expect(machine.count == 0)
         // Emptied, it starts over.
-        _ = machine.schedule("g@12", at: s(12))
+        schedule("g@12", on: &machine)
         #expect(machine.fire(now: s(12)).due.map(\.target) == ["g@12"])
     }
 }
