@@ -100,8 +100,10 @@ struct RecordTable: Sendable {
     // MARK: Probing
 
     /// The ID's random low word mapped onto the slots (multiply-shift, any capacity).
-    private func home(_ id: OperationID) -> Int {
-        Int(truncatingIfNeeded: id.low.multipliedFullWidth(by: UInt64(slots.count)).high)
+    private func home(_ id: OperationID) -> Int { Self.home(id, slots.count) }
+
+    private static func home(_ id: OperationID, _ capacity: Int) -> Int {
+        Int(truncatingIfNeeded: id.low.multipliedFullWidth(by: UInt64(capacity)).high)
     }
 
     private func next(_ index: Int) -> Int { index + 1 == slots.count ? 0 : index + 1 }
@@ -121,31 +123,40 @@ struct RecordTable: Sendable {
     private mutating func remove(at removed: Int) {
         var hole = removed
         var index = next(hole)
-        while slots[index].box != nil {
-            let home = home(OperationID(high: slots[index].high, low: slots[index].low))
-            // The entry may fill the hole when its home is not strictly between hole and index (cyclically).
-            let homeBetween = hole <= index ? (hole < home && home <= index) : (hole < home || home <= index)
-            if !homeBetween {
-                slots[hole] = slots[index]
-                hole = index
+        // Entries are swapped, not copied: a copy would retain and release each moved entry's
+        // box, a cache miss apiece. The removed entry travels to the last hole and is dropped there.
+        slots.withUnsafeMutableBufferPointer { slots in
+            while slots[index].box != nil {
+                let home = Self.home(OperationID(high: slots[index].high, low: slots[index].low), slots.count)
+                // The entry may fill the hole when its home is not strictly between hole and index (cyclically).
+                let homeBetween = hole <= index ? (hole < home && home <= index) : (hole < home || home <= index)
+                if !homeBetween {
+                    slots.swapAt(hole, index)
+                    hole = index
+                }
+                index = index + 1 == slots.count ? 0 : index + 1
             }
-            index = next(index)
         }
         slots[hole] = Slot()
         count -= 1
     }
 
     private mutating func resize(to capacity: Int) {
-        let old = slots
-        slots = Array(repeating: Slot(), count: capacity)
-        count = 0
+        var old = Array(repeating: Slot(), count: capacity)
+        swap(&old, &slots)
         cursor = 0
-        for slot in old {
-            guard slot.box != nil else { continue }
-            var index = home(OperationID(high: slot.high, low: slot.low))
-            while slots[index].box != nil { index = next(index) }
-            slots[index] = slot
-            count += 1
+        // Entries are moved, not copied, so no box is retained or released (a cache miss apiece).
+        count = slots.withUnsafeMutableBufferPointer { slots in
+            var count = 0
+            old.withUnsafeMutableBufferPointer { old in
+                for position in old.indices where old[position].box != nil {
+                    var index = Self.home(OperationID(high: old[position].high, low: old[position].low), slots.count)
+                    while slots[index].box != nil { index = index + 1 == slots.count ? 0 : index + 1 }
+                    swap(&slots[index], &old[position])
+                    count += 1
+                }
+            }
+            return count
         }
     }
 }
