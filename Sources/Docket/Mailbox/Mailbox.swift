@@ -130,9 +130,10 @@ actor Mailbox {
     func drain(budget: Int) async {
         await ingest()
         var next: Run?
-        switch machine.claim(now: engine.clock.now()) {
+        let now = engine.clock.now()
+        switch machine.claim(now: now) {
         case .run(let entry):
-            next = start(entry)
+            next = start(entry, at: now)
         case .then(let action):
             await perform(action)
         }
@@ -189,8 +190,9 @@ actor Mailbox {
             // The first action is kept apart, so the common batch of one allocates nothing.
             var first = Machine.Action.none
             var actions: [Machine.Action] = []
+            let now = engine.clock.now()
             for entry in entries {
-                switch machine.enqueue(entry, now: engine.clock.now()) {
+                switch machine.enqueue(entry, now: now) {
                 case .accepted(.none):
                     continue
                 case .accepted(let action):
@@ -255,7 +257,7 @@ actor Mailbox {
         switch result {
         case .success(let payload) where !context.isTimedOut:
             engine.counters.succeeded()
-            if engine.tracker.markSucceeded(id, payload, encodedOutput: encodedOutput) { completion.notices.append(.dependencySucceeded(id)) }
+            if engine.tracker.markSucceeded(id, payload, encodedOutput: encodedOutput, at: now) { completion.notices.append(.dependencySucceeded(id)) }
             outcome = .done
         case .failure where context.isCancelled && !context.isTimedOut:
             engine.counters.cancelled()
@@ -285,7 +287,7 @@ actor Mailbox {
         }
         switch machine.finish(id, outcome: outcome, now: now, keepDraining: keepDraining) {
         case .next(.run(let entry)):
-            completion.next = start(entry)
+            completion.next = start(entry, at: now)
         case .next(.then(let action)):
             await perform(action)
         case .blocked(let removed):
@@ -396,10 +398,11 @@ actor Mailbox {
 
     // MARK: Actions
 
-    private func start(_ entry: Machine.Entry) -> Run {
+    /// Starts `entry` at `now` (the clock as its turn came).
+    private func start(_ entry: Machine.Entry, at now: Duration) -> Run {
         let context = OperationContext(operationID: entry.id, attempt: entry.attempt, tracker: engine.tracker)
         engine.releaseQueuedSlot()
-        let ticket = engine.tracker.markStarted(entry.id, attempt: entry.attempt, context: context)
+        let ticket = engine.tracker.markStarted(entry.id, attempt: entry.attempt, context: context, at: now)
         var run = Run(entry: entry, context: context)
         // A body runs only once its records so far are durable, so a crash never loses an
         // operation whose body ran. An idempotent run-now operation is the exception: its

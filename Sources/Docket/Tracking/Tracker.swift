@@ -188,9 +188,8 @@ final class Tracker: Sendable {
 
     /// Returns the ticket of its journal record, if there is a journal.
     @discardableResult
-    func markStarted(_ id: OperationID, attempt: Int, context: OperationContext) -> UInt64? {
-        let now = clock.now()
-        return update(id) { record, deferred, shard -> UInt64? in
+    func markStarted(_ id: OperationID, attempt: Int, context: OperationContext, at now: Duration) -> UInt64? {
+        update(id) { record, deferred, shard -> UInt64? in
             if record.state == .waiting { shard.counts.queued -= 1; shard.counts.running += 1 }
             record.state = .running
             record.attempt = attempt
@@ -236,8 +235,7 @@ final class Tracker: Sendable {
     ///
     /// With a journal, `encodedOutput` is the output as the definition encodes it (encoded by
     /// the caller, outside the lock).
-    func markSucceeded(_ id: OperationID, _ payload: OperationPayload, encodedOutput: Data?) -> Bool {
-        let now = clock.now()
+    func markSucceeded(_ id: OperationID, _ payload: OperationPayload, encodedOutput: Data?, at now: Duration) -> Bool {
         var deferred = Deferred()
         let hasDependents = shard(id).state.withLock { state -> Bool in
             guard let box = state.records.box(id) else { return false }
