@@ -62,27 +62,34 @@ struct OrderingTests {
         #expect(harness.journal.all.last == "later")
     }
 
-    @Test("A line opened by its first submission can be cancelled before it runs, and the next submission opens another")
+    @Test("A line opened by its first submission can be cancelled before it runs: a ready line takes the next submission, a delayed one retires")
     func openedLineCancelledBeforeItRuns() async throws {
         let harness = try Harness(configuration: DocketConfiguration(execution: .batch))
         // Opened ready, on the ready queue, with no worker to take it yet.
         let first = try await harness.submit("first")
         // Opened with a wake, behind nothing.
         let delayed = try await harness.submit("delayed", on: "deal-2", delay: .seconds(10))
+        #expect(await harness.docket.metrics().liveObjects == 2)
         try await first.cancel()
         try await delayed.cancel()
         #expect(try first.status().state == .cancelled(.cancelled))
         #expect(try delayed.status().state == .cancelled(.cancelled))
-        // The cancelled lines retired; these open new ones on the same objects.
+        // deal-1's line stays on the ready queue, empty, until a worker claims it; deal-2's
+        // line, idle, retired at once.
+        #expect(await harness.docket.metrics().liveObjects == 1)
+        // This joins deal-1's waiting line; the next opens a new line for deal-2.
         let second = try await harness.submit("second")
         let third = try await harness.submit("third", on: "deal-2", delay: .seconds(10))
+        #expect(await harness.docket.metrics().liveObjects == 2)
         let report = try await harness.docket.runDue()
         #expect(report.succeeded == 1)
         #expect(harness.journal.all == ["second"])
         #expect(try third.status().state == .delayed)
+        #expect(await harness.docket.metrics().liveObjects == 1)
         harness.clock.advance(by: .seconds(10))
         #expect(try await harness.docket.runDue().succeeded == 1)
         #expect(harness.journal.all == ["second", "third"])
         #expect(try second.status().state == .succeeded)
+        #expect(await harness.docket.metrics().liveObjects == 0)
     }
 }

@@ -174,8 +174,30 @@ struct TimerStateMachineTests {
         #expect(due.map(\.due) == [s(7), s(9), s(9), s(9)])
         #expect(rearm == nil)
         #expect(machine.count == 0)
-        // Emptied, it starts over.
+        // Emptied, it gives its slots back and starts over.
+        #expect(machine.slotCount == 0)
         schedule("g@12", on: &machine)
+        #expect(machine.slotCount == 1)
         #expect(machine.fire(now: s(12)).due.map(\.target) == ["g@12"])
+    }
+
+    @Test("A burst's slots are given back once few entries are left, and those still fire in order")
+    func burstSlotsCompacted() {
+        var machine = Machine()
+        // A burst of 4 000 wakes, and four long-lived entries scheduled among them.
+        for index in 0..<4_000 {
+            _ = machine.schedule("burst\(index)", at: s(1 + index % 50))
+            if index % 1_000 == 999 { _ = machine.schedule("late\(index / 1_000)", at: s(100)) }
+        }
+        #expect(machine.slotCount == 4_004)
+        #expect(machine.fire(now: s(50)).due.count == 4_000)
+        #expect(machine.count == 4)
+        #expect(machine.slotCount == 4)
+        // Freed slots are reused, never doubled.
+        _ = machine.schedule("more", at: s(60))
+        #expect(machine.slotCount == 5)
+        let (due, _) = machine.fire(now: s(100))
+        #expect(due.map(\.target) == ["more", "late0", "late1", "late2", "late3"])
+        #expect(machine.slotCount == 0)
     }
 }

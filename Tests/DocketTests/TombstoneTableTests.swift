@@ -98,16 +98,37 @@ struct TombstoneTableTests {
         }
         #expect(table.generationCount == 3)
         #expect(table.count == buried.count)
+        // The two tables after the first were sized for a full generation and never grew.
+        let presized = capacity * 8 / 7 + 1
+        let first = TombstoneTable.generationCapacity
+        var alone = TombstoneTable(lifetime: lifetime)
+        for _ in 0..<first { alone.bury(randomID(&generator), Tombstone(word: 1 << 63), now: 10) }
+        #expect(alone.generationCount == 1)
+        #expect(table.slotCount == alone.slotCount + 2 * presized)
+        // One more than a full generation opens the next, already sized.
+        alone.bury(randomID(&generator), Tombstone(word: 1 << 63), now: 10)
+        #expect(alone.generationCount == 2)
         #expect(buried.allSatisfy { table.tombstone($0.0, now: 11) == $0.1 })
         // Buried again in a later table, the newest tombstone is the one read.
-        let (first, _) = buried[0]
+        let (reburied, _) = buried[0]
         let cancelled = Tombstone(definition: 1, owner: nil, state: .cancelled(.deleted), consumed: false)
-        table.bury(first, cancelled, now: 12)
-        #expect(table.tombstone(first, now: 13) == cancelled)
+        table.bury(reburied, cancelled, now: 12)
+        #expect(table.tombstone(reburied, now: 13) == cancelled)
         for _ in 0..<1_000 { #expect(table.tombstone(randomID(&generator), now: 11) == nil) }
         table.dropExpired(now: 10 + lifetime + lifetime / 16)
         #expect(table.count == 0)
         #expect(table.generationCount == 0)
+    }
+
+    @Test("After a full generation, a burial past its span opens a small table, not one sized for a burst")
+    func trickleAfterBurstStaysSmall() {
+        var generator = SplitMix64(seed: 23)
+        var table = TombstoneTable(lifetime: 1_600)
+        for _ in 0..<TombstoneTable.generationCapacity { table.bury(randomID(&generator), Tombstone(word: 1 << 63), now: 10) }
+        let afterBurst = table.slotCount
+        table.bury(randomID(&generator), Tombstone(word: 1 << 63), now: 110)
+        #expect(table.generationCount == 2)
+        #expect(table.slotCount - afterBurst == 16)
     }
 
     @Test("A registry names its definitions by ordinal, in registration order")

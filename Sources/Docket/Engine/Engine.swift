@@ -144,7 +144,7 @@ final class Engine: Sendable {
     ) async throws -> UInt64? {
         while true {
             var opened: (mailbox: Mailbox, opening: Mailbox.Opening, ticket: UInt64?)?
-            let existing = directory.existingOrOpen(objectKey) {
+            let mailbox = directory.mailbox(for: objectKey) {
                 guard let (mailbox, opening) = Mailbox.opening(objectKey, engine: self, with: entry, now: now) else {
                     return Mailbox(key: objectKey, engine: self)
                 }
@@ -155,7 +155,6 @@ final class Engine: Sendable {
                 await opened.mailbox.begin(opened.opening)
                 return opened.ticket
             }
-            let mailbox = existing ?? directory.mailbox(for: objectKey) { Mailbox(key: objectKey, engine: self) }
             switch mailbox.submit(entry, journaling: submitted) {
             case .accepted(let needsTurn, let ticket):
                 if needsTurn { await mailbox.takeInbox() }

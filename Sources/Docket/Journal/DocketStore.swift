@@ -19,7 +19,9 @@ public protocol DocketStore: AnyObject, Sendable {
     func recover() throws -> [JournalRecord]
 
     /// Appends a record, after every record appended before it, and returns its ticket.
-    /// Must not block: waiting for durability is separate.
+    /// Must not block: waiting for durability is separate. It is called while the docket
+    /// holds the lock that orders the record (a tracker shard, an object's line, the line
+    /// directory), so it must not call back into the docket.
     func append(_ record: JournalRecord) -> UInt64
 
     /// The ticket of the newest record appended so far (0 before the first).

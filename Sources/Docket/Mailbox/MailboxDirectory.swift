@@ -15,24 +15,14 @@ final class MailboxDirectory: Sendable {
         shards[Int(UInt(bitPattern: key.hashValue) % UInt(shards.count))]
     }
 
-    /// The key's mailbox, created with `make` when there is none.
+    /// The key's mailbox, created with `make` when there is none. `make` runs under the
+    /// directory's lock, before any other submitter can see the mailbox.
     func mailbox(for key: ObjectKey, make: () -> Mailbox) -> Mailbox {
         shard(key).mailboxes.withLock { mailboxes in
             if let existing = mailboxes[key] { return existing }
             let created = make()
             mailboxes[key] = created
             return created
-        }
-    }
-
-    /// The key's mailbox, or `nil` when there was none and `open` made one, which is now in
-    /// the directory. `open` runs under the directory's lock, before any other submitter can
-    /// see the mailbox.
-    func existingOrOpen(_ key: ObjectKey, open: () -> Mailbox) -> Mailbox? {
-        shard(key).mailboxes.withLock { mailboxes in
-            if let existing = mailboxes[key] { return existing }
-            mailboxes[key] = open()
-            return nil
         }
     }
 

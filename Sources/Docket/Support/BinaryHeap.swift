@@ -46,6 +46,14 @@ struct BinaryHeap<Element: Comparable> {
         return popped
     }
 
+    /// Changes every element in place, in no particular order. `body` must not change how
+    /// elements compare: the heap is not reordered.
+    mutating func updateEach(_ body: (inout Element) -> Void) {
+        elements.withUnsafeMutableBufferPointer { buffer in
+            for index in buffer.indices { body(&buffer[index]) }
+        }
+    }
+
     /// Removes every element matching `predicate` and restores heap order, in O(n).
     mutating func removeAll(where predicate: (Element) -> Bool) {
         elements.removeAll(where: predicate)

@@ -21,16 +21,20 @@ struct TombstoneTable: Sendable {
     /// How many generations (tables) are held.
     var generationCount: Int { generations.count }
 
+    /// The slots of every generation's table (for memory checks).
+    var slotCount: Int { generations.reduce(0) { $0 + $1.table.capacity } }
+
     /// How many tombstones are held, including expired ones whose generation is not yet dropped.
     var count: Int { generations.reduce(0) { $0 + $1.table.count } }
 
     /// Buries an operation at `now` (nanoseconds); it reads as unknown from `now + lifetime`.
     mutating func bury(_ id: OperationID, _ tombstone: Tombstone, now: Int64) {
-        if let last = generations.last, last.table.count >= Self.generationCapacity {
-            // A burst: the next table will likely fill too, so it is sized for that from the start.
-            generations.append(Generation(opened: now, table: PackedTable(reservingFor: Self.generationCapacity)))
-        } else if generations.last.map({ now >= $0.opened + span }) ?? true {
+        if generations.last.map({ now >= $0.opened + span }) ?? true {
             generations.append(Generation(opened: now, table: PackedTable()))
+        } else if generations[generations.count - 1].table.count >= Self.generationCapacity {
+            // A burst filled a table within its span: the next will likely fill too, so it is
+            // sized for that from the start.
+            generations.append(Generation(opened: now, table: PackedTable(reservingFor: Self.generationCapacity)))
         }
         generations[generations.count - 1].table.insert(id, word: tombstone.word, expires: now + lifetime)
     }
@@ -76,6 +80,8 @@ struct TombstoneTable: Sendable {
 
         private var slots: [Slot] = []
         private(set) var count = 0
+
+        var capacity: Int { slots.count }
 
         init() {}
 
