@@ -106,7 +106,9 @@ struct RecordTable: Sendable {
         Int(truncatingIfNeeded: id.low.multipliedFullWidth(by: UInt64(capacity)).high)
     }
 
-    private func next(_ index: Int) -> Int { index + 1 == slots.count ? 0 : index + 1 }
+    private func next(_ index: Int) -> Int { Self.next(index, slots.count) }
+
+    private static func next(_ index: Int, _ capacity: Int) -> Int { index + 1 == capacity ? 0 : index + 1 }
 
     private func find(_ id: OperationID) -> Int? {
         guard !slots.isEmpty else { return nil }
@@ -134,7 +136,7 @@ struct RecordTable: Sendable {
                     slots.swapAt(hole, index)
                     hole = index
                 }
-                index = index + 1 == slots.count ? 0 : index + 1
+                index = Self.next(index, slots.count)
             }
         }
         slots[hole] = Slot()
@@ -151,7 +153,7 @@ struct RecordTable: Sendable {
             old.withUnsafeMutableBufferPointer { old in
                 for position in old.indices where old[position].box != nil {
                     var index = Self.home(OperationID(high: old[position].high, low: old[position].low), slots.count)
-                    while slots[index].box != nil { index = index + 1 == slots.count ? 0 : index + 1 }
+                    while slots[index].box != nil { index = Self.next(index, slots.count) }
                     swap(&slots[index], &old[position])
                     count += 1
                 }
