@@ -276,6 +276,22 @@ struct CollectionsTests {
         #expect(popped == values.filter { $0 % 3 != 0 }.sorted())
     }
 
+    @Test("popMin(while:) takes the matching prefix in order, popping or in one sweep past the threshold",
+          arguments: [(0, 16), (10, 16), (16, 16), (17, 16), (500, 16), (3_000, 16), (3_000, 1_024)])
+    func heapPopWhile(threshold: Int, bulkThreshold: Int) {
+        var generator = SplitMix64(seed: UInt64(threshold) &+ 0xF1FE)
+        let values = (0..<3_000).map { _ in Int.random(in: 0..<3_000, using: &generator) }
+        var heap = BinaryHeap<Int>()
+        for value in values { heap.insert(value) }
+        let popped = heap.popMin(while: { $0 < threshold }, bulkThreshold: bulkThreshold)
+        #expect(popped == values.filter { $0 < threshold }.sorted())
+        #expect(isHeap(heap.elements))
+        #expect(heap.count == values.count - popped.count)
+        var rest: [Int] = []
+        while let value = heap.popMin() { rest.append(value) }
+        #expect(rest == values.filter { $0 >= threshold }.sorted())
+    }
+
     // MARK: Shrinking
 
     @Test("A drained dictionary gives its capacity back and keeps what is left")
