@@ -15,9 +15,11 @@ struct Ring<Element> {
         count == 0 ? nil : storage[head]
     }
 
+    /// The element `offset` places behind the front. Reading a field of it, or changing one
+    /// in place, touches only that field: the element is neither copied out nor written back.
     subscript(offset: Int) -> Element {
-        get { storage[physical(offset)]! }
-        set { storage[physical(offset)] = newValue }
+        _read { yield storage[physical(offset)]! }
+        _modify { yield &storage[physical(offset)]! }
     }
 
     mutating func append(_ element: Element) {
@@ -36,8 +38,7 @@ struct Ring<Element> {
     @discardableResult
     mutating func popFirst() -> Element? {
         guard count > 0 else { return nil }
-        let element = storage[head]
-        storage[head] = nil
+        let element = storage[head].take()
         head = (head + 1) % storage.count
         count -= 1
         if count == 0 {
