@@ -474,6 +474,19 @@ struct MailboxStateMachineTests {
         #expect(seen(machine.claim(now: s(1))) == .run(b, attempt: 1, job: "job2"))
     }
 
+    @Test("A wake standing for several the line had not heard of consumes the earlier armed one")
+    func laterWakeConsumesArmed() {
+        var machine = Machine()
+        #expect(seen(machine.enqueue(entry(a, due: s(10)), now: .zero)) == .accepted(.scheduleWake(s(10))))
+        // The wakes for 10 and 20 reach the line together, as the latest of them.
+        #expect(machine.wake(at: s(20), now: s(20)) == .makeReady)
+        _ = machine.claim(now: s(20))
+        _ = machine.enqueue(entry(b, due: s(30)), now: s(20))
+        // The wake for 10 has fired, so the new head's later due time needs a wake of its own.
+        #expect(seen(machine.finish(a, outcome: .done, now: s(21), keepDraining: true)) == .then(.scheduleWake(s(30))))
+        #expect(machine.wake(at: s(30), now: s(30)) == .makeReady)
+    }
+
     @Test("Cancelling a delayed head before a later delayed follower relies on the outstanding wake")
     func cancelDelayedHeadBeforeLaterFollower() {
         var machine = Machine()

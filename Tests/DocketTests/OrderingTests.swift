@@ -92,4 +92,59 @@ struct OrderingTests {
         #expect(try second.status().state == .succeeded)
         #expect(await harness.docket.metrics().liveObjects == 0)
     }
+
+    @Test("Lines the timer wakes together each run their operations once, in order, across its batches", arguments: [63, 64, 65, 129])
+    func timerWakesInBatches(objects: Int) async throws {
+        let harness = try Harness()
+        for index in 0..<objects {
+            _ = try await harness.submit("head-\(index)", on: "deal-\(index)", delay: .seconds(10))
+            _ = try await harness.submit("next-\(index)", on: "deal-\(index)")
+        }
+        await harness.idle()
+        #expect(harness.journal.all.isEmpty)
+        harness.clock.advance(by: .seconds(10))
+        await harness.idle()
+        let all = harness.journal.all
+        #expect(all.count == 2 * objects)
+        for index in 0..<objects {
+            #expect(all.filter { $0.hasSuffix("-\(index)") } == ["head-\(index)", "next-\(index)"])
+        }
+        #expect(await harness.docket.metrics().liveObjects == 0)
+    }
+
+    @Test("A wake another turn takes in before a worker claims the line runs the head once")
+    func wakeTakenInByAnotherTurn() async throws {
+        let harness = try Harness(configuration: DocketConfiguration(execution: .batch))
+        let head = try await harness.submit("head", delay: .seconds(10))
+        let follower = try await harness.submit("follower")
+        harness.clock.advance(by: .seconds(10))
+        // The timer has fired: the line waits on the ready queue, its wake in the inbox.
+        await harness.idle()
+        // Cancelling the follower is a turn of the line's actor: it takes the wake in first.
+        try await follower.cancel()
+        #expect(try await harness.docket.runDue().succeeded == 1)
+        #expect(harness.journal.all == ["head"])
+        #expect(try head.status().state == .succeeded)
+        #expect(await harness.docket.metrics().liveObjects == 0)
+    }
+
+    @Test("Wakes that reach a line together stand for each other: the next delayed head still gets its own")
+    func collapsedWakesLeaveNoStaleArm() async throws {
+        let harness = try Harness(configuration: DocketConfiguration(execution: .batch))
+        let first = try await harness.submit("first", delay: .seconds(20))
+        _ = try await harness.submit("second", delay: .seconds(10))
+        // The line now asks for a wake at 10 as well as the one at 20.
+        try await first.cancel()
+        harness.clock.advance(by: .seconds(30))
+        await harness.idle()
+        // Joins the line behind "second" before a worker takes in both wakes at once.
+        let third = try await harness.submit("third", delay: .seconds(10))
+        #expect(try await harness.docket.runDue().succeeded == 1)
+        #expect(harness.journal.all == ["second"])
+        #expect(try third.status().state == .delayed)
+        harness.clock.advance(by: .seconds(10))
+        await harness.idle()
+        #expect(try await harness.docket.runDue().succeeded == 1)
+        #expect(harness.journal.all == ["second", "third"])
+    }
 }

@@ -152,7 +152,7 @@ final class Engine: Sendable {
                 return mailbox
             }
             if let opened {
-                await opened.mailbox.begin(opened.opening)
+                opened.mailbox.begin(opened.opening)
                 return opened.ticket
             }
             switch mailbox.submit(entry, journaling: submitted) {
@@ -204,7 +204,7 @@ final class Engine: Sendable {
         } else {
             let token = tracker.nextToken()
             if let deadline {
-                await timer.schedule(.deadline(id, token: token), at: deadline)
+                timer.schedule(.deadline(id, token: token), at: deadline)
             }
             resolution = await tracker.wait(id, owner: owner, consumes: consumes, token: token, deadline: deadline)
         }
@@ -319,7 +319,7 @@ final class Engine: Sendable {
         pool.setGate(open: false)
         if pool.busyWorkers > 0 {
             let pool = pool
-            await timer.schedule(.action { pool.releaseQuietWaiters() }, at: clock.now() + gracePeriod)
+            timer.schedule(.action { pool.releaseQuietWaiters() }, at: clock.now() + gracePeriod)
             await pool.waitUntilQuiet()
         }
         let stillRunning = tracker.cancelAllRunning()

@@ -44,13 +44,11 @@ final class WorkerPool: Sendable {
         for _ in 0..<count { Task { await self.work(work) } }
     }
 
-    /// Puts a mailbox whose head is runnable on the ready queue. With `handOff == false` a
-    /// parked worker is not woken for it: the caller is making many mailboxes ready in a row
-    /// and calls ``handOffReady()`` after a batch, so one wake serves many operations.
-    func enqueue(_ mailbox: Mailbox, handOff: Bool = true) {
+    /// Puts a mailbox whose head is runnable on the ready queue, handing it to a parked worker if one waits.
+    func enqueue(_ mailbox: Mailbox) {
         enum Step { case handOff(UnsafeContinuation<Mailbox?, Never>), spawn, none }
         let step = state.withLock { state -> Step in
-            if handOff, state.gateOpen, !state.parked.isEmpty {
+            if state.gateOpen, !state.parked.isEmpty {
                 state.busy += 1
                 return .handOff(state.parked.removeLast())
             }
@@ -66,10 +64,21 @@ final class WorkerPool: Sendable {
         }
     }
 
-    /// Gives queued mailboxes to parked workers, one each.
-    func handOffReady() {
-        let handOffs = state.withLock { state in state.gateOpen ? Self.pairParkedWithReady(&state) : [] }
+    /// Puts a batch of mailboxes on the ready queue under one lock, hands them to parked
+    /// workers and starts workers up to the limit: the timer's way of making the lines it
+    /// woke ready, one lock and at most one wake per worker for the whole batch.
+    func enqueue(contentsOf mailboxes: [Mailbox]) {
+        guard !mailboxes.isEmpty else { return }
+        let (handOffs, spawn) = state.withLock { state -> ([(UnsafeContinuation<Mailbox?, Never>, Mailbox)], Int) in
+            for mailbox in mailboxes { state.ready.append(mailbox) }
+            guard state.gateOpen, !state.stopped else { return ([], 0) }
+            let handOffs = Self.pairParkedWithReady(&state)
+            let spawn = Swift.min(state.ready.count, maxWorkers - state.workers)
+            state.workers += Swift.max(0, spawn)
+            return (handOffs, spawn)
+        }
         for (worker, mailbox) in handOffs { worker.resume(returning: mailbox) }
+        spawnWorkers(spawn)
     }
 
     private func work(_ drain: Drain) async {

@@ -27,9 +27,16 @@ actor Mailbox {
         var retired = false
         /// The failed operation blocking the object, mirrored for run-now refusals.
         var blockedBy: OperationID?
+        /// The latest due time the timer woke the mailbox for, not yet taken into the line.
+        var wake: Duration?
+        /// The timer put the mailbox on the ready queue with that wake.
+        var queuedByWake = false
     }
 
     private nonisolated let inbox = Locked(Inbox())
+    /// The mailbox is on the ready queue, put there by the timer before its line knew the
+    /// head was due: a `makeReady` until a worker's turn starts must not queue it again.
+    private var queuedByWake = false
 
     init(key: ObjectKey, engine: Engine) {
         self.key = key
@@ -68,10 +75,10 @@ actor Mailbox {
     }
 
     /// Begins a line opened with its first entry (see ``opening(_:engine:with:now:)``), outside the actor.
-    nonisolated func begin(_ opening: Opening) async {
+    nonisolated func begin(_ opening: Opening) {
         switch opening {
         case .ready: engine.pool.enqueue(self)
-        case .wake(let due): await engine.timer.schedule(.wake(self), at: due)
+        case .wake(let due): engine.timer.schedule(.wake(self), at: due)
         }
     }
 
@@ -129,6 +136,8 @@ actor Mailbox {
     /// would between any two turns.
     func drain(budget: Int) async {
         await ingest()
+        // Taken off the ready queue: this turn's claim is the one a wake's `makeReady` asked for.
+        queuedByWake = false
         var next: Run?
         let now = engine.clock.now()
         switch machine.claim(now: now) {
@@ -155,7 +164,7 @@ actor Mailbox {
     private func execute(_ run: Run) async -> Result<OperationPayload, any Error> {
         let definition = run.entry.job.definition
         if let timeout = definition.timeout {
-            await engine.timer.schedule(.timeout(run.context), at: engine.clock.now() + timeout)
+            engine.timer.schedule(.timeout(run.context), at: engine.clock.now() + timeout)
         }
         let result: Result<OperationPayload, any Error>
         do {
@@ -181,12 +190,17 @@ actor Mailbox {
     /// that never joined it.
     private func ingest() async {
         while true {
-            let entries = inbox.withLock { inbox -> [Machine.Entry] in
-                defer { inbox.entries = [] }
-                return inbox.entries
+            let (entries, wake, queued) = inbox.withLock { inbox -> ([Machine.Entry], Duration?, Bool) in
+                defer {
+                    inbox.entries = []
+                    inbox.wake = nil
+                    inbox.queuedByWake = false
+                }
+                return (inbox.entries, inbox.wake, inbox.queuedByWake)
             }
-            if entries.isEmpty { return }
-            if machine.phase == .retired { machine.revive() }
+            if queued { queuedByWake = true }
+            if entries.isEmpty, wake == nil { return }
+            if !entries.isEmpty, machine.phase == .retired { machine.revive() }
             // The first action is kept apart, so the common batch of one allocates nothing.
             var first = Machine.Action.none
             var actions: [Machine.Action] = []
@@ -205,6 +219,13 @@ actor Mailbox {
                     preconditionFailure("a revived line accepts entries")
                 }
             }
+            // A wake is a time event: it follows the submissions taken in with it.
+            if let wake {
+                let action = machine.wake(at: wake, now: now)
+                if action != .none {
+                    if first == .none { first = action } else { actions.append(action) }
+                }
+            }
             await perform(first)
             for action in actions { await perform(action) }
         }
@@ -218,7 +239,7 @@ actor Mailbox {
             let blockedBy = machine.blockedBy
             let outcome = inbox.withLock { inbox -> (retire: Bool, pending: Bool) in
                 inbox.blockedBy = blockedBy
-                if !inbox.entries.isEmpty { return (false, true) }
+                if !inbox.entries.isEmpty || inbox.wake != nil { return (false, true) }
                 switch phase {
                 case .running, .ready:
                     inbox.attended = true
@@ -301,13 +322,22 @@ actor Mailbox {
 
     // MARK: Wakes and dependencies
 
-    /// The head's due time has come. The timer wakes many mailboxes in a row, so a mailbox
-    /// made ready here joins the ready queue without waking a parked worker; the timer hands
-    /// the queue to the workers in batches (see ``WorkerPool/handOffReady()``).
-    func wake(at due: Duration) async {
-        await ingest()
-        await perform(machine.wake(at: due, now: engine.clock.now()), handOff: false)
-        await settle()
+    /// A due time the mailbox asked the timer for has come. Like a submission, the wake waits
+    /// in the inbox and costs no actor hop: the timer wakes many mailboxes in a row, cold in
+    /// memory, and entering each would serialise all their work on the timer. Returns `true`
+    /// when no turn was coming: the caller puts the mailbox on the ready queue, and the worker
+    /// that claims it takes the wake in first. The timer puts the mailboxes it woke on the
+    /// queue in batches (see ``WorkerPool/enqueue(contentsOf:)``).
+    nonisolated func wake(at due: Duration) -> Bool {
+        inbox.withLock { inbox in
+            // A retired line has nothing left to wake; a later line schedules its own wakes.
+            if inbox.retired { return false }
+            inbox.wake = Swift.max(inbox.wake ?? due, due)
+            if inbox.attended { return false }
+            inbox.attended = true
+            inbox.queuedByWake = true
+            return true
+        }
     }
 
     func dependenciesChanged() async {
@@ -413,17 +443,17 @@ actor Mailbox {
         return run
     }
 
-    private func perform(_ action: Machine.Action, handOff: Bool = true) async {
+    private func perform(_ action: Machine.Action) async {
         var action = action
         while true {
             switch action {
             case .none:
                 return
             case .makeReady:
-                engine.pool.enqueue(self, handOff: handOff)
+                if !queuedByWake { engine.pool.enqueue(self) }
                 return
             case .scheduleWake(let due):
-                await engine.timer.schedule(.wake(self), at: due)
+                engine.timer.schedule(.wake(self), at: due)
                 return
             case .retire:
                 // Retiring is decided in settle(), together with the inbox.

@@ -106,6 +106,11 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
 
     init() {}
 
+    /// The ID of the line's head, read in place.
+    private var headID: OperationID? {
+        line.isEmpty ? nil : line[0].id
+    }
+
     var blockedBy: OperationID? {
         if case .blocked(let id) = phase { return id }
         return nil
@@ -148,7 +153,7 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
 
     /// The running head's attempt ended.
     mutating func finish(_ id: OperationID, outcome: AttemptOutcome, now: Duration, keepDraining: Bool) -> FinishResult {
-        guard phase == .running(id), line.first?.id == id else { return .next(.then(.none)) }
+        guard phase == .running(id), headID == id else { return .next(.then(.none)) }
         switch outcome {
         case .done:
             line.popFirst()
@@ -166,15 +171,16 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
         return .next(startIfReady(action))
     }
 
-    /// The timer fired for a due time this mailbox asked for.
+    /// The timer fired for a due time this mailbox asked for (the latest, when it fired for
+    /// several before the line heard of them: every one at or before it has fired).
     mutating func wake(at due: Duration, now: Duration) -> Action {
-        if armedWake == due { armedWake = nil }
+        if let armed = armedWake, armed <= due { armedWake = nil }
         return advance(now: now)
     }
 
     /// The owner checked the head's dependencies.
     mutating func dependencies(of id: OperationID, satisfied: Bool, now: Duration) -> Action {
-        guard phase == .waitingForDependencies(id), line.first?.id == id else { return .none }
+        guard phase == .waitingForDependencies(id), headID == id else { return .none }
         guard satisfied else { return .none }
         line[0].dependencies = []
         phase = .idle
@@ -183,13 +189,13 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
 
     /// Some dependency somewhere changed; re-check the head's if it waits on them.
     mutating func dependenciesChanged() -> Action {
-        guard case .waitingForDependencies(let id) = phase, let head = line.first, head.id == id else { return .none }
-        return .checkDependencies(id, head.dependencies)
+        guard case .waitingForDependencies(let id) = phase, headID == id else { return .none }
+        return .checkDependencies(id, line[0].dependencies)
     }
 
     /// Retry the failed head, optionally with a replacement job (corrected input).
     mutating func retry(_ id: OperationID, replacing job: Job?, now: Duration) -> Result<Action, Refusal> {
-        guard phase == .blocked(id), line.first?.id == id else { return .failure(.notBlockedBy(id)) }
+        guard phase == .blocked(id), headID == id else { return .failure(.notBlockedBy(id)) }
         guard !line[0].isHeld else { return .failure(.deletionInProgress(id)) }
         if let job { line[0].job = job }
         line[0].due = now
@@ -268,30 +274,31 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
     }
 
     private mutating func startIfReady(_ action: Action) -> Next {
-        guard action == .makeReady, var head = line.first else { return .then(action) }
-        head.attempt += 1
-        line[0] = head
-        phase = .running(head.id)
-        return .run(head)
+        guard action == .makeReady, !line.isEmpty else { return .then(action) }
+        line[0].attempt += 1
+        phase = .running(line[0].id)
+        return .run(line[0])
     }
 
     /// Decide what the idle line does next.
     private mutating func advance(now: Duration) -> Action {
         guard phase == .idle else { return .none }
-        guard let head = line.first else {
+        guard !line.isEmpty else {
             phase = .retired
             return .retire
         }
-        if head.isHeld { return .none }
-        if head.due > now {
+        // The head is read field by field in place: copying it out would retain its job.
+        if line[0].isHeld { return .none }
+        let due = line[0].due
+        if due > now {
             // One wake at or before the head's due time is enough: an earlier one re-decides.
-            if let armed = armedWake, armed <= head.due { return .none }
-            armedWake = head.due
-            return .scheduleWake(head.due)
+            if let armed = armedWake, armed <= due { return .none }
+            armedWake = due
+            return .scheduleWake(due)
         }
-        if !head.dependencies.isEmpty {
-            phase = .waitingForDependencies(head.id)
-            return .checkDependencies(head.id, head.dependencies)
+        if !line[0].dependencies.isEmpty {
+            phase = .waitingForDependencies(line[0].id)
+            return .checkDependencies(line[0].id, line[0].dependencies)
         }
         phase = .ready
         return .makeReady

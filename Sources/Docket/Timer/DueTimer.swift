@@ -3,7 +3,10 @@
 /// Delayed heads, retry backoffs, timeouts and wait deadlines all become heap entries;
 /// there is no task per entry, only one sleep for the earliest due time, re-armed when
 /// an earlier one arrives.
-actor DueTimer {
+///
+/// Scheduling is synchronous, under a lock: a delayed submission, a retry backoff or an
+/// attempt with a timeout adds its entry without an actor hop. Only the sleep is a task.
+final class DueTimer: Sendable {
     enum Target: Sendable {
         /// Wake a mailbox whose head is due.
         case wake(Mailbox)
@@ -15,8 +18,13 @@ actor DueTimer {
         case action(@Sendable () -> Void)
     }
 
-    private var machine = TimerStateMachine<Target>()
-    private var sleeper: Task<Void, Never>?
+    private struct State: Sendable {
+        var machine = TimerStateMachine<Target>()
+        /// The task sleeping until the armed due time, if any.
+        var sleeper: Task<Void, Never>?
+    }
+
+    private let state = Locked(State())
     private let clock: EngineClock
     private let activity: WorkerPool
     private let tracker: Tracker
@@ -28,37 +36,49 @@ actor DueTimer {
     }
 
     func schedule(_ target: Target, at due: Duration) {
-        if let arm = machine.schedule(target, at: due) { rearm(arm) }
-        activity.publishTimerDue(machine.earliest)
-    }
-
-    func stop() {
-        sleeper?.cancel()
-        sleeper = nil
-    }
-
-    private func rearm(_ due: Duration) {
-        sleeper?.cancel()
-        let clock = clock
-        sleeper = Task { [weak self] in
-            do { try await clock.sleep(due) } catch { return }
-            await self?.fire()
+        state.withLock { state in
+            if let arm = state.machine.schedule(target, at: due) { rearm(arm, &state) }
+            // Published under the timer's lock, so two schedules cannot publish out of order.
+            activity.publishTimerDue(state.machine.earliest)
         }
     }
 
-    private func fire() async {
+    /// Replaces the sleep with one until `due`. A cancelled sleeper that already woke may
+    /// still fire: it takes only what is due by then, so nothing fires twice or early.
+    private func rearm(_ due: Duration, _ state: inout State) {
+        state.sleeper?.cancel()
+        let clock = clock
+        state.sleeper = Task { [weak self] in
+            do { try await clock.sleep(due) } catch { return }
+            self?.fire()
+        }
+    }
+
+    private func fire() {
         activity.beginActivity()
-        let (due, rearmAt) = machine.fire(now: clock.now())
-        sleeper = nil
-        if let rearmAt { rearm(rearmAt) }
-        activity.publishTimerDue(machine.earliest)
-        var woken = 0
+        let due = state.withLock { state in
+            let (due, rearmAt) = state.machine.fire(now: clock.now())
+            // The sleeper on record may be a newer one than the one firing: re-arming or
+            // cancelling it, never just dropping it, keeps a single sleeper alive.
+            if let rearmAt {
+                rearm(rearmAt, &state)
+            } else {
+                state.sleeper?.cancel()
+                state.sleeper = nil
+            }
+            activity.publishTimerDue(state.machine.earliest)
+            return due
+        }
+        var woken: [Mailbox] = []
         for item in due {
             switch item.target {
             case .wake(let mailbox):
-                await mailbox.wake(at: item.due)
-                woken += 1
-                if woken % Self.wakeBatch == 0 { activity.handOffReady() }
+                guard mailbox.wake(at: item.due) else { continue }
+                woken.append(mailbox)
+                if woken.count == Self.wakeBatch {
+                    activity.enqueue(contentsOf: woken)
+                    woken.removeAll(keepingCapacity: true)
+                }
             case .timeout(let context):
                 context.requestCancellation(timedOut: true)
             case .deadline(let id, let token):
@@ -67,10 +87,10 @@ actor DueTimer {
                 action()
             }
         }
-        if woken > 0 { activity.handOffReady() }
+        activity.enqueue(contentsOf: woken)
         activity.endActivity()
     }
 
-    /// How many mailboxes the timer makes ready before handing them to parked workers.
+    /// How many woken mailboxes the timer puts on the ready queue at once, under one lock.
     static let wakeBatch = 64
 }
