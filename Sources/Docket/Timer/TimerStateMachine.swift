@@ -11,12 +11,22 @@ struct TimerStateMachine<Target: Sendable>: Sendable {
     /// reference count (a target's mailbox, with a million of them, would be a cache miss per
     /// level). The target waits in `targets` at `slot`.
     private struct Key: Comparable, Sendable {
-        let due: Duration
+        /// The due time in attoseconds: exact, and compared inline where `Duration`'s
+        /// operators are calls (a heap pop or a sort of a million keys makes many).
+        let due: Int128
         let sequence: UInt64
         var slot: Int
 
+        init(due: Duration, sequence: UInt64, slot: Int) {
+            self.due = due.attoseconds
+            self.sequence = sequence
+            self.slot = slot
+        }
+
+        var dueTime: Duration { Duration(attoseconds: due) }
+
         static func < (lhs: Key, rhs: Key) -> Bool {
-            (lhs.due, lhs.sequence) < (rhs.due, rhs.sequence)
+            lhs.due < rhs.due || (lhs.due == rhs.due && lhs.sequence < rhs.sequence)
         }
 
         static func == (lhs: Key, rhs: Key) -> Bool {
@@ -37,7 +47,7 @@ struct TimerStateMachine<Target: Sendable>: Sendable {
     var count: Int { heap.count }
     /// The slots held for targets, free ones included (for memory checks).
     var slotCount: Int { targets.count }
-    var earliest: Duration? { heap.min?.due }
+    var earliest: Duration? { heap.min?.dueTime }
 
     /// Adds a due time. Returns a due time to (re-)arm the sleep for, when it moves earlier.
     mutating func schedule(_ target: Target, at due: Duration) -> Duration? {
@@ -59,14 +69,15 @@ struct TimerStateMachine<Target: Sendable>: Sendable {
     /// The armed sleep ended at `now`. Returns what is due, in due order (ties in scheduling
     /// order), and the due time to arm the next sleep for.
     mutating func fire(now: Duration) -> (due: [Item], rearm: Duration?) {
-        let keys = heap.popMin { $0.due <= now }
+        let limit = now.attoseconds
+        let keys = heap.popMin { $0.due <= limit }
         var due: [Item] = []
         due.reserveCapacity(keys.count)
         for key in keys {
-            guard let target = targets[key.slot] else { preconditionFailure("a scheduled slot holds its target") }
-            targets[key.slot] = nil
+            // Moved out, not copied: no retain of a target that is likely cold in memory.
+            guard let target = targets[key.slot].take() else { preconditionFailure("a scheduled slot holds its target") }
             freeSlots.append(key.slot)
-            due.append(Item(due: key.due, sequence: key.sequence, target: target))
+            due.append(Item(due: key.dueTime, sequence: key.sequence, target: target))
         }
         if heap.isEmpty {
             // Nothing is scheduled: a burst's slots are given back.
@@ -75,7 +86,7 @@ struct TimerStateMachine<Target: Sendable>: Sendable {
         } else if targets.count > 1024, heap.count < targets.count / 8 {
             compactSlots()
         }
-        armed = heap.min?.due
+        armed = heap.min?.dueTime
         return (due, armed)
     }
 
