@@ -15,6 +15,17 @@ struct RecordTableTests {
         return record
     }
 
+    @Test("Durations become whole nanoseconds truncated toward zero, and whole ones come back exactly")
+    func durationNanoseconds() {
+        #expect(Duration.zero.nanoseconds == 0)
+        #expect((Duration.seconds(86_400) + .nanoseconds(7)).nanoseconds == 86_400_000_000_007)
+        #expect((Duration.seconds(-3) + .nanoseconds(7)).nanoseconds == -2_999_999_993)
+        #expect((Duration.seconds(1) / 3).nanoseconds == 333_333_333)
+        #expect((Duration.nanoseconds(-1) - Duration.nanoseconds(1) / 2).nanoseconds == -1)
+        let year = Duration.seconds(365 * 86_400) + .nanoseconds(123_456_789)
+        #expect(Duration.nanoseconds(year.nanoseconds) == year)
+    }
+
     @Test("Random inserts and removals agree with a dictionary, clustered IDs included")
     func agreesWithDictionary() {
         var generator = SplitMix64(seed: 3)

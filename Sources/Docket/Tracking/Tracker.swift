@@ -710,9 +710,10 @@ final class Tracker: Sendable {
 }
 
 extension Duration {
-    /// The duration in whole nanoseconds (engine-clock offsets fit in 64 bits for 292 years).
+    /// The duration in whole nanoseconds, truncated toward zero (engine-clock offsets fit in
+    /// 64 bits for 292 years). Records and tombstones convert several times per operation:
+    /// one 128-bit division is about a third of what `components` costs.
     var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds &* 1_000_000_000 &+ attoseconds / 1_000_000_000
+        Int64(truncatingIfNeeded: attoseconds / 1_000_000_000)
     }
 }
