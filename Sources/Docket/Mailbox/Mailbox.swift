@@ -204,13 +204,15 @@ actor Mailbox {
             // The first action is kept apart, so the common batch of one allocates nothing.
             var first = Machine.Action.none
             var actions: [Machine.Action] = []
+            func collect(_ action: Machine.Action) {
+                if action == .none { return }
+                if first == .none { first = action } else { actions.append(action) }
+            }
             let now = engine.clock.now()
             for entry in entries {
                 switch machine.enqueue(entry, now: now) {
-                case .accepted(.none):
-                    continue
                 case .accepted(let action):
-                    if first == .none { first = action } else { actions.append(action) }
+                    collect(action)
                 case .refusedBlocked(let failed):
                     // Blocked after the submitter looked: the run-now caller learns it from its wait.
                     engine.releaseQueuedSlot()
@@ -220,12 +222,7 @@ actor Mailbox {
                 }
             }
             // A wake is a time event: it follows the submissions taken in with it.
-            if let wake {
-                let action = machine.wake(at: wake, now: now)
-                if action != .none {
-                    if first == .none { first = action } else { actions.append(action) }
-                }
-            }
+            if let wake { collect(machine.wake(at: wake, now: now)) }
             await perform(first)
             for action in actions { await perform(action) }
         }
