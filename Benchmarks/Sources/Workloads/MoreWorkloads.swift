@@ -77,8 +77,18 @@ public func statusLookupCost(live: Int, keys: Int, lookups: Int, progressOnly: B
 /// With `delayed == false` every operation is due at once and the rest is the same, so the
 /// difference of the two runs is what scheduling and firing the timers cost.
 public func delayedWithManualClock(count: Int, keys: Int, delayed: Bool = true) async throws -> Double {
-    let phases = try await delayedRun(count: count, keys: keys, delayed: delayed, execution: .automatic)
-    return phases.submit + phases.fire + phases.run + phases.take
+    try await delayedRun(count: count, keys: keys, delayed: delayed, execution: .automatic).total
+}
+
+/// Workload 4's phases, in ns per operation.
+public struct DelayedPhases: Sendable {
+    public var submit: Double
+    public var fire: Double
+    public var run: Double
+    public var take: Double
+
+    /// From the first submission to the last result taken.
+    public var total: Double { submit + fire + run + take }
 }
 
 /// Workload 4 (manual clock) taken apart, in batch mode: submitting `count` operations (each
@@ -90,7 +100,7 @@ public func delayedWithManualClock(count: Int, keys: Int, delayed: Bool = true) 
 /// timers for the second core's head start and for running lines gone cold in the meantime.
 /// In batch mode both build every line first and run them all after, and the difference of
 /// the two is what scheduling and firing the timers cost.
-public func delayedPhases(count: Int, keys: Int, delayed: Bool) async throws -> (submit: Double, fire: Double, run: Double, take: Double) {
+public func delayedPhases(count: Int, keys: Int, delayed: Bool) async throws -> DelayedPhases {
     try await delayedRun(count: count, keys: keys, delayed: delayed, execution: .batch)
 }
 
@@ -98,7 +108,7 @@ public func delayedPhases(count: Int, keys: Int, delayed: Bool) async throws -> 
 /// and the run phase is empty.
 private func delayedRun(
     count: Int, keys: Int, delayed: Bool, execution: DocketConfiguration.Execution
-) async throws -> (submit: Double, fire: Double, run: Double, take: Double) {
+) async throws -> DelayedPhases {
     let clock = ManualClock()
     let ran = Atomic<Int>(0)
     let definition = OperationDefinition<Int, Int>("delayed") { value, _ in
@@ -132,7 +142,9 @@ private func delayedRun(
     let taken = ContinuousClock.now
     guard ran.load(ordering: .relaxed) == count else { throw WorkloadError("delayed: ran \(ran.load(ordering: .relaxed)) of \(count)") }
     let perOperation = { (duration: Duration) in duration.nanoseconds / Double(count) }
-    return (perOperation(submitted - start), perOperation(fired - submitted), perOperation(finished - fired), perOperation(taken - finished))
+    return DelayedPhases(
+        submit: perOperation(submitted - start), fire: perOperation(fired - submitted),
+        run: perOperation(finished - fired), take: perOperation(taken - finished))
 }
 
 /// Workload 4 (real clock): delayed operations due within `window`; how late they start
