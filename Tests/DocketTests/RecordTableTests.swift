@@ -67,7 +67,7 @@ struct RecordTableTests {
     }
 
     @Test("The sweep reports exactly the expired results, across passes, and sees expiry changes")
-    func sweepFindsExpired() {
+    func sweepFindsExpired() throws {
         var generator = SplitMix64(seed: 9)
         var table = RecordTable()
         var expiring: Set<OperationID> = []
@@ -77,7 +77,9 @@ struct RecordTableTests {
             table.insert(Self.record(index), for: id)
             if index % 5 == 0 {
                 // Set after insertion, as a finished operation's result gets its expiry.
-                table.noteExpiry(of: id, expires)
+                let (position, box) = try #require(table.locate(id))
+                box.record.expires = expires
+                table.refresh(at: position, from: box)
             } else {
                 table.removeValue(forKey: id)
                 table.insert(Self.record(index, expires: expires), for: id)
@@ -92,5 +94,44 @@ struct RecordTableTests {
         }
         #expect(Set(found) == expiring)
         #expect(found.count <= expiring.count + 7)
+    }
+
+    @Test("A slot's glance answers state and progress only where the record would answer the same at any time")
+    func glance() throws {
+        var table = RecordTable()
+        let plain = OperationID(high: 1, low: 1 << 60)
+        let owned = OperationID(high: 2, low: 2 << 60)
+        let delayed = OperationID(high: 3, low: 3 << 60)
+        table.insert(TrackingRecord(definition: Self.definition, owner: nil, objectKey: "a", created: .seconds(5), runsNow: false, due: .seconds(5)), for: plain)
+        table.insert(Self.record(2), for: owned)
+        table.insert(TrackingRecord(definition: Self.definition, owner: nil, objectKey: "a", created: .seconds(5), runsNow: false, due: .seconds(9)), for: delayed)
+
+        #expect(try #require(table.glance(plain)).glance.state == .waiting)
+        #expect(try #require(table.glance(owned)).glance.state == nil)
+        #expect(try #require(table.glance(delayed)).glance.state == nil)
+
+        // Changed through the box and refreshed: the slot follows the record.
+        let (position, box) = try #require(table.locate(plain))
+        box.record.state = .running
+        box.record.progress = 40
+        table.refresh(at: position, from: box)
+        let running = try #require(table.glance(plain)).glance
+        #expect(running.state == .running && running.percent == 40)
+
+        // Once the delayed record runs, its glance answers.
+        let (delayedPosition, delayedBox) = try #require(table.locate(delayed))
+        delayedBox.record.state = .running
+        table.refresh(at: delayedPosition, from: delayedBox)
+        #expect(try #require(table.glance(delayed)).glance.state == .running)
+
+        // Replacing a record through the subscript refreshes its slot too.
+        var replaced = try #require(table[plain])
+        replaced.state = .succeeded
+        replaced.progress = 100
+        replaced.expires = .seconds(60)
+        table[plain] = replaced
+        let finished = try #require(table.glance(plain))
+        #expect(finished.glance.state == .succeeded && finished.glance.percent == 100)
+        #expect(finished.expires == Duration.seconds(60).nanoseconds)
     }
 }

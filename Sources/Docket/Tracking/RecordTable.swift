@@ -2,9 +2,13 @@
 ///
 /// An open-addressing hash table with linear probing. IDs are uniformly random, so an ID's
 /// own bits place it (no hashing), and each slot carries the record's result expiry, so the
-/// table itself is the expiry index: ``sweep(from:limit:now:)`` walks slots round-robin and
+/// table itself is the expiry index: ``expired(limit:now:)`` walks slots round-robin and
 /// reports expired results without any heap to keep in step. Each record lives in its own
-/// box, so growing the table moves 32 bytes per entry and a change to a record is made in place.
+/// box, so growing the table moves 40 bytes per entry and a change to a record is made in place.
+///
+/// A slot also keeps a ``Glance`` of its record, so that the commonest poll, state and
+/// progress, reads the slot alone: in a large table the record is a cache miss of its own.
+/// Whoever changes a record through its box calls ``refresh(at:from:)`` before unlocking; debug builds check on every read that no slot has gone stale.
 struct RecordTable: Sendable {
     /// One record's storage.
     // Proof of safety: a box is reached only through its shard's table, whose every access
@@ -14,6 +18,34 @@ struct RecordTable: Sendable {
         init(_ record: TrackingRecord) { self.record = record }
     }
 
+    /// What a lookup of state and progress needs from a record, kept in its slot.
+    struct Glance: Equatable, Sendable {
+        /// The record's state, or `nil` when a lookup must read the record itself: the record
+        /// has an owner to check, or it is waiting with a due time after its creation (delayed
+        /// until a time only the record knows).
+        let state: OperationState?
+        /// The record's progress, 0 to 100.
+        let percent: UInt8
+
+        init(_ record: TrackingRecord) {
+            state = record.owner == nil && !record.mayBeDelayed ? record.state : nil
+            percent = UInt8(clamping: record.progress)
+        }
+
+        private init(state: OperationState?, percent: UInt8) {
+            self.state = state
+            self.percent = percent
+        }
+
+        /// An empty slot's.
+        static let empty = Glance(state: nil, percent: 0)
+    }
+
+    /// Where a record sits, valid until the table next inserts or removes.
+    struct Position {
+        fileprivate let index: Int
+    }
+
     private struct Slot: Sendable {
         var high: UInt64 = 0
         var low: UInt64 = 0
@@ -21,6 +53,7 @@ struct RecordTable: Sendable {
         var expires: Int64 = .max
         /// `nil` marks an empty slot.
         var box: Box?
+        var glance = Glance.empty
     }
 
     private var slots: [Slot] = []
@@ -36,7 +69,12 @@ struct RecordTable: Sendable {
         get { box(id)?.record }
         set {
             if let newValue {
-                if let box = box(id) { box.record = newValue } else { insert(newValue, for: id) }
+                if let (position, box) = locate(id) {
+                    box.record = newValue
+                    refresh(at: position, from: box)
+                } else {
+                    insert(newValue, for: id)
+                }
             } else {
                 removeValue(forKey: id)
             }
@@ -48,20 +86,54 @@ struct RecordTable: Sendable {
         if (count + 1) * 4 > slots.count * 3 { resize(to: Swift.max(16, slots.count * 2)) }
         var index = home(id)
         while slots[index].box != nil { index = next(index) }
-        slots[index] = Slot(high: id.high, low: id.low, expires: record.expires?.nanoseconds ?? .max, box: Box(record))
+        slots[index] = Slot(high: id.high, low: id.low, expires: record.expiresNanoseconds, box: Box(record), glance: record.glance)
         count += 1
     }
 
-    /// The box of `id`'s record, to change the record in place while the shard is locked.
+    /// The box of `id`'s record, to read the record in place while the shard is locked.
     func box(_ id: OperationID) -> Box? {
-        guard let index = find(id) else { return nil }
-        return slots[index].box
+        locate(id)?.box
     }
 
-    /// Records when the result of `id` expires (after the record's `expires` changed).
-    mutating func noteExpiry(of id: OperationID, _ expires: Duration?) {
-        guard let index = find(id) else { return }
-        slots[index].expires = expires?.nanoseconds ?? .max
+    /// Where the record of `id` sits and its box, to change the record in place while the
+    /// shard is locked and then ``refresh(at:from:)`` its slot.
+    func locate(_ id: OperationID) -> (position: Position, box: Box)? {
+        guard let index = find(id), let box = slots[index].box else { return nil }
+        assertFresh(index)
+        return (Position(index: index), box)
+    }
+
+    /// The box of `id`'s record with its result expiry (engine-clock nanoseconds,
+    /// `Int64.max` for none), from one probe.
+    func peek(_ id: OperationID) -> (box: Box, expires: Int64)? {
+        guard let index = find(id), let box = slots[index].box else { return nil }
+        assertFresh(index)
+        return (box, slots[index].expires)
+    }
+
+    /// The result expiry and glance of `id`'s record, from its slot alone: the box is not
+    /// retained, so the record's memory is not touched.
+    func glance(_ id: OperationID) -> (expires: Int64, glance: Glance)? {
+        guard let index = find(id) else { return nil }
+        assertFresh(index)
+        return (slots[index].expires, slots[index].glance)
+    }
+
+    /// Copies what the slot keeps of its record (result expiry and glance) from the record,
+    /// after the record changed through `box`, the box ``locate(_:)`` found there.
+    mutating func refresh(at position: Position, from box: Box) {
+        assert(slots[position.index].box === box, "A slot refreshed from another slot's box")
+        // Member by member, in place: passing `box.record` whole would copy it, retaining each reference in it.
+        slots[position.index].expires = box.record.expiresNanoseconds
+        slots[position.index].glance = box.record.glance
+    }
+
+    /// Debug builds check that the slot agrees with its record: a change made through a box
+    /// without a refresh would otherwise show up only as a wrong answer to a poll.
+    private func assertFresh(_ index: Int) {
+        assert(
+            slots[index].box.map { slots[index].expires == $0.record.expiresNanoseconds && slots[index].glance == $0.record.glance } ?? true,
+            "A record changed through its box without refreshing its slot")
     }
 
     /// Removes and returns the record of `id`, shrinking the table once it is mostly empty so
@@ -161,4 +233,9 @@ struct RecordTable: Sendable {
             return count
         }
     }
+}
+
+extension TrackingRecord {
+    /// What the record's slot keeps for lookups of state and progress.
+    var glance: RecordTable.Glance { RecordTable.Glance(self) }
 }

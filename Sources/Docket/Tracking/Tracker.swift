@@ -69,12 +69,18 @@ final class Tracker: Sendable {
         tokens.add(1, ordering: .relaxed).newValue
     }
 
-    /// Runs `body` on the record of `id`, performing the side effects it collects after unlocking.
-    private func update<T>(_ id: OperationID, _ body: (inout TrackingRecord, inout Deferred, inout ShardState) -> T) -> T? {
+    /// Runs `body` on the record of `id` with its shard's counts and journal, performing the
+    /// side effects it collects after unlocking. The body cannot reach the table, so the
+    /// record stays where it was found and its slot is refreshed there.
+    private func update<T>(
+        _ id: OperationID, _ body: (inout TrackingRecord, inout Deferred, inout Counts, JournalWriter?) -> T
+    ) -> T? {
         var deferred = Deferred()
         let result = shard(id).state.withLock { state -> T? in
-            guard let box = state.records.box(id) else { return nil }
-            return body(&box.record, &deferred, &state)
+            guard let (position, box) = state.records.locate(id) else { return nil }
+            let result = body(&box.record, &deferred, &state.counts, state.journal)
+            state.records.refresh(at: position, from: box)
+            return result
         }
         deferred.perform()
         return result
@@ -102,7 +108,6 @@ final class Tracker: Sendable {
     func restore(_ id: OperationID, _ record: TrackingRecord) {
         shard(id).state.withLock { state in
             state.records.insert(record, for: id)
-            state.records.noteExpiry(of: id, record.expires)
             switch record.state {
             case .waiting, .delayed: state.counts.queued += 1
             case .running: state.counts.running += 1
@@ -189,19 +194,19 @@ final class Tracker: Sendable {
     /// Returns the ticket of its journal record, if there is a journal.
     @discardableResult
     func markStarted(_ id: OperationID, attempt: Int, context: OperationContext, at now: Duration) -> UInt64? {
-        update(id) { record, deferred, shard -> UInt64? in
-            if record.state == .waiting { shard.counts.queued -= 1; shard.counts.running += 1 }
+        update(id) { record, deferred, counts, journal -> UInt64? in
+            if record.state == .waiting { counts.queued -= 1; counts.running += 1 }
             record.state = .running
             record.attempt = attempt
             record.started = now
             record.context = context
             Self.emit(.state(.running), record, &deferred)
-            return shard.journal?.append(.started(id, attempt: attempt))
+            return journal?.append(.started(id, attempt: attempt))
         } ?? nil
     }
 
     func reportProgress(_ id: OperationID, _ percent: Int) {
-        update(id) { record, deferred, _ in
+        update(id) { record, deferred, _, _ in
             guard record.state == .running, percent > record.progress else { return }
             record.progress = percent
             Self.emit(.progress(percent), record, &deferred)
@@ -210,7 +215,7 @@ final class Tracker: Sendable {
 
     func appendDetail(_ id: OperationID, _ message: String) {
         let entry = DetailEntry(date: clock.date(clock.now()), message: message)
-        update(id) { record, deferred, _ in
+        update(id) { record, deferred, _, _ in
             record.details.append(entry)
             Self.emit(.detail(entry), record, &deferred)
         }
@@ -219,13 +224,13 @@ final class Tracker: Sendable {
     /// A failed attempt that will be tried again at `due`.
     func markRequeued(_ id: OperationID, error: OperationFailure, due: Duration) {
         let now = clock.now()
-        update(id) { record, deferred, shard in
-            if record.state == .running { shard.counts.running -= 1; shard.counts.queued += 1 }
+        update(id) { record, deferred, counts, journal in
+            if record.state == .running { counts.running -= 1; counts.queued += 1 }
             record.state = .waiting
             record.due = due
             record.context = nil
             record.errorText = error.message
-            shard.journal?.append(.requeued(id, due: shard.journal!.date(due), error: error.message))
+            if let journal { journal.append(.requeued(id, due: journal.date(due), error: error.message)) }
             Self.emit(.state(record.visibleState(now: now)), record, &deferred)
         }
     }
@@ -238,7 +243,7 @@ final class Tracker: Sendable {
     func markSucceeded(_ id: OperationID, _ payload: OperationPayload, encodedOutput: Data?, at now: Duration) -> Bool {
         var deferred = Deferred()
         let hasDependents = shard(id).state.withLock { state -> Bool in
-            guard let box = state.records.box(id) else { return false }
+            guard let (position, box) = state.records.locate(id) else { return false }
             if box.record.state == .running { state.counts.running -= 1; state.counts.succeeded += 1 }
             let expires: Duration
             switch box.record.retention {
@@ -258,7 +263,7 @@ final class Tracker: Sendable {
                 return record.hasDependents
             }
             box.record.expires = expires
-            state.records.noteExpiry(of: id, expires)
+            state.records.refresh(at: position, from: box)
             return box.record.hasDependents
         }
         deferred.perform()
@@ -278,8 +283,8 @@ final class Tracker: Sendable {
 
     func markFailed(_ id: OperationID, _ failure: OperationFailure) {
         let now = clock.now()
-        update(id) { record, deferred, shard in
-            if record.state == .running { shard.counts.running -= 1; shard.counts.failed += 1 }
+        update(id) { record, deferred, counts, journal in
+            if record.state == .running { counts.running -= 1; counts.failed += 1 }
             record.state = .failed
             record.finished = now
             record.context = nil
@@ -287,18 +292,18 @@ final class Tracker: Sendable {
             record.outcome = .failure(failure)
             record.consumed = false
             record.expires = nil
-            if let journal = shard.journal { journal.append(.failed(id, failure, at: journal.date(now))) }
+            if let journal { journal.append(.failed(id, failure, at: journal.date(now))) }
             Self.finish(&record, &deferred)
-            if record.consumed, let journal = shard.journal { journal.append(.consumed(id, at: journal.date(now))) }
+            if record.consumed, let journal { journal.append(.consumed(id, at: journal.date(now))) }
         }
     }
 
     /// A failed operation is queued again by a retry.
     func markRetried(_ id: OperationID, correctedInput: Data?) {
         let now = clock.now()
-        update(id) { record, deferred, shard in
-            if let journal = shard.journal { journal.append(.retried(id, correctedInput: correctedInput, at: journal.date(now))) }
-            if record.state == .failed { shard.counts.failed -= 1; shard.counts.queued += 1 }
+        update(id) { record, deferred, counts, journal in
+            if let journal { journal.append(.retried(id, correctedInput: correctedInput, at: journal.date(now))) }
+            if record.state == .failed { counts.failed -= 1; counts.queued += 1 }
             record.state = .waiting
             record.due = now
             record.started = nil
@@ -389,9 +394,12 @@ final class Tracker: Sendable {
         }
     }
 
-    /// State and progress of `id` as `owner` may see it.
+    /// State and progress of `id` as `owner` may see it: from the record's slot alone when
+    /// its glance answers, so a poll of a large table costs one cache miss, not two.
     func progress(_ id: OperationID, owner: String?) throws -> OperationProgress {
-        try read(id, owner: owner) { box, now in
+        try read(id, owner: owner) { glance in
+            glance.state.map { OperationProgress(state: $0, percent: Int(glance.percent)) }
+        } live: { box, now in
             OperationProgress(state: box.record.visibleState(now: now), percent: box.record.progress)
         } tombstone: { tombstone in
             OperationProgress(state: tombstone.state, percent: tombstone.state == .succeeded ? 100 : 0)
@@ -399,11 +407,19 @@ final class Tracker: Sendable {
     }
 
     /// Reads `id`'s record, or else its tombstone, as `owner` may see it, under the shard lock.
+    /// A reader that can answer from the slot's glance, where the glance has an answer, touches
+    /// no record: the slot is read without retaining the box, whose header is another cache miss.
     private func read<T>(
-        _ id: OperationID, owner: String?, live: (RecordTable.Box, Duration) -> T, tombstone: (Tombstone) -> T
+        _ id: OperationID, owner: String?, glance: ((RecordTable.Glance) -> T?)? = nil,
+        live: (RecordTable.Box, Duration) -> T, tombstone: (Tombstone) -> T
     ) throws -> T {
         let now = clock.now()
         let found = shard(id).state.withLock { state -> T? in
+            // A glance with a state belongs to a record without an owner.
+            if owner == nil, let glance, let slot = state.records.glance(id), slot.expires > now.nanoseconds,
+               let answer = glance(slot.glance) {
+                return answer
+            }
             if let box = Self.liveBox(id, &state, now: now), box.record.owner == owner { return live(box, now) }
             if let buried = state.tombstones.tombstone(id, now: now.nanoseconds), buried.isOwned(by: owner) { return tombstone(buried) }
             return nil
@@ -674,10 +690,10 @@ final class Tracker: Sendable {
     }
 
     /// The box of `id`'s record, or `nil` when there is none or its result has just expired
-    /// (leaving a tombstone). One table lookup serves both.
+    /// (leaving a tombstone). One probe of the table serves both: the expiry is in the slot.
     private static func liveBox(_ id: OperationID, _ state: inout ShardState, now: Duration) -> RecordTable.Box? {
-        guard let box = state.records.box(id) else { return nil }
-        if let expires = box.record.expires, expires <= now {
+        guard let (box, expires) = state.records.peek(id) else { return nil }
+        if expires <= now.nanoseconds {
             expire(id, &state, now: now)
             return nil
         }
@@ -687,7 +703,7 @@ final class Tracker: Sendable {
     /// Expires the unread or kept result of `id` if its time has come (a tombstone's own
     /// expiry is checked where it is read).
     private static func expireIfDue(_ id: OperationID, _ state: inout ShardState, now: Duration) {
-        if let expires = state.records.box(id)?.record.expires, expires <= now {
+        if let expires = state.records.glance(id)?.expires, expires <= now.nanoseconds {
             expire(id, &state, now: now)
         }
     }

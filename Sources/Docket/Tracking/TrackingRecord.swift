@@ -67,6 +67,9 @@ struct TrackingRecord: Sendable {
         set { expiresNanos = newValue?.nanoseconds ?? .min }
     }
 
+    /// ``expires`` in engine-clock nanoseconds, `Int64.max` for none, without a trip through `Duration`.
+    var expiresNanoseconds: Int64 { expiresNanos == .min ? .max : expiresNanos }
+
     var errorText: String? {
         get { extras?.errorText }
         _modify { yield &uniqueExtras().errorText }
@@ -127,6 +130,10 @@ struct TrackingRecord: Sendable {
     var name: String { definition.name }
     var retention: ResultRetention { definition.retention }
     var contentType: String { definition.contentType }
+
+    /// Whether the record is waiting with a due time after its creation: delayed, or
+    /// waiting, depending on the time of asking.
+    var mayBeDelayed: Bool { state == .waiting && dueNanos > createdNanos }
 
     func visibleState(now: Duration) -> OperationState {
         if state == .waiting && due > now { return .delayed }

@@ -311,6 +311,16 @@ struct ModelRun {
                 }
                 await Task.yield()
             }
+            // The pollers' read answers from the record's slot where a status reads the record: they agree.
+            while true {
+                let status = try? docket.status(of: ids[op], owner: model.ops[op].owner)
+                let polled = try? docket.progress(of: ids[op], owner: model.ops[op].owner)
+                if polled == status.map({ OperationProgress(state: $0.state, percent: $0.progress) }) { break }
+                if clock.now > deadline {
+                    throw Mismatch(message: "op\(op): progress(of:) shows \(polled.map { "\($0.state) \($0.percent)%" } ?? "not found"), status(of:) \(status.map { "\($0.state) \($0.progress)%" } ?? "not found")")
+                }
+                await Task.yield()
+            }
         }
         let expectedCounts = model.counts()
         let expectedTotals = model.totals
