@@ -95,6 +95,7 @@ func ratio(_ baseline: Double, _ docket: Double) -> String { String(format: "%.2
             let read = progressOnly ? "progress(of:)" : "status(of:)"
             let polled = try await throughputWhilePolling(operations: operations, keys: midKeys, progressOnly: progressOnly)
             print("K = \(midKeys), pollers reading \(read): \(ns(polled.nsPerOperation))/op with pollers vs \(ns(quiet)) without (slowdown \(String(format: "%.0f%%", (polled.nsPerOperation / quiet - 1) * 100))); \(String(format: "%.2f", polled.lookupsPerSecond / 1e6)) million lookups/s")
+            print("  the pollers were given \(String(format: "%.2f", polled.pollerShare)) cores of 2 (the process used \(String(format: "%.2f", polled.processShare))) and spent \(ns(polled.nsPerLookup)) per lookup")
             for live in smoke ? [1_000] : [1_000, 100_000] {
                 let lookup = try await statusLookupCost(live: live, keys: midKeys, lookups: smoke ? 10_000 : 2_000_000, progressOnly: progressOnly)
                 print("  one \(read) on a quiet docket with \(live) live operations: \(ns(lookup)) (\(String(format: "%.1f", 1e3 / lookup)) million per second per core)")

@@ -19,6 +19,15 @@ public func peakResidentBytes() -> Int {
     return usage.ru_maxrss * 1024
 }
 
+/// The process's CPU time so far, user and system, across its threads.
+public func processCPUTime() -> Duration {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    let user = Duration.seconds(usage.ru_utime.tv_sec) + .microseconds(usage.ru_utime.tv_usec)
+    let system = Duration.seconds(usage.ru_stime.tv_sec) + .microseconds(usage.ru_stime.tv_usec)
+    return user + system
+}
+
 /// Workload 6: heap bytes per queued operation (tracking included), per consumed-result
 /// tombstone, and per operation left once the tombstone window has passed (what an idle,
 /// drained object retains), with the number of live mailboxes left.

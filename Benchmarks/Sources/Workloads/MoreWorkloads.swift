@@ -3,11 +3,29 @@ import DocketTesting
 import Foundation
 import Synchronization
 
+/// What workload 2 measured.
+public struct PollingRun: Sendable {
+    /// Workload 1's ns per operation with the pollers running.
+    public var nsPerOperation: Double
+    /// Lookups per second across both pollers.
+    public var lookupsPerSecond: Double
+    /// The pollers' time in their batches of lookups over the run's wall time, summed over
+    /// both (0 to 2 on two cores): the share of the machine the pool gave them.
+    public var pollerShare: Double
+    /// Time in the batches per lookup: what a lookup cost under load.
+    public var nsPerLookup: Double
+    /// The process's CPU time over the run's wall time (0 to 2 on two cores): how busy the
+    /// machine was, pollers included.
+    public var processShare: Double
+}
+
 /// Workload 2: keyed throughput while two tasks poll the status of random live IDs.
-/// Returns (ns per operation, status lookups per second across both pollers).
 /// With `progressOnly`, the pollers read state and progress (`Docket.progress(of:)`) instead
 /// of the full status snapshot.
-public func throughputWhilePolling(operations: Int, keys: Int, progressOnly: Bool = false) async throws -> (nsPerOperation: Double, lookupsPerSecond: Double) {
+///
+/// Each poller times its batches, so the run tells apart what a lookup costs under load
+/// from how much of the machine the pollers were given.
+public func throughputWhilePolling(operations: Int, keys: Int, progressOnly: Bool = false) async throws -> PollingRun {
     let log = OrderLog(keys: keys)
     let system = try DocketSystem(keys: keys, log: log)
     // Seed some IDs so the pollers have live targets from the start.
@@ -15,35 +33,49 @@ public func throughputWhilePolling(operations: Int, keys: Int, progressOnly: Boo
     let seeded = min(keys, 1000)
     let stop = Locked(false)
     let lookups = Locked(0)
+    let polling = Locked(Duration.zero)
     let docket = system.docket
     let known = system.submittedIDs
     let pollers = (0..<2).map { seed in
         Task.detached {
             var generator = SplitMix(seed: UInt64(seed + 1))
             var count = 0
+            var busy = Duration.zero
             while !stop.withLock({ $0 }) {
+                let batchStart = ContinuousClock.now
                 for _ in 0..<256 {
                     let id = known[Int(generator.next() % UInt64(known.count))]
                     if progressOnly { _ = try? docket.progress(of: id) } else { _ = try? docket.status(of: id) }
                     count += 1
                 }
+                busy += ContinuousClock.now - batchStart
                 // A poller is a task on the shared cooperative pool, as a request handler is:
                 // it gives the pool's threads back between batches, or on a 2-core machine two
                 // spinning pollers would hold every thread and the operations could never run.
                 await Task.yield()
             }
             lookups.withLock { $0 += count }
+            polling.withLock { $0 += busy }
         }
     }
     let start = ContinuousClock.now
+    let cpuStart = processCPUTime()
     for index in seeded..<operations { try await system.submit(key: index % keys, index: index) }
     try await system.finish()
     let elapsed = ContinuousClock.now - start
+    let cpu = processCPUTime() - cpuStart
     stop.withLock { $0 = true }
     for poller in pollers { await poller.value }
     let (ran, violations) = log.verify()
     guard ran == operations, violations == 0 else { throw WorkloadError("polling run: ran \(ran), \(violations) order violations") }
-    return (elapsed.nanoseconds / Double(operations - seeded), Double(lookups.withLock { $0 }) / (elapsed.nanoseconds / 1e9))
+    let total = lookups.withLock { $0 }
+    let busy = polling.withLock { $0 }.nanoseconds
+    return PollingRun(
+        nsPerOperation: elapsed.nanoseconds / Double(operations - seeded),
+        lookupsPerSecond: Double(total) / (elapsed.nanoseconds / 1e9),
+        pollerShare: busy / elapsed.nanoseconds,
+        nsPerLookup: total == 0 ? 0 : busy / Double(total),
+        processShare: cpu.nanoseconds / elapsed.nanoseconds)
 }
 
 /// The cost of one status lookup on a quiet docket holding `live` finished operations over
