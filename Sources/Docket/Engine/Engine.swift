@@ -20,9 +20,6 @@ final class Engine: Sendable {
     private let shuttingDown = Atomic<Bool>(false)
     private let batchRuns = Locked<Int>(0)
 
-    /// How many operations a worker runs from one mailbox before giving others a turn.
-    static let drainBudget = 32
-
     init(registry: OperationRegistry, configuration: DocketConfiguration, clock: EngineClock, store: (any DocketStore)? = nil) {
         self.registry = registry
         self.configuration = configuration
@@ -37,7 +34,6 @@ final class Engine: Sendable {
         timer = DueTimer(clock: clock, activity: pool, tracker: tracker)
         supervisor = Supervisor(directory: directory)
         idempotency = IdempotencyIndex(window: configuration.idempotencyWindow)
-        pool.setDrain { mailbox in await mailbox.drain(budget: Self.drainBudget) }
     }
 
     // MARK: Queue bound

@@ -23,7 +23,9 @@ final class WorkerPool: Sendable {
     let maxWorkers: Int
     private let state: Locked<State>
     private let clock: EngineClock
-    private let drain = Locked<Drain?>(nil)
+
+    /// How many operations a worker runs from one mailbox before giving others a turn.
+    static let drainBudget = 32
 
     init(maxWorkers: Int, gateOpen: Bool, clock: EngineClock) {
         self.maxWorkers = maxWorkers
@@ -31,17 +33,8 @@ final class WorkerPool: Sendable {
         self.state = Locked(State(gateOpen: gateOpen))
     }
 
-    /// The work each worker does with a mailbox it took from the queue.
-    typealias Drain = @Sendable (Mailbox) async -> Void
-
-    /// Sets the work of the workers; called once, before anything is enqueued.
-    func setDrain(_ work: @escaping Drain) {
-        drain.withLock { $0 = work }
-    }
-
     private func spawnWorkers(_ count: Int) {
-        guard count > 0, let work = drain.withLock({ $0 }) else { return }
-        for _ in 0..<count { Task { await self.work(work) } }
+        for _ in 0..<count { Task { await self.work() } }
     }
 
     /// Puts a mailbox whose head is runnable on the ready queue, handing it to a parked worker if one waits.
@@ -81,9 +74,12 @@ final class WorkerPool: Sendable {
         spawnWorkers(spawn)
     }
 
-    private func work(_ drain: Drain) async {
+    /// A worker's life: drain what the queue hands it until the pool stops. The mailbox is
+    /// called directly, not through a stored closure: a closure kept in a generic container
+    /// is called through reabstraction thunks, each allocating an async frame per turn.
+    private func work() async {
         while let mailbox = await next() {
-            await drain(mailbox)
+            await mailbox.drain(budget: Self.drainBudget)
             finishedOne()
         }
     }
