@@ -487,6 +487,24 @@ struct MailboxStateMachineTests {
         #expect(machine.wake(at: s(30), now: s(30)) == .makeReady)
     }
 
+    @Test("A line awaits its wake only while idle behind a delayed head with the wake armed")
+    func awaitsWake() {
+        var machine = Machine()
+        #expect(!machine.awaitsWake)
+        _ = machine.enqueue(entry(a, due: s(10)), now: .zero)
+        #expect(machine.awaitsWake)
+        _ = machine.enqueue(entry(b), now: s(1))
+        #expect(machine.awaitsWake)
+        #expect(machine.wake(at: s(10), now: s(10)) == .makeReady)
+        #expect(!machine.awaitsWake)
+        _ = machine.claim(now: s(10))
+        #expect(!machine.awaitsWake)
+        _ = machine.finish(a, outcome: .retry(at: s(20)), now: s(11), keepDraining: false)
+        #expect(machine.awaitsWake)
+        #expect(machine.cancelQueued(a, now: s(12)) == .success(.makeReady))
+        #expect(!machine.awaitsWake)
+    }
+
     @Test("Cancelling a delayed head before a later delayed follower relies on the outstanding wake")
     func cancelDelayedHeadBeforeLaterFollower() {
         var machine = Machine()

@@ -49,6 +49,41 @@ struct OrderingTests {
         #expect(harness.journal.all == ["delayed", "prompt"])
     }
 
+    @Test("Submissions behind a delayed head wait for its wake, in order, and can be cancelled meanwhile")
+    func submissionsBehindDelayedHead() async throws {
+        let harness = try Harness()
+        let head = try await harness.submit("head", delay: .seconds(10))
+        var followers: [OperationHandle<String>] = []
+        for index in 0..<5 { followers.append(try await harness.submit("f\(index)")) }
+        await harness.idle()
+        #expect(try head.status().state == .delayed)
+        #expect(try followers.map { try $0.status().state } == Array(repeating: .waiting, count: 5))
+        try await followers[2].cancel()
+        #expect(try followers[2].status().state == .cancelled(.cancelled))
+        harness.clock.advance(by: .seconds(9))
+        await harness.idle()
+        #expect(harness.journal.all == [])
+        harness.clock.advance(by: .seconds(1))
+        await harness.idle()
+        #expect(harness.journal.all == ["head", "f0", "f1", "f3", "f4"])
+        #expect(await harness.docket.metrics().liveObjects == 0)
+    }
+
+    @Test("Cancelling a delayed head runs the submissions behind it at once")
+    func cancelledDelayedHeadReleasesFollowers() async throws {
+        let harness = try Harness()
+        let head = try await harness.submit("head", delay: .seconds(10))
+        _ = try await harness.submit("next")
+        _ = try await harness.submit("after", delay: .seconds(5))
+        _ = try await harness.submit("last")
+        try await head.cancel()
+        await harness.idle()
+        #expect(harness.journal.all == ["next"])
+        harness.clock.advance(by: .seconds(5))
+        await harness.idle()
+        #expect(harness.journal.all == ["next", "after", "last"])
+    }
+
     @Test("Independent operations and other objects do not wait for a delayed head")
     func otherObjectsUnaffectedByDelay() async throws {
         let harness = try Harness()

@@ -23,6 +23,11 @@ actor Mailbox {
         /// running head or the mailbox is on the ready queue. When `false`, the submitter
         /// that finds it so sets it and gives the actor a turn itself.
         var attended = false
+        /// No turn is coming, but the line's head waits for a wake the timer was asked for,
+        /// and the wake's turn takes the inbox in: a submission behind the head, which cannot
+        /// change what the line does before then, needs no turn. The wake itself still sees
+        /// an unattended mailbox and has it queued.
+        var awaitingWake = false
         /// The mailbox left the directory; submitters must get a fresh one.
         var retired = false
         /// The failed operation blocking the object, mirrored for run-now refusals.
@@ -47,8 +52,12 @@ actor Mailbox {
         self.key = key
         self.engine = engine
         self.machine = machine
-        // What settle() would publish after this first turn: a ready line has a turn coming.
-        inbox.withLock { $0.attended = machine.phase == .ready }
+        // What settle() would publish after this first turn: a ready line has a turn coming,
+        // a delayed one its wake.
+        inbox.withLock { inbox in
+            inbox.attended = machine.phase == .ready
+            inbox.awaitingWake = machine.awaitsWake
+        }
     }
 
     /// What the submitter of a line's first entry does for it, in place of the actor's turn.
@@ -115,7 +124,7 @@ actor Mailbox {
             if entry.runsNow, let failed = inbox.blockedBy { return .blocked(failed) }
             let ticket = record.flatMap { engine.journal?.append($0) }
             inbox.entries.append(entry)
-            if inbox.attended { return .accepted(needsTurn: false, ticket: ticket) }
+            if inbox.attended || inbox.awaitingWake { return .accepted(needsTurn: false, ticket: ticket) }
             inbox.attended = true
             return .accepted(needsTurn: true, ticket: ticket)
         }
@@ -234,9 +243,11 @@ actor Mailbox {
         while true {
             let phase = machine.phase
             let blockedBy = machine.blockedBy
+            let awaitsWake = machine.awaitsWake
             let outcome = inbox.withLock { inbox -> (retire: Bool, pending: Bool) in
                 inbox.blockedBy = blockedBy
                 if !inbox.entries.isEmpty || inbox.wake != nil { return (false, true) }
+                inbox.awaitingWake = awaitsWake
                 switch phase {
                 case .running, .ready:
                     inbox.attended = true
@@ -330,6 +341,7 @@ actor Mailbox {
             // A retired line has nothing left to wake; a later line schedules its own wakes.
             if inbox.retired { return false }
             inbox.wake = Swift.max(inbox.wake ?? due, due)
+            inbox.awaitingWake = false
             if inbox.attended { return false }
             inbox.attended = true
             inbox.queuedByWake = true

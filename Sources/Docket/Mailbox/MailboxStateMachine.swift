@@ -111,6 +111,12 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
         line.isEmpty ? nil : line[0].id
     }
 
+    /// The line is idle and its head waits for a wake the timer was asked for: that wake
+    /// brings a turn, so entries submitted behind the head need no turn of their own.
+    var awaitsWake: Bool {
+        phase == .idle && armedWake != nil && !line.isEmpty
+    }
+
     var blockedBy: OperationID? {
         if case .blocked(let id) = phase { return id }
         return nil
