@@ -90,6 +90,26 @@ struct RecoveryTests {
         #expect(second.journal.all == ["later"])
     }
 
+    @Test("A restored operation created after the new life's origin reads as delayed until then, from its status and its progress alike")
+    func restoredAheadOfTheClock() async throws {
+        let store = InMemoryStore()
+        let first = try await Life(store: store)
+        let hold = try await first.submit("hold", first.slow)
+        try await waitUntil(hold, in: first.docket) { $0 == .running }
+        first.clock.advance(by: .seconds(30))
+        // Due at once, 30 s into the first life, behind the running head.
+        let behind = try await first.submit("behind")
+
+        // The second life starts at the first one's origin, as after a wall clock stepped back.
+        let second = try await Life(store: Self.crash(store))
+        await second.docket.waitForIdle()
+        #expect(try second.docket.status(of: behind).state == .delayed)
+        #expect(try second.docket.progress(of: behind) == OperationProgress(state: .delayed, percent: 0))
+        second.clock.advance(by: .seconds(30))
+        #expect(try second.docket.status(of: behind).state == .waiting)
+        #expect(try second.docket.progress(of: behind) == OperationProgress(state: .waiting, percent: 0))
+    }
+
     @Test("A non-idempotent operation running at the crash fails as interrupted and blocks its object until retried")
     func interruptedBlocks() async throws {
         let store = InMemoryStore()

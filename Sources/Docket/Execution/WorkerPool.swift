@@ -66,8 +66,8 @@ final class WorkerPool: Sendable {
             for mailbox in mailboxes { state.ready.append(mailbox) }
             guard state.gateOpen, !state.stopped else { return ([], 0) }
             let handOffs = Self.pairParkedWithReady(&state)
-            let spawn = Swift.min(state.ready.count, maxWorkers - state.workers)
-            state.workers += Swift.max(0, spawn)
+            let spawn = Swift.max(0, Swift.min(state.ready.count, maxWorkers - state.workers))
+            state.workers += spawn
             return (handOffs, spawn)
         }
         for (worker, mailbox) in handOffs { worker.resume(returning: mailbox) }

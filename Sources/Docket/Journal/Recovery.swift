@@ -135,7 +135,7 @@ extension Engine {
     private func record(of submission: JournalSubmission, definition: ErasedDefinition, journal: JournalWriter) -> TrackingRecord {
         var record = TrackingRecord(
             definition: definition, owner: submission.owner, objectKey: submission.objectKey,
-            created: journal.offset(submission.created), runsNow: false, due: journal.offset(submission.due))
+            created: journal.offset(submission.created), runsNow: false, due: journal.offset(submission.due), restored: true)
         record.attempt = submission.attempt
         return record
     }

@@ -8,7 +8,8 @@
 ///
 /// A slot also keeps a ``Glance`` of its record, so that the commonest poll, state and
 /// progress, reads the slot alone: in a large table the record is a cache miss of its own.
-/// Whoever changes a record through its box calls ``refresh(at:from:)`` before unlocking; debug builds check on every read that no slot has gone stale.
+/// Whoever changes what a slot mirrors through its record's box calls ``refresh(at:from:)``
+/// before unlocking; debug builds check on every read that no slot has gone stale.
 struct RecordTable: Sendable {
     /// One record's storage.
     // Proof of safety: a box is reached only through its shard's table, whose every access
@@ -21,8 +22,8 @@ struct RecordTable: Sendable {
     /// What a lookup of state and progress needs from a record, kept in its slot.
     struct Glance: Equatable, Sendable {
         /// The record's state, or `nil` when a lookup must read the record itself: the record
-        /// has an owner to check, or it is waiting with a due time after its creation (delayed
-        /// until a time only the record knows).
+        /// has an owner to check, or it may read as delayed until a time only the record knows
+        /// (``TrackingRecord/mayBeDelayed``).
         let state: OperationState?
         /// The record's progress, 0 to 100.
         let percent: UInt8

@@ -18,6 +18,10 @@ struct TrackingRecord: Sendable {
     let owner: String?
     let objectKey: String?
     let runsNow: Bool
+    /// Rebuilt from a journal: its times are offsets from this process's origin, taken from
+    /// the dates another process wrote, so they may lie ahead of the clock (an earlier
+    /// configured origin, a wall clock stepped back across the restart).
+    let restored: Bool
     /// Waiting or delayed is derived from `due` while `state == .waiting`.
     var state: OperationState = .waiting
     var consumed = false
@@ -35,11 +39,15 @@ struct TrackingRecord: Sendable {
     /// What a queued operation does not need: allocated when it is first written.
     private var extras: Extras?
 
-    init(definition: ErasedDefinition, owner: String?, objectKey: String?, created: Duration, runsNow: Bool, due: Duration) {
+    init(
+        definition: ErasedDefinition, owner: String?, objectKey: String?, created: Duration, runsNow: Bool, due: Duration,
+        restored: Bool = false
+    ) {
         self.definition = definition
         self.owner = owner
         self.objectKey = objectKey
         self.runsNow = runsNow
+        self.restored = restored
         createdNanos = created.nanoseconds
         dueNanos = due.nanoseconds
     }
@@ -131,9 +139,10 @@ struct TrackingRecord: Sendable {
     var retention: ResultRetention { definition.retention }
     var contentType: String { definition.contentType }
 
-    /// Whether the record is waiting with a due time after its creation: delayed, or
-    /// waiting, depending on the time of asking.
-    var mayBeDelayed: Bool { state == .waiting && dueNanos > createdNanos }
+    /// Whether the record is waiting and may read as delayed, depending on the time of
+    /// asking: its due time is after its creation, or it was restored, when even its
+    /// creation may lie ahead of the clock.
+    var mayBeDelayed: Bool { state == .waiting && (dueNanos > createdNanos || restored) }
 
     func visibleState(now: Duration) -> OperationState {
         if state == .waiting && due > now { return .delayed }
