@@ -58,6 +58,13 @@ struct RecoveryTests {
             try await docket.submit(definition ?? record, input: Step(label: label, fail: fail),
                                     options: SubmitOptions(objectKey: key, delay: delay, idempotencyKey: idempotencyKey, dependencies: dependencies)).id
         }
+
+        /// Submits `label` to a body that holds at the gate, and returns once it is running.
+        func submitRunning(_ label: String, _ definition: OperationDefinition<Step, String>) async throws -> OperationID {
+            let id = try await submit(label, definition)
+            try await waitUntil(id, in: docket) { $0 == .running }
+            return id
+        }
     }
 
     /// The records a crash now would leave.
@@ -94,8 +101,7 @@ struct RecoveryTests {
     func restoredAheadOfTheClock() async throws {
         let store = InMemoryStore()
         let first = try await Life(store: store)
-        let hold = try await first.submit("hold", first.slow)
-        try await waitUntil(hold, in: first.docket) { $0 == .running }
+        let hold = try await first.submitRunning("hold", first.slow)
         first.clock.advance(by: .seconds(30))
         // Due at once, 30 s into the first life, behind the running head.
         let behind = try await first.submit("behind")
@@ -136,8 +142,7 @@ struct RecoveryTests {
     func idempotentRerun() async throws {
         let store = InMemoryStore()
         let first = try await Life(store: store)
-        let id = try await first.submit("again", first.rerunnable)
-        try await waitUntil(id, in: first.docket) { $0 == .running }
+        let id = try await first.submitRunning("again", first.rerunnable)
 
         let second = try await Life(store: Self.crash(store))
         #expect(second.docket.recovery.rerun == 1)
@@ -262,8 +267,7 @@ struct RecoveryTests {
     func abandonedRunNow() async throws {
         let store = InMemoryStore()
         let first = try await Life(store: store)
-        let hold = try await first.submit("hold", first.slow)
-        try await waitUntil(hold, in: first.docket) { $0 == .running }
+        let hold = try await first.submitRunning("hold", first.slow)
         let docket = first.docket
         let record = first.record
         let waiting = Task { try await docket.perform(record, input: Step(label: "now"), options: SubmitOptions(objectKey: "deal-1")) }
