@@ -110,6 +110,16 @@ struct EventsTests {
         #expect(status.createdAt == origin)
         #expect(status.dueAt == origin.addingTimeInterval(90))
     }
+
+    @Test("Status dates keep a fractional offset, to the precision of a date")
+    func fractionalDates() async throws {
+        let origin = Date(timeIntervalSince1970: 1_700_000_000)
+        let harness = try Harness(configuration: DocketConfiguration(wallClockOrigin: origin))
+        let delay = Duration.milliseconds(1_500) + .nanoseconds(250)
+        let handle = try await harness.submit("x", delay: delay)
+        #expect(try handle.status().dueAt == origin.addingTimeInterval(1.500_000_25))
+        #expect(try handle.status().createdAt == origin)
+    }
 }
 
 import Foundation
