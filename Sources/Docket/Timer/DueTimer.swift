@@ -37,9 +37,12 @@ final class DueTimer: Sendable {
 
     func schedule(_ target: Target, at due: Duration) {
         state.withLock { state in
+            let earliest = state.machine.earliest
             if let arm = state.machine.schedule(target, at: due) { rearm(arm, &state) }
-            // Published under the timer's lock, so two schedules cannot publish out of order.
-            activity.publishTimerDue(state.machine.earliest)
+            // Published under the timer's lock, so two schedules cannot publish out of order;
+            // and only when it moved: most entries (a timeout, a later delay) are not the
+            // earliest, and publishing takes the pool's lock.
+            if state.machine.earliest != earliest { activity.publishTimerDue(state.machine.earliest) }
         }
     }
 
