@@ -1,4 +1,5 @@
 import Docket
+import DocketTesting
 import Synchronization
 
 /// Latency percentiles in microseconds.
@@ -39,7 +40,7 @@ public func latency(clients: Int, perClient: Int, keys: Int) async throws -> (to
     try await withThrowingTaskGroup(of: Void.self) { group in
         for client in 0..<clients {
             group.addTask {
-                var generator = SplitMix(seed: UInt64(client + 1))
+                var generator = SeededGenerator(seed: UInt64(client + 1))
                 var mine: [Double] = []
                 for _ in 0..<perClient {
                     let submittedAt = (ContinuousClock.now - origin).nanoseconds

@@ -38,7 +38,7 @@ public func throughputWhilePolling(operations: Int, keys: Int, progressOnly: Boo
     let known = system.submittedIDs
     let pollers = (0..<2).map { seed in
         Task.detached {
-            var generator = SplitMix(seed: UInt64(seed + 1))
+            var generator = SeededGenerator(seed: UInt64(seed + 1))
             var count = 0
             var busy = Duration.zero
             while !stop.withLock({ $0 }) {
@@ -87,7 +87,7 @@ public func statusLookupCost(live: Int, keys: Int, lookups: Int, progressOnly: B
     await system.docket.waitForIdle()
     let known = system.submittedIDs
     let docket = system.docket
-    var generator = SplitMix(seed: 7)
+    var generator = SeededGenerator(seed: 7)
     var found = 0
     let start = ContinuousClock.now
     for _ in 0..<lookups {
@@ -151,7 +151,7 @@ private func delayedRun(
     try registry.register(definition)
     let configuration = DocketConfiguration(maxQueuedOperations: 20_000_000, execution: execution)
     let docket = try Docket(registry: registry, configuration: configuration, clock: clock)
-    var generator = SplitMix(seed: 42)
+    var generator = SeededGenerator(seed: 42)
     let names = (0..<keys).map { "object-\($0)" }
     var ids: [OperationID] = []
     ids.reserveCapacity(count)
@@ -192,7 +192,7 @@ public func delayLateness(count: Int, window: Duration) async throws -> (p50: Do
     var registry = OperationRegistry()
     try registry.register(definition)
     let docket = try Docket(registry: registry)
-    var generator = SplitMix(seed: 7)
+    var generator = SeededGenerator(seed: 7)
     var ids: [OperationID] = []
     let windowNanos = UInt64(window.nanoseconds)
     for _ in 0..<count {
@@ -245,19 +245,6 @@ public func failureHeavy(operations: Int, keys: Int) async throws -> (nsPerOpera
     let elapsed = ContinuousClock.now - start
     guard unblocked == (keys + 9) / 10 || operations < keys else { throw WorkloadError("unblocked \(unblocked) objects") }
     return (elapsed.nanoseconds / Double(operations), unblockTotal / Double(max(1, unblocked)))
-}
-
-/// A small seeded generator (SplitMix64) so runs are repeatable.
-public struct SplitMix: RandomNumberGenerator {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 /// The cost of drawing one operation ID (ns), from `threads` threads at once.
