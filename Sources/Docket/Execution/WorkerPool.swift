@@ -62,13 +62,9 @@ final class WorkerPool: Sendable {
     /// woke ready, one lock and at most one wake per worker for the whole batch.
     func enqueue(contentsOf mailboxes: [Mailbox]) {
         guard !mailboxes.isEmpty else { return }
-        let (handOffs, spawn) = state.withLock { state -> ([(UnsafeContinuation<Mailbox?, Never>, Mailbox)], Int) in
+        let (handOffs, spawn) = state.withLock { state in
             for mailbox in mailboxes { state.ready.append(mailbox) }
-            guard state.gateOpen, !state.stopped else { return ([], 0) }
-            let handOffs = Self.pairParkedWithReady(&state)
-            let spawn = Swift.max(0, Swift.min(state.ready.count, maxWorkers - state.workers))
-            state.workers += spawn
-            return (handOffs, spawn)
+            return state.gateOpen ? startReady(&state) : ([], 0)
         }
         for (worker, mailbox) in handOffs { worker.resume(returning: mailbox) }
         spawnWorkers(spawn)
@@ -184,15 +180,7 @@ final class WorkerPool: Sendable {
     func setGate(open: Bool) {
         let (handOffs, spawn, waiters) = state.withLock { state in
             state.gateOpen = open
-            var handOffs: [(UnsafeContinuation<Mailbox?, Never>, Mailbox)] = []
-            var spawn = 0
-            if open {
-                handOffs = Self.pairParkedWithReady(&state)
-                while !state.stopped, state.ready.count > spawn, state.workers < maxWorkers {
-                    state.workers += 1
-                    spawn += 1
-                }
-            }
+            let (handOffs, spawn) = open ? startReady(&state) : ([], 0)
             return (handOffs, spawn, takeWaiters(&state))
         }
         for (worker, mailbox) in handOffs { worker.resume(returning: mailbox) }
@@ -210,6 +198,17 @@ final class WorkerPool: Sendable {
             return state.parked
         }
         for worker in parked { worker.resume(returning: nil) }
+    }
+
+    /// With the gate open: takes a queued mailbox for each parked worker, and counts (and
+    /// reserves) the workers to start for the mailboxes still queued, up to the limit. The
+    /// caller resumes and starts them after unlocking.
+    private func startReady(_ state: inout State) -> (handOffs: [(UnsafeContinuation<Mailbox?, Never>, Mailbox)], spawn: Int) {
+        guard !state.stopped else { return ([], 0) }
+        let handOffs = Self.pairParkedWithReady(&state)
+        let spawn = Swift.max(0, Swift.min(state.ready.count, maxWorkers - state.workers))
+        state.workers += spawn
+        return (handOffs, spawn)
     }
 
     /// Takes a queued mailbox for each parked worker, to resume them after unlocking.
