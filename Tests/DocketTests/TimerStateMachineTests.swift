@@ -121,7 +121,7 @@ struct TimerStateMachineTests {
         #expect(rearm == nil)
     }
 
-    @Test("Randomized: fires equal a stable sort by due time, and armed is always the earliest", arguments: [1, 42, 2024])
+    @Test("Randomized: fires equal a stable sort by due time, armed is always the earliest, and a schedule re-arms exactly when the earliest moves", arguments: [1, 42, 2024])
     func randomizedAgainstStableSort(seed: UInt64) {
         var generator = SplitMix64(seed: seed)
         var machine = Machine()
@@ -135,9 +135,14 @@ struct TimerStateMachineTests {
                 let due = now + Int.random(in: 0..<50, using: &generator)
                 let target = "t\(order)"
                 let armedBefore = machine.armed
+                let earliestBefore = machine.earliest
                 let answer = machine.schedule(target, at: .milliseconds(due))
                 let shouldArm = armedBefore.map { .milliseconds(due) < $0 } ?? true
                 #expect(answer == (shouldArm ? .milliseconds(due) : nil))
+                // The timer publishes the earliest due time only when asked to re-arm: the
+                // two must move together.
+                #expect((answer != nil) == (machine.earliest != earliestBefore))
+                #expect(machine.armed == machine.earliest)
                 pending.append((due, order, target))
                 order += 1
             } else {

@@ -37,12 +37,13 @@ final class DueTimer: Sendable {
 
     func schedule(_ target: Target, at due: Duration) {
         state.withLock { state in
-            let earliest = state.machine.earliest
-            if let arm = state.machine.schedule(target, at: due) { rearm(arm, &state) }
-            // Published under the timer's lock, so two schedules cannot publish out of order;
-            // and only when it moved: most entries (a timeout, a later delay) are not the
-            // earliest, and publishing takes the pool's lock.
-            if state.machine.earliest != earliest { activity.publishTimerDue(state.machine.earliest) }
+            // The machine asks for a new sleep exactly when the earliest due time moves, and
+            // only then is it published: most entries (a timeout, a later delay) are not the
+            // earliest, and publishing takes the pool's lock. Published under the timer's
+            // lock, so two schedules cannot publish out of order.
+            guard let arm = state.machine.schedule(target, at: due) else { return }
+            rearm(arm, &state)
+            activity.publishTimerDue(arm)
         }
     }
 

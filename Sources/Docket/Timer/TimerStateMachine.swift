@@ -49,7 +49,8 @@ struct TimerStateMachine<Target: Sendable>: Sendable {
     var slotCount: Int { targets.count }
     var earliest: Duration? { heap.min?.dueTime }
 
-    /// Adds a due time. Returns a due time to (re-)arm the sleep for, when it moves earlier.
+    /// Adds a due time. Returns a due time to (re-)arm the sleep for exactly when the
+    /// earliest due time moves; it is then the new earliest.
     mutating func schedule(_ target: Target, at due: Duration) -> Duration? {
         let slot: Int
         if let free = freeSlots.popLast() {
