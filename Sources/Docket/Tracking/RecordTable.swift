@@ -107,9 +107,7 @@ struct RecordTable: Sendable {
     /// The box of `id`'s record with its result expiry (engine-clock nanoseconds,
     /// `Int64.max` for none), from one probe.
     func peek(_ id: OperationID) -> (box: Box, expires: Int64)? {
-        guard let index = find(id), let box = slots[index].box else { return nil }
-        assertFresh(index)
-        return (box, slots[index].expires)
+        locate(id).map { ($0.box, slots[$0.position.index].expires) }
     }
 
     /// The result expiry and glance of `id`'s record, from its slot alone: the box is not
