@@ -413,13 +413,23 @@ final class Tracker: Sendable {
         _ id: OperationID, owner: String?, glance: ((RecordTable.Glance) -> T?)? = nil,
         live: (RecordTable.Box, Duration) -> T, tombstone: (Tombstone) -> T
     ) throws -> T {
-        let now = clock.now()
+        // A glance of a record without a result window (one not yet finished) answers without
+        // the clock; every other read takes it before the lock, as it will need it.
+        let glancing = owner == nil && glance != nil
+        var read: Duration? = glancing ? nil : clock.now()
+        func currentTime() -> Duration {
+            if let read { return read }
+            let now = clock.now()
+            read = now
+            return now
+        }
         let found = shard(id).state.withLock { state -> T? in
             // A glance with a state belongs to a record without an owner.
-            if owner == nil, let glance, let slot = state.records.glance(id), slot.expires > now.nanoseconds,
-               let answer = glance(slot.glance) {
+            if glancing, let glance, let slot = state.records.glance(id),
+               slot.expires == .max || slot.expires > currentTime().nanoseconds, let answer = glance(slot.glance) {
                 return answer
             }
+            let now = currentTime()
             if let box = Self.liveBox(id, &state, now: now), box.record.owner == owner { return live(box, now) }
             if let buried = state.tombstones.tombstone(id, now: now.nanoseconds), buried.isOwned(by: owner) { return tombstone(buried) }
             return nil
