@@ -60,6 +60,7 @@ struct RecoveryTests {
         }
 
         /// Submits `label` to a body that holds at the gate, and returns once it is running.
+        @discardableResult
         func submitRunning(_ label: String, _ definition: OperationDefinition<Step, String>) async throws -> OperationID {
             let id = try await submit(label, definition)
             try await waitUntil(id, in: docket) { $0 == .running }
@@ -101,7 +102,7 @@ struct RecoveryTests {
     func restoredAheadOfTheClock() async throws {
         let store = InMemoryStore()
         let first = try await Life(store: store)
-        let hold = try await first.submitRunning("hold", first.slow)
+        try await first.submitRunning("hold", first.slow)
         first.clock.advance(by: .seconds(30))
         // Due at once, 30 s into the first life, behind the running head.
         let behind = try await first.submit("behind")
@@ -267,7 +268,7 @@ struct RecoveryTests {
     func abandonedRunNow() async throws {
         let store = InMemoryStore()
         let first = try await Life(store: store)
-        let hold = try await first.submitRunning("hold", first.slow)
+        try await first.submitRunning("hold", first.slow)
         let docket = first.docket
         let record = first.record
         let waiting = Task { try await docket.perform(record, input: Step(label: "now"), options: SubmitOptions(objectKey: "deal-1")) }
