@@ -186,6 +186,97 @@ struct CollectionsTests {
         #expect(nextValue > 1_000)
     }
 
+    @Test("A copy of a ring is independent: changing either leaves the other as it was")
+    func ringValueSemantics() {
+        var ring = Ring<Int>()
+        for value in 0..<6 { ring.append(value) }
+        _ = ring.popFirst()
+        ring.append(6)
+        // Each change to either side, with the buffer shared: subscript, append (with and
+        // without growing), prepend, popFirst and removeAll.
+        var copy = ring
+        copy[0] = 100
+        #expect(Array(ring) == [1, 2, 3, 4, 5, 6])
+        #expect(Array(copy) == [100, 2, 3, 4, 5, 6])
+        let grown = ring
+        ring.append(7)
+        ring.append(8)
+        ring.append(9)
+        #expect(Array(grown) == [1, 2, 3, 4, 5, 6])
+        let beforePrepend = ring
+        ring.prepend(0)
+        #expect(Array(beforePrepend) == [1, 2, 3, 4, 5, 6, 7, 8, 9])
+        let beforePop = ring
+        #expect(ring.popFirst() == 0)
+        #expect(Array(beforePop) == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+        let beforeRemove = ring
+        #expect(ring.removeAll { $0.isMultiple(of: 2) } == [2, 4, 6, 8])
+        #expect(Array(beforeRemove) == Array(1...9))
+        #expect(Array(ring) == [1, 3, 5, 7, 9])
+        var iterator = ring.makeIterator()
+        ring[0] = -1
+        #expect(iterator.next() == 1)
+    }
+
+    @Test("A ring changes its own buffer in place, and replaces it only to grow or to stop sharing it")
+    func ringBufferReuse() {
+        var ring = Ring<Int>()
+        for value in 0..<3 { ring.append(value) }
+        // Capacity 4: the next append fits, and neither it nor a pop or a write moves the buffer.
+        let buffer = ring.bufferIdentity
+        ring.append(3)
+        _ = ring.popFirst()
+        ring.prepend(0)
+        ring[1] = 10
+        #expect(ring.bufferIdentity == buffer)
+        // Full: growing replaces it.
+        ring.append(4)
+        let grown = ring.bufferIdentity
+        #expect(grown != buffer)
+        // Shared: the first change copies, and the copy keeps the original.
+        let copy = ring
+        ring[0] = -1
+        #expect(ring.bufferIdentity != grown)
+        #expect(copy.bufferIdentity == grown)
+        let own = ring.bufferIdentity
+        ring.append(5)
+        #expect(ring.bufferIdentity == own)
+    }
+
+    /// Counts live instances, to check that the ring destroys each element exactly once.
+    final class Tracked {
+        static let live = Locked(0)
+        let value: Int
+        init(_ value: Int) {
+            self.value = value
+            Self.live.withLock { $0 += 1 }
+        }
+        deinit { Self.live.withLock { $0 -= 1 } }
+    }
+
+    @Test("The ring keeps each element alive exactly as long as it holds it, through growth, copies and pops")
+    func ringElementLifetimes() {
+        let before = Tracked.live.withLock { $0 }
+        do {
+            var ring = Ring<Tracked>()
+            for value in 0..<20 { ring.append(Tracked(value)) }
+            ring.prepend(Tracked(-1))
+            #expect(Tracked.live.withLock { $0 } == before + 21)
+            let copy = ring
+            var popped: [Int] = []
+            for _ in 0..<5 { popped.append(ring.popFirst()!.value) }
+            #expect(popped == [-1, 0, 1, 2, 3])
+            // The copy still holds all 21; the ring holds 16 of them.
+            #expect(Tracked.live.withLock { $0 } == before + 21)
+            #expect(copy.map(\.value) == Array(-1..<20))
+            ring[0] = Tracked(101)
+            #expect(ring.first?.value == 101)
+            _ = ring.removeAll { $0.value.isMultiple(of: 2) }
+            #expect(ring.map(\.value) == [101, 5, 7, 9, 11, 13, 15, 17, 19])
+        }
+        #expect(Tracked.live.withLock { $0 } == before)
+    }
+
     // MARK: BinaryHeap
 
     @Test("An empty heap has no minimum and pops nil")

@@ -2,50 +2,72 @@
 ///
 /// The standard library has no deque and the package takes no dependencies, so the
 /// per-object line and the ready queue use this small one.
+///
+/// Elements live in one managed buffer, initialized only between the front and the back,
+/// and are read and changed in place: reading a field of an element does not copy the
+/// element out. A line's entries hold a reference and an existential, so each copy of one
+/// is a call through value witnesses, and the line's decisions read several fields of its
+/// head each. The header is reached through its pointer, never as a class property, which
+/// would be checked for exclusive access at run time on every read. A ring has value
+/// semantics: a copy shares the buffer until either side changes, as `Array` does.
 struct Ring<Element> {
-    private var storage: [Element?] = []
-    private var head = 0
-    private(set) var count = 0
+    private var buffer: RingBuffer<Element>?
 
     init() {}
+
+    var count: Int { buffer?.count ?? 0 }
 
     var isEmpty: Bool { count == 0 }
 
     var first: Element? {
-        count == 0 ? nil : storage[head]
+        isEmpty ? nil : self[0]
     }
 
     /// The element `offset` places behind the front. Reading a field of it, or changing one
     /// in place, touches only that field: the element is neither copied out nor written back.
     subscript(offset: Int) -> Element {
-        _read { yield storage[physical(offset)]! }
-        _modify { yield &storage[physical(offset)]! }
+        _read {
+            precondition(offset >= 0 && offset < count, "Ring offset \(offset) out of 0..<\(count)")
+            yield buffer.unsafelyUnwrapped.element(at: offset).pointee
+        }
+        _modify {
+            precondition(offset >= 0 && offset < count, "Ring offset \(offset) out of 0..<\(count)")
+            makeUnique()
+            yield &buffer.unsafelyUnwrapped.element(at: offset).pointee
+        }
     }
 
     mutating func append(_ element: Element) {
-        growIfFull()
-        storage[physical(count)] = element
-        count += 1
+        reserveOneMore()
+        buffer.unsafelyUnwrapped.withHeader { header, elements in
+            (elements + ((header.head + header.count) & header.mask)).initialize(to: element)
+            header.count += 1
+        }
     }
 
     mutating func prepend(_ element: Element) {
-        growIfFull()
-        head = (head - 1 + storage.count) % storage.count
-        storage[head] = element
-        count += 1
+        reserveOneMore()
+        buffer.unsafelyUnwrapped.withHeader { header, elements in
+            header.head = (header.head - 1) & header.mask
+            (elements + header.head).initialize(to: element)
+            header.count += 1
+        }
     }
 
     @discardableResult
     mutating func popFirst() -> Element? {
-        guard count > 0 else { return nil }
-        let element = storage[head].take()
-        head = (head + 1) % storage.count
-        count -= 1
-        if count == 0 {
-            head = 0
-            // A drained ring gives back a large buffer (a burst's peak), keeping small ones for reuse.
-            if storage.count > 1024 { storage = [] }
+        guard !isEmpty else { return nil }
+        makeUnique()
+        let (element, drainedLarge) = buffer.unsafelyUnwrapped.withHeader { header, elements in
+            let element = (elements + header.head).move()
+            header.head = (header.head + 1) & header.mask
+            header.count -= 1
+            guard header.count == 0 else { return (element, false) }
+            header.head = 0
+            return (element, header.mask >= 1024)
         }
+        // A drained ring gives back a large buffer (a burst's peak), keeping small ones for reuse.
+        if drainedLarge { buffer = nil }
         return element
     }
 
@@ -65,17 +87,95 @@ struct Ring<Element> {
         return nil
     }
 
-    private func physical(_ offset: Int) -> Int {
-        (head + offset) % storage.count
+    /// The buffer's identity, for tests of when it is replaced.
+    var bufferIdentity: ObjectIdentifier? { buffer.map(ObjectIdentifier.init) }
+
+    /// Gives the ring a buffer of its own before a change, copying a shared one.
+    private mutating func makeUnique() {
+        guard !isKnownUniquelyReferenced(&buffer), let shared = buffer else { return }
+        buffer = shared.copy(capacity: shared.slots, moving: false)
     }
 
-    private mutating func growIfFull() {
-        guard count == storage.count else { return }
-        // Most lines hold one or two operations: start with room for one and double.
-        var grown = [Element?](repeating: nil, count: Swift.max(1, storage.count * 2))
-        for offset in 0..<count { grown[offset] = storage[physical(offset)] }
-        storage = grown
-        head = 0
+    /// Makes room for one more element in a buffer of the ring's own.
+    private mutating func reserveOneMore() {
+        // Checked before `current` is bound: that binding is a second reference.
+        let unique = isKnownUniquelyReferenced(&buffer)
+        guard let current = buffer else {
+            // Most lines hold one or two operations: start with room for one and double.
+            buffer = RingBuffer.make(capacity: 1)
+            return
+        }
+        let capacity = current.slots
+        if current.count < capacity {
+            if !unique { buffer = current.copy(capacity: capacity, moving: false) }
+            return
+        }
+        buffer = current.copy(capacity: capacity * 2, moving: unique)
+    }
+}
+
+/// The fields of a ring's buffer: where the front is and how many elements follow it.
+private struct RingHeader {
+    var head: Int
+    var count: Int
+    /// Capacity minus one; the capacity is a power of two, so an offset wraps with a mask.
+    let mask: Int
+}
+
+/// A ring's storage: the header and `mask + 1` element slots, of which `count` from `head`
+/// (wrapping) are initialized. It destroys those when it goes.
+private final class RingBuffer<Element>: ManagedBuffer<RingHeader, Element> {
+    static func make(capacity: Int) -> RingBuffer {
+        let buffer = create(minimumCapacity: capacity) { _ in RingHeader(head: 0, count: 0, mask: capacity - 1) }
+        return unsafeDowncast(buffer, to: RingBuffer.self)
+    }
+
+    // The header is reached through its pointer only: `header`, a class's stored property,
+    // would be checked for exclusive access at run time on every read and write.
+
+    var count: Int { withUnsafeMutablePointerToHeader { $0.pointee.count } }
+
+    var slots: Int { withUnsafeMutablePointerToHeader { $0.pointee.mask + 1 } }
+
+    func withHeader<R>(_ body: (inout RingHeader, UnsafeMutablePointer<Element>) -> R) -> R {
+        withUnsafeMutablePointers { header, elements in body(&header.pointee, elements) }
+    }
+
+    /// The slot `offset` places behind the front (initialized or not). The pointer stays
+    /// valid while the buffer lives, which the ring holding it ensures.
+    func element(at offset: Int) -> UnsafeMutablePointer<Element> {
+        withUnsafeMutablePointers { header, elements in elements + ((header.pointee.head + offset) & header.pointee.mask) }
+    }
+
+    /// A new buffer of `capacity` holding this one's elements from offset zero: moved out of
+    /// this one, which is left empty, or copied, leaving this one as it was.
+    func copy(capacity: Int, moving: Bool) -> RingBuffer {
+        let copy = RingBuffer.make(capacity: capacity)
+        let count = self.count
+        for offset in 0..<count {
+            let source = element(at: offset)
+            if moving {
+                copy.element(at: offset).moveInitialize(from: source, count: 1)
+            } else {
+                copy.element(at: offset).initialize(to: source.pointee)
+            }
+        }
+        copy.withHeader { header, _ in header.count = count }
+        if moving {
+            withHeader { header, _ in
+                header.count = 0
+                header.head = 0
+            }
+        }
+        return copy
+    }
+
+    deinit {
+        withUnsafeMutablePointers { header, elements in
+            for offset in 0..<header.pointee.count {
+                (elements + ((header.pointee.head + offset) & header.pointee.mask)).deinitialize(count: 1)
+            }
+        }
     }
 }
 
@@ -93,4 +193,6 @@ extension Ring: Sequence {
     func makeIterator() -> Iterator { Iterator(ring: self) }
 }
 
-extension Ring: Sendable where Element: Sendable {}
+// Proof of safety: a buffer shared by two rings is copied before either changes it
+// (`makeUnique`, `reserveOneMore`), so a buffer reachable from two threads is only read.
+extension Ring: @unchecked Sendable where Element: Sendable {}
