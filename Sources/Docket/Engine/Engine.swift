@@ -111,7 +111,7 @@ final class Engine: Sendable {
         }
         tracker.insert(id, TrackingRecord(
             definition: definition, owner: options.owner, objectKey: options.objectKey, created: now,
-            runsNow: runsNow, due: due))
+            runsNow: runsNow, due: due), at: now)
         let pending = dependenciesMet ? [] : options.dependencies
         if !pending.isEmpty {
             await supervisor.register(id, on: objectKey, dependencies: pending)

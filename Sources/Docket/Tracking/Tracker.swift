@@ -92,8 +92,9 @@ final class Tracker: Sendable {
 
     // MARK: Submission
 
-    func insert(_ id: OperationID, _ record: TrackingRecord) {
-        let now = clock.now()
+    /// Adds a submission's record; `now` is the submission's clock reading, also used to
+    /// sweep a few expired results from the shard.
+    func insert(_ id: OperationID, _ record: TrackingRecord, at now: Duration) {
         shard(id).state.withLock { state in
             state.records.insert(record, for: id)
             state.counts.queued += 1
