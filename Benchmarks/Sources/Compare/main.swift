@@ -22,11 +22,18 @@ if let index = CommandLine.arguments.firstIndex(of: "--scale"), index + 2 < Comm
     print("\(count) operations over \(objects) objects: \(Int(result.nsPerOperation)) ns/op, peak RSS \(result.peakResident / 1_048_576) MiB, peak heap in use \(result.peakHeap / 1_048_576) MiB")
     exit(0)
 }
+/// The number after `option`, if the arguments have both.
+func value(after option: String) -> Int? {
+    arguments.firstIndex(of: option).flatMap { arguments.index(after: $0) < arguments.endIndex ? Int(arguments[arguments.index(after: $0)]) : nil }
+}
 /// `--profile K`: only Docket's keyed-throughput run at K objects, repeated, for a profiler.
-let profileKeys = arguments.firstIndex(of: "--profile").flatMap { arguments.index(after: $0) < arguments.endIndex ? Int(arguments[arguments.index(after: $0)]) : nil }
+let profileKeys = value(after: "--profile")
+/// `--phases K`: only the batch-mode phases of that run (submit, run, take), repeated, for a
+/// profiler: each phase runs alone, so a profile of one is not mixed with the others.
+let phasesKeys = value(after: "--phases")
 let selected = Set(arguments.compactMap { Int($0) })
-if profileKeys == nil, let unknown = arguments.first(where: { !["--smoke", "--full"].contains($0) && !(1...8).contains(Int($0) ?? 0) }) {
-    FileHandle.standardError.write(Data("unknown argument \(unknown); usage: compare [--smoke | --full] [workload 1-8 ...] | --profile K | --recovery N | --scale OPERATIONS OBJECTS\n".utf8))
+if profileKeys == nil, phasesKeys == nil, let unknown = arguments.first(where: { !["--smoke", "--full"].contains($0) && !(1...8).contains(Int($0) ?? 0) }) {
+    FileHandle.standardError.write(Data("unknown argument \(unknown); usage: compare [--smoke | --full] [workload 1-8 ...] | --profile K | --phases K | --recovery N | --scale OPERATIONS OBJECTS\n".utf8))
     exit(2)
 }
 func runs(_ workload: Int) -> Bool { selected.isEmpty || selected.contains(workload) }
@@ -57,6 +64,13 @@ func ratio(_ baseline: Double, _ docket: Double) -> String { String(format: "%.2
     let operations = smoke ? 2_000 : 200_000
     let keyCounts = smoke ? [1, 100, 1_000] : [1, 100, 10_000, 100_000]
     let midKeys = smoke ? 100 : 10_000
+    if let keys = phasesKeys {
+        for _ in 0..<10 {
+            let phases = try await keyedPhases(operations: operations, keys: keys)
+            print("in batch mode: submit \(ns(phases.submit)), run \(ns(phases.run)), take \(ns(phases.take))")
+        }
+        return
+    }
     if let keys = profileKeys {
         for _ in 0..<5 {
             let docket = try await keyedThroughput(DocketSystem.self, operations: operations, keys: keys)
