@@ -676,9 +676,13 @@ final class Tracker: Sendable {
         if let journal = state.journal { journal.append(.consumed(id, at: journal.date(now))) }
         switch outcome {
         case .success(let payload):
+            // The tombstone is made from fields read through the box: passing `box.record`
+            // whole would copy the record, retaining every reference in it.
+            let tombstone = Tombstone(
+                definition: box.record.definition.ordinal, owner: box.record.owner, state: box.record.state, consumed: true)
             state.records[id] = nil
             state.counts.succeeded -= 1
-            bury(id, box.record, consumed: true, into: &state, now: now)
+            state.tombstones.bury(id, tombstone, now: now.nanoseconds)
             return .finished(.success(payload))
         case .failure(let failure):
             // A failure stays on record while it blocks its object; only its reading is consumed.
