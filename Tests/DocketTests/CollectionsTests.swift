@@ -192,17 +192,20 @@ struct CollectionsTests {
         for value in 0..<6 { ring.append(value) }
         _ = ring.popFirst()
         ring.append(6)
-        // Each change to either side, with the buffer shared: subscript, append (with and
-        // without growing), prepend, popFirst and removeAll.
+        // Each change to either side, with the buffer shared: subscript, append with room
+        // left and when full (growing), prepend, popFirst and removeAll.
         var copy = ring
         copy[0] = 100
         #expect(Array(ring) == [1, 2, 3, 4, 5, 6])
         #expect(Array(copy) == [100, 2, 3, 4, 5, 6])
-        let grown = ring
+        let roomy = ring
         ring.append(7)
+        #expect(Array(roomy) == [1, 2, 3, 4, 5, 6])
         ring.append(8)
+        // Full at capacity 8 and shared: the append grows into a new buffer and must copy.
+        let full = ring
         ring.append(9)
-        #expect(Array(grown) == [1, 2, 3, 4, 5, 6])
+        #expect(Array(full) == [1, 2, 3, 4, 5, 6, 7, 8])
         let beforePrepend = ring
         ring.prepend(0)
         #expect(Array(beforePrepend) == [1, 2, 3, 4, 5, 6, 7, 8, 9])
@@ -222,11 +225,16 @@ struct CollectionsTests {
     func ringBufferReuse() {
         var ring = Ring<Int>()
         for value in 0..<3 { ring.append(value) }
-        // Capacity 4: the next append fits, and neither it nor a pop or a write moves the buffer.
+        // Capacity 4: the next append fits, and neither it nor a pop or a write moves the
+        // buffer. Checked after each: two needless copies in a row could free the buffer and
+        // be handed its address back.
         let buffer = ring.bufferIdentity
         ring.append(3)
+        #expect(ring.bufferIdentity == buffer)
         _ = ring.popFirst()
+        #expect(ring.bufferIdentity == buffer)
         ring.prepend(0)
+        #expect(ring.bufferIdentity == buffer)
         ring[1] = 10
         #expect(ring.bufferIdentity == buffer)
         // Full: growing replaces it.
@@ -241,6 +249,19 @@ struct CollectionsTests {
         let own = ring.bufferIdentity
         ring.append(5)
         #expect(ring.bufferIdentity == own)
+    }
+
+    @Test("A drained ring gives back a buffer of more than 1 024 slots and keeps a smaller one")
+    func ringDrainedBuffer() {
+        var ring = Ring<Int>()
+        for value in 0..<1_024 { ring.append(value) }
+        while ring.popFirst() != nil {}
+        #expect(ring.bufferIdentity != nil)
+        for value in 0..<1_025 { ring.append(value) }
+        while ring.popFirst() != nil {}
+        #expect(ring.bufferIdentity == nil)
+        ring.append(1)
+        #expect(Array(ring) == [1])
     }
 
     /// Counts live instances, to check that the ring destroys each element exactly once.
