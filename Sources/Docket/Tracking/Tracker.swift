@@ -417,11 +417,11 @@ final class Tracker: Sendable {
         // A glance of a record without a result window (one not yet finished) answers without
         // the clock; every other read takes it before the lock, as it will need it.
         let glancing = owner == nil && glance != nil
-        var read: Duration? = glancing ? nil : clock.now()
+        var reading: Duration? = glancing ? nil : clock.now()
         func currentTime() -> Duration {
-            if let read { return read }
+            if let reading { return reading }
             let now = clock.now()
-            read = now
+            reading = now
             return now
         }
         let found = shard(id).state.withLock { state -> T? in
