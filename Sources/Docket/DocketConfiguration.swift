@@ -25,6 +25,15 @@ public struct DocketConfiguration: Sendable {
     /// The wall-clock date that the clock's start corresponds to, for status timestamps.
     /// Defaults to the moment the docket is created.
     public var wallClockOrigin: Date?
+    /// The priority of the docket's workers, the tasks that run operations. With `nil` (the
+    /// default) each worker takes the priority of the task whose submission started it.
+    ///
+    /// A server whose request handlers share Swift's cooperative thread pool with the docket
+    /// may set a lower one, such as `.utility`: while the docket has work for every thread,
+    /// the handlers' tasks (a status poll, a submission) then run ahead of it instead of
+    /// waiting behind a queue of the docket's jobs. The docket's own throughput is lower for
+    /// it when nothing else competes; `Benchmarks/README.md` measures both.
+    public var workerPriority: TaskPriority?
 
     /// Creates a configuration; every value has a default suited to a server.
     public init(
@@ -34,7 +43,8 @@ public struct DocketConfiguration: Sendable {
         tombstoneLifetime: Duration = .seconds(24 * 3600),
         idempotencyWindow: Duration = .seconds(24 * 3600),
         execution: Execution = .automatic,
-        wallClockOrigin: Date? = nil
+        wallClockOrigin: Date? = nil,
+        workerPriority: TaskPriority? = nil
     ) {
         self.maxConcurrentOperations = maxConcurrentOperations
         self.maxQueuedOperations = maxQueuedOperations
@@ -43,6 +53,7 @@ public struct DocketConfiguration: Sendable {
         self.idempotencyWindow = idempotencyWindow
         self.execution = execution
         self.wallClockOrigin = wallClockOrigin
+        self.workerPriority = workerPriority
     }
 
     func validated() throws -> DocketConfiguration {

@@ -18,6 +18,30 @@ struct CapacityTests {
         #expect(harness.journal.all.filter { $0.hasPrefix("end") }.count == 5)
     }
 
+    @Test("Workers run at the configured priority, whatever the submitter's", arguments: [TaskPriority.background, .utility, .high])
+    func workerPriority(priority: TaskPriority) async throws {
+        let seen = Locked<[TaskPriority]>([])
+        let probe = OperationDefinition<Int, Int>("probe") { value, _ in
+            seen.withLock { $0.append(Task.basePriority ?? .medium) }
+            return value
+        }
+        var registry = OperationRegistry()
+        try registry.register(probe)
+        let docket = try Docket(registry: registry, configuration: DocketConfiguration(workerPriority: priority))
+        // Submitted from a task of another priority than the workers', on two objects so
+        // that more than one worker may start.
+        let submitter: TaskPriority = priority == .high ? .low : .high
+        let handles = try await Task(priority: submitter) {
+            var handles: [OperationHandle<Int>] = []
+            for index in 0..<4 {
+                handles.append(try await docket.submit(probe, input: index, options: SubmitOptions(objectKey: "p\(index % 2)")))
+            }
+            return handles
+        }.value
+        for handle in handles { _ = await handle.outcome() }
+        #expect(seen.withLock { $0 } == Array(repeating: priority, count: 4))
+    }
+
     @Test("Submitting past the queue bound is refused and touches nothing already queued")
     func queueFull() async throws {
         let harness = try Harness(configuration: DocketConfiguration(maxQueuedOperations: 3))

@@ -30,7 +30,8 @@ final class Engine: Sendable {
             clock: clock, unreadResultLifetime: configuration.unreadResultLifetime,
             tombstoneLifetime: configuration.tombstoneLifetime, names: registry.names, journal: journal)
         pool = WorkerPool(
-            maxWorkers: configuration.maxConcurrentOperations, gateOpen: configuration.execution == .automatic, clock: clock)
+            maxWorkers: configuration.maxConcurrentOperations, gateOpen: configuration.execution == .automatic,
+            priority: configuration.workerPriority, clock: clock)
         timer = DueTimer(clock: clock, activity: pool, tracker: tracker)
         supervisor = Supervisor(directory: directory)
         idempotency = IdempotencyIndex(window: configuration.idempotencyWindow)

@@ -21,20 +21,23 @@ final class WorkerPool: Sendable {
     }
 
     let maxWorkers: Int
+    /// The workers' priority; `nil` for the priority of the task that starts each one.
+    let priority: TaskPriority?
     private let state: Locked<State>
     private let clock: EngineClock
 
     /// How many operations a worker runs from one mailbox before giving others a turn.
     static let drainBudget = 32
 
-    init(maxWorkers: Int, gateOpen: Bool, clock: EngineClock) {
+    init(maxWorkers: Int, gateOpen: Bool, priority: TaskPriority? = nil, clock: EngineClock) {
         self.maxWorkers = maxWorkers
+        self.priority = priority
         self.clock = clock
         self.state = Locked(State(gateOpen: gateOpen))
     }
 
     private func spawnWorkers(_ count: Int) {
-        for _ in 0..<count { Task { await self.work() } }
+        for _ in 0..<count { Task(priority: priority) { await self.work() } }
     }
 
     /// Puts a mailbox whose head is runnable on the ready queue, handing it to a parked worker if one waits.
