@@ -115,6 +115,15 @@ func ratio(_ baseline: Double, _ docket: Double) -> String { String(format: "%.2
                 print("  one \(read) on a quiet docket with \(live) live operations: \(ns(lookup)) (\(String(format: "%.1f", 1e3 / lookup)) million per second per core)")
             }
         }
+        // The same with the workers at .utility priority (DocketConfiguration.workerPriority):
+        // the pollers' tasks then run ahead of the docket's jobs instead of queueing behind them.
+        let quietUtility = try await keyedThroughput(UtilityDocketSystem.self, operations: operations, keys: midKeys)
+        print("With the workers at .utility priority, K = \(midKeys) without pollers: \(ns(quietUtility))/op (\(String(format: "%.2f", quietUtility / quiet))× the default workers' figure above)")
+        for progressOnly in [false, true] {
+            let read = progressOnly ? "progress(of:)" : "status(of:)"
+            let polled = try await throughputWhilePolling(operations: operations, keys: midKeys, progressOnly: progressOnly, workerPriority: .utility)
+            print("  pollers reading \(read): \(ns(polled.nsPerOperation))/op with pollers (slowdown \(String(format: "%.0f%%", (polled.nsPerOperation / quietUtility - 1) * 100)), \(String(format: "%.0f%%", (polled.nsPerOperation / quiet - 1) * 100)) against the default workers without pollers); \(String(format: "%.2f", polled.lookupsPerSecond / 1e6)) million lookups/s; the pollers were given \(String(format: "%.2f", polled.pollerShare)) cores and spent \(ns(polled.nsPerLookup)) per lookup")
+        }
     }
 
     if runs(3) {

@@ -18,11 +18,18 @@ public final class DocketSystem: KeyedSystem {
     private let keyNames: [String]
     private let ids = Mutex<[OperationID]>([])
 
-    public init(keys: Int, log: OrderLog) throws {
+    public convenience init(keys: Int, log: OrderLog) throws {
+        try self.init(keys: keys, log: log, workerPriority: nil)
+    }
+
+    /// With `workerPriority`, the docket's workers run at that priority (see
+    /// ``DocketConfiguration/workerPriority``).
+    public init(keys: Int, log: OrderLog, workerPriority: TaskPriority?) throws {
         definition = Self.definition(log: log)
         var registry = OperationRegistry()
         try registry.register(definition)
-        docket = try Docket(registry: registry, configuration: DocketConfiguration(maxQueuedOperations: 20_000_000))
+        docket = try Docket(
+            registry: registry, configuration: DocketConfiguration(maxQueuedOperations: 20_000_000, workerPriority: workerPriority))
         keyNames = (0..<keys).map { "object-\($0)" }
     }
 
@@ -77,4 +84,20 @@ public func keyedPhases(operations: Int, keys: Int) async throws -> (submit: Dou
     guard report.succeeded == operations, log.verify() == (operations, 0) else { throw WorkloadError("phases: ran \(report.succeeded) of \(operations)") }
     let perOperation = { (duration: Duration) in duration.nanoseconds / Double(operations) }
     return (perOperation(submitted - start), perOperation(ran - submitted), perOperation(taken - ran))
+}
+
+/// Docket as ``DocketSystem`` runs it, with its workers at `.utility` priority: the setting
+/// for a server whose request handlers share the cooperative pool with the docket.
+public final class UtilityDocketSystem: KeyedSystem {
+    public static let name = "Docket (workers at .utility)"
+    public static let keepsOrder = true
+    private let system: DocketSystem
+
+    public init(keys: Int, log: OrderLog) throws {
+        system = try DocketSystem(keys: keys, log: log, workerPriority: .utility)
+    }
+
+    public func submit(key: Int, index: Int) async throws { try await system.submit(key: key, index: index) }
+
+    public func finish() async throws { try await system.finish() }
 }
