@@ -98,19 +98,15 @@ struct Ring<Element> {
 
     /// Makes room for one more element in a buffer of the ring's own.
     private mutating func reserveOneMore() {
-        // Checked before `current` is bound: that binding is a second reference.
-        let unique = isKnownUniquelyReferenced(&buffer)
-        guard let current = buffer else {
+        guard let capacity = buffer?.slots else {
             // Most lines hold one or two operations: start with room for one and double.
             buffer = RingBuffer.make(capacity: 1)
             return
         }
-        let capacity = current.slots
-        if current.count < capacity {
-            if !unique { buffer = current.copy(capacity: capacity, moving: false) }
-            return
-        }
-        buffer = current.copy(capacity: capacity * 2, moving: unique)
+        if count < capacity { return makeUnique() }
+        // No local holds the buffer while its uniqueness is checked: that would be a second reference.
+        let unique = isKnownUniquelyReferenced(&buffer)
+        buffer = buffer.unsafelyUnwrapped.copy(capacity: capacity * 2, moving: unique)
     }
 }
 
@@ -193,6 +189,5 @@ extension Ring: Sequence {
     func makeIterator() -> Iterator { Iterator(ring: self) }
 }
 
-// Proof of safety: a buffer shared by two rings is copied before either changes it
-// (`makeUnique`, `reserveOneMore`), so a buffer reachable from two threads is only read.
+// Proof of safety: copy-on-write; a shared buffer is copied before any change, so is only read.
 extension Ring: @unchecked Sendable where Element: Sendable {}
