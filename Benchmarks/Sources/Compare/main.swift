@@ -59,6 +59,8 @@ func scaleInChildProcess(operations: Int, objects: Int, environment: [String: St
 func row(_ cells: [String]) { print("| " + cells.joined(separator: " | ") + " |") }
 func ns(_ value: Double) -> String { value >= 10_000 ? String(format: "%.1f µs", value / 1000) : String(format: "%.0f ns", value) }
 func ratio(_ baseline: Double, _ docket: Double) -> String { String(format: "%.2f×", baseline / docket) }
+/// How much slower `figure` is than `reference`, in percent.
+func slowdown(_ figure: Double, against reference: Double) -> String { String(format: "%.0f%%", (figure / reference - 1) * 100) }
 
 @Sendable func main() async throws {
     let operations = smoke ? 2_000 : 200_000
@@ -108,7 +110,7 @@ func ratio(_ baseline: Double, _ docket: Double) -> String { String(format: "%.2
         for progressOnly in [false, true] {
             let read = progressOnly ? "progress(of:)" : "status(of:)"
             let polled = try await throughputWhilePolling(operations: operations, keys: midKeys, progressOnly: progressOnly)
-            print("K = \(midKeys), pollers reading \(read): \(ns(polled.nsPerOperation))/op with pollers vs \(ns(quiet)) without (slowdown \(String(format: "%.0f%%", (polled.nsPerOperation / quiet - 1) * 100))); \(String(format: "%.2f", polled.lookupsPerSecond / 1e6)) million lookups/s")
+            print("K = \(midKeys), pollers reading \(read): \(ns(polled.nsPerOperation))/op with pollers vs \(ns(quiet)) without (slowdown \(slowdown(polled.nsPerOperation, against: quiet))); \(String(format: "%.2f", polled.lookupsPerSecond / 1e6)) million lookups/s")
             print("  the pollers were given \(String(format: "%.2f", polled.pollerShare)) cores of 2 (the process used \(String(format: "%.2f", polled.processShare))) and spent \(ns(polled.nsPerLookup)) per lookup")
             for live in smoke ? [1_000] : [1_000, 100_000] {
                 let lookup = try await statusLookupCost(live: live, keys: midKeys, lookups: smoke ? 10_000 : 2_000_000, progressOnly: progressOnly)
@@ -122,7 +124,7 @@ func ratio(_ baseline: Double, _ docket: Double) -> String { String(format: "%.2
         for progressOnly in [false, true] {
             let read = progressOnly ? "progress(of:)" : "status(of:)"
             let polled = try await throughputWhilePolling(operations: operations, keys: midKeys, progressOnly: progressOnly, workerPriority: .utility)
-            print("  pollers reading \(read): \(ns(polled.nsPerOperation))/op with pollers (slowdown \(String(format: "%.0f%%", (polled.nsPerOperation / quietUtility - 1) * 100)), \(String(format: "%.0f%%", (polled.nsPerOperation / quiet - 1) * 100)) against the default workers without pollers); \(String(format: "%.2f", polled.lookupsPerSecond / 1e6)) million lookups/s; the pollers were given \(String(format: "%.2f", polled.pollerShare)) cores and spent \(ns(polled.nsPerLookup)) per lookup")
+            print("  pollers reading \(read): \(ns(polled.nsPerOperation))/op with pollers (slowdown \(slowdown(polled.nsPerOperation, against: quietUtility)), \(slowdown(polled.nsPerOperation, against: quiet)) against the default workers without pollers); \(String(format: "%.2f", polled.lookupsPerSecond / 1e6)) million lookups/s; the pollers were given \(String(format: "%.2f", polled.pollerShare)) cores and spent \(ns(polled.nsPerLookup)) per lookup")
         }
     }
 
