@@ -134,14 +134,19 @@ public struct DelayedPhases: Sendable {
 /// timers for the second core's head start and for running lines gone cold in the meantime.
 /// In batch mode both build every line first and run them all after, and the difference of
 /// the two is what scheduling and firing the timers cost.
-public func delayedPhases(count: Int, keys: Int, delayed: Bool) async throws -> DelayedPhases {
-    try await delayedRun(count: count, keys: keys, delayed: delayed, execution: .batch)
+///
+/// Results are taken in submission order, unless `takeInDueOrder`: then in the order of the
+/// due times drawn, which at one operation per object is the order a delayed run finished
+/// in, and for an undelayed run (finished in submission order) a random one. The order is
+/// worked out before the take phase's clock starts.
+public func delayedPhases(count: Int, keys: Int, delayed: Bool, takeInDueOrder: Bool = false) async throws -> DelayedPhases {
+    try await delayedRun(count: count, keys: keys, delayed: delayed, execution: .batch, takeInDueOrder: takeInDueOrder)
 }
 
 /// Workload 4's run. In automatic mode operations run as they fall due, within the fire phase,
 /// and the run phase is empty.
 private func delayedRun(
-    count: Int, keys: Int, delayed: Bool, execution: DocketConfiguration.Execution
+    count: Int, keys: Int, delayed: Bool, execution: DocketConfiguration.Execution, takeInDueOrder: Bool = false
 ) async throws -> DelayedPhases {
     let clock = ManualClock()
     let ran = Atomic<Int>(0)
@@ -157,9 +162,13 @@ private func delayedRun(
     let names = (0..<keys).map { "object-\($0)" }
     var ids: [OperationID] = []
     ids.reserveCapacity(count)
+    var dueMilliseconds: [Int64] = []
+    dueMilliseconds.reserveCapacity(takeInDueOrder ? count : 0)
     let start = ContinuousClock.now
     for index in 0..<count {
-        let delay = delayed ? Duration.milliseconds(Int64(generator.next() % 3_600_000)) : .zero
+        let drawn = Int64(generator.next() % 3_600_000)
+        if takeInDueOrder { dueMilliseconds.append(drawn) }
+        let delay = delayed ? Duration.milliseconds(drawn) : .zero
         let handle = try await docket.submit(definition, input: index, options: SubmitOptions(objectKey: names[index % keys], delay: delay))
         ids.append(handle.id)
     }
@@ -170,6 +179,11 @@ private func delayedRun(
     let fired = ContinuousClock.now
     if execution == .batch { _ = try await docket.runDue() }
     let finished = ContinuousClock.now
+    if takeInDueOrder {
+        // Ties in submission order, as the timer fires them.
+        ids = ids.indices.sorted { (dueMilliseconds[$0], $0) < (dueMilliseconds[$1], $1) }.map { ids[$0] }
+    }
+    let takeStart = ContinuousClock.now
     for id in ids {
         guard case .finished(.success) = docket.takeResult(of: id) else { throw WorkloadError("delayed: \(id) did not succeed") }
     }
@@ -178,7 +192,7 @@ private func delayedRun(
     let perOperation = { (duration: Duration) in duration.nanoseconds / Double(count) }
     return DelayedPhases(
         submit: perOperation(submitted - start), fire: perOperation(fired - submitted),
-        run: perOperation(finished - fired), take: perOperation(taken - finished))
+        run: perOperation(finished - fired), take: perOperation(taken - takeStart))
 }
 
 /// Workload 4 (real clock): delayed operations due within `window`; how late they start
