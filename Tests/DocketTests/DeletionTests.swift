@@ -1,5 +1,6 @@
 import Docket
 import DocketTesting
+import Synchronization
 import Testing
 
 @Suite("Deletion")
@@ -16,6 +17,61 @@ struct DeletionTests {
         #expect(try failed.status().state == .failed)
         #expect(try follower.status().state == .waiting)
         #expect(harness.journal.all == ["bad"])
+    }
+
+    @Test("A delete that arrives while another waits on a busy object waits its turn: no reservation is lost, nothing running is removed")
+    func concurrentDeletes() async throws {
+        let journal = Journal()
+        let gate = Gate()
+        let released = Atomic<Bool>(false)
+        let spinning = Atomic<Bool>(false)
+        let work = OperationDefinition<Step, String>("work") { step, context in
+            journal.append("start \(step.label)")
+            if step.label == "spin" {
+                // Holds its object's line without suspending: a body runs on its line's executor.
+                spinning.store(true, ordering: .releasing)
+                while !released.load(ordering: .acquiring) {}
+            } else if step.label == "queued" {
+                await gate.wait(step.label, context: context)
+            }
+            if step.fail { throw TestFailure(message: "\(step.label) failed") }
+            return step.label
+        }
+        var registry = OperationRegistry()
+        try registry.register(work)
+        let docket = try Docket(registry: registry, clock: ManualClock())
+        func submit(_ label: String, on key: String, fail: Bool = false, delay: Duration = .zero) async throws -> OperationHandle<String> {
+            try await docket.submit(work, input: Step(label: label, fail: fail), options: SubmitOptions(objectKey: key, delay: delay))
+        }
+        let failed = try await submit("failed", on: "x", fail: true)
+        let queued = try await submit("queued", on: "x")
+        await docket.waitForIdle()
+        #expect(try failed.status().state == .failed)
+        _ = try await submit("spin", on: "y")
+        let delayed = try await submit("delayed", on: "y", delay: .seconds(10))
+        while !spinning.load(ordering: .acquiring) { await Task.yield() }
+
+        // The first delete reserves `queued` on x, then waits for y's line, busy in the spin.
+        let first = Task { try await docket.delete([queued.id, delayed.id]) }
+        for _ in 0..<200 { await Task.yield() }
+        // The second, arriving meanwhile, would clear the first's reservation on x as it
+        // commits and let `queued` start, for the first to remove while it runs.
+        let second = Task { try await docket.delete(failed.id, followers: .keep) }
+        for _ in 0..<200 { await Task.yield() }
+        released.store(true, ordering: .releasing)
+
+        let firstRemoved = try await first.value.removed
+        let secondRemoved = try await second.value.removed
+        gate.open("queued")
+        await docket.waitForIdle()
+        #expect(Set(firstRemoved) == [.init(id: queued.id, reason: .deleted), .init(id: delayed.id, reason: .deleted)])
+        #expect(secondRemoved == [.init(id: failed.id, reason: .deleted)])
+        #expect(!journal.all.contains("start queued"), "a reserved operation started: \(journal.all)")
+        #expect(try queued.status().state == .cancelled(.deleted))
+        let after = try await submit("after", on: "x")
+        await docket.waitForIdle()
+        #expect(try after.status().state == .succeeded, "object x no longer runs anything")
+        #expect(await docket.metrics().liveObjects == 0)
     }
 
     @Test("Keep: the failed operation goes, the object resumes with its followers")

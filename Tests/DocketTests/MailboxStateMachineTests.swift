@@ -562,6 +562,18 @@ struct MailboxStateMachineTests {
         #expect(held(machine) == [false])
     }
 
+    @Test("An entry another deletion holds cannot be reserved again, and the refusal changes no hold")
+    func heldEntryRefused() {
+        var machine = blockedMachine(followers: [entry(b), entry(c)])
+        #expect(refusal(machine.prepareDeletion([b], followers: nil)) == nil)
+        #expect(held(machine) == [false, true, false])
+        #expect(refusal(machine.prepareDeletion([a, b], followers: .keep)) == .deletionInProgress(b))
+        #expect(refusal(machine.prepareDeletion([a], followers: .cascade)) == .deletionInProgress(b))
+        #expect(held(machine) == [false, true, false])
+        #expect(refusal(machine.prepareDeletion([a], followers: .keep)) == nil)
+        #expect(held(machine) == [true, true, false])
+    }
+
     @Test("A failed head with followers and no policy needs a follower choice, and nothing changes")
     func followerChoiceRequired() {
         var machine = blockedMachine(followers: [entry(b), entry(c)])

@@ -233,6 +233,11 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
             }
         }
         let cascade = followers == .cascade && blockedBy.map(ids.contains) == true
+        // A reservation is one mark per entry, not one per deletion, so no entry may be held
+        // by two (the supervisor runs one deletion at a time; this keeps the line safe anyway).
+        if let taken = line.first(where: { $0.isHeld && (cascade || ids.contains($0.id)) }) {
+            return .failure(.deletionInProgress(taken.id))
+        }
         for offset in 0..<line.count where cascade || ids.contains(line[offset].id) {
             line[offset].isHeld = true
         }

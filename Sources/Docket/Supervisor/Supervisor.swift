@@ -4,7 +4,9 @@ import Foundation
 ///
 /// It is never on the path of an operation that succeeds without dependents: workers
 /// notify it only of cancellations and of successes that others wait for. Deletions are
-/// serialized here, so two deletes never interleave their reservations.
+/// serialized here, so two deletes never interleave their reservations: the actor is
+/// reentrant, and a deletion suspends at every mailbox it reserves on, so a deletion that
+/// arrives meanwhile waits for it to end (``delete(_:followers:)``).
 actor Supervisor {
     /// What workers and mailboxes report.
     enum Notice: Sendable {
@@ -18,6 +20,11 @@ actor Supervisor {
     /// How many notices workers and mailboxes have sent (to prove successes stay off this actor).
     private(set) var noticesHandled = 0
     private let directory: MailboxDirectory
+    /// A deletion is between its first reservation and its end.
+    private var deleting = false
+    /// Deletions waiting for the one in progress, in arrival order. Deletions are rare and
+    /// not on any operation's path, so a continuation each costs nothing that matters.
+    private var waitingDeletions: [CheckedContinuation<Void, Never>] = []
 
     init(directory: MailboxDirectory) {
         self.directory = directory
@@ -49,7 +56,36 @@ actor Supervisor {
     /// Deletes the operations as one step per object: every object's part is checked and
     /// reserved first, and only when all parts are valid are they applied. Returns what was
     /// removed, dependents included.
+    ///
+    /// One deletion at a time: a line's reservation is one mark per entry, which a commit or
+    /// a release clears for the whole line, so a second deletion reserving while the first
+    /// waits on another mailbox would lose its marks and could remove an entry that started.
     func delete(_ targets: [(OperationID, ObjectKey)], followers: FollowerPolicy?) async throws -> [(OperationID, CancellationReason)] {
+        await beginDeletion()
+        defer { endDeletion() }
+        return try await deleteAlone(targets, followers: followers)
+    }
+
+    /// Waits until no other deletion is in progress, and marks this one as in progress.
+    private func beginDeletion() async {
+        guard deleting else {
+            deleting = true
+            return
+        }
+        // The deletion ending hands over to the first waiter without clearing `deleting`.
+        await withCheckedContinuation { waitingDeletions.append($0) }
+    }
+
+    /// Ends the deletion in progress, handing over to the next waiting one, if any.
+    private func endDeletion() {
+        if waitingDeletions.isEmpty {
+            deleting = false
+        } else {
+            waitingDeletions.removeFirst().resume()
+        }
+    }
+
+    private func deleteAlone(_ targets: [(OperationID, ObjectKey)], followers: FollowerPolicy?) async throws -> [(OperationID, CancellationReason)] {
         var byObject: [ObjectKey: Set<OperationID>] = [:]
         var order: [ObjectKey] = []
         for (id, key) in targets {
@@ -100,8 +136,10 @@ actor Supervisor {
         switch refusal {
         case .running(let id):
             DocketError(.notDeletable, "Operation \(id) is running; only waiting, delayed or failed operations can be deleted. Cancel it instead.", operationID: id)
-        case .notInLine(let id), .notBlockedBy(let id), .failed(let id), .deletionInProgress(let id):
+        case .notInLine(let id), .notBlockedBy(let id), .failed(let id):
             DocketError(.notDeletable, "Operation \(id) is no longer queued or failed, so it cannot be deleted.", operationID: id)
+        case .deletionInProgress(let id):
+            DocketError(.notDeletable, "Operation \(id) is being deleted by another request. Check its status once that request ends.", operationID: id)
         case .followerChoiceRequired(let failed, let followers):
             DocketError(
                 .followerChoiceRequired,
