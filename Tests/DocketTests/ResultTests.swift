@@ -1,6 +1,7 @@
 @testable import Docket
 import DocketTesting
 import Foundation
+import Synchronization
 import Testing
 
 @Suite("Results, owners and waiting")
@@ -150,6 +151,54 @@ struct ResultTests {
         #expect(harness.journal.all == ["one"])
         // The key still names the first operation for its own definition.
         #expect(try await docket.submit(harness.record, input: Step(label: "three"), options: options).id == first.id)
+    }
+
+    @Test("A waiter whose task was cancelled before it waits gives up at once, and consumes nothing",
+          .timeLimit(.minutes(1)))
+    func cancelledBeforeWaiting() async throws {
+        let harness = try Harness()
+        let later = try await harness.submit("later", delay: .seconds(60))
+        let returned = Atomic<Bool>(false)
+        let waiter = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            defer { returned.store(true, ordering: .releasing) }
+            return await later.outcome()
+        }
+        // A waiter that does not give up waits for the operation, which the clock holds back
+        // until the advance below; it returns, with the result, only then.
+        var yields = 0
+        while !returned.load(ordering: .acquiring), yields < 100_000 {
+            await Task.yield()
+            yields += 1
+        }
+        let gaveUp = returned.load(ordering: .acquiring)
+        #expect(gaveUp, "the cancelled waiter is still waiting")
+        if !gaveUp { harness.clock.advance(by: .seconds(60)) }
+        #expect(await waiter.value.isNotFound)
+        #expect(try later.status().state == .delayed)
+        harness.clock.advance(by: .seconds(60))
+        await harness.idle()
+        guard case .finished(.success("done later")) = later.takeResult() else {
+            Issue.record("the result was not kept for its reader")
+            return
+        }
+    }
+
+    @Test("A cancellation or timeout that reaches an attempt after its body returned changes nothing")
+    func cancelAfterEnd() throws {
+        let harness = try Harness()
+        let tracker = harness.docket.engine.tracker
+        let running = OperationContext(operationID: .random(), attempt: 1, tracker: tracker)
+        #expect(running.requestCancellation())
+        #expect(running.isCancelled)
+        running.end()
+        #expect(running.isCancelled && !running.isTimedOut)
+
+        let ended = OperationContext(operationID: .random(), attempt: 1, tracker: tracker)
+        ended.end()
+        #expect(!ended.requestCancellation(timedOut: true))
+        #expect(!ended.requestCancellation())
+        #expect(!ended.isCancelled && !ended.isTimedOut)
     }
 
     @Test("A deadline that passed before its waiter registered releases the waiter at once",

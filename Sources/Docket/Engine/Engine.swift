@@ -255,15 +255,13 @@ final class Engine: Sendable {
                 return
             }
             // It started in the meantime: cancel it as running.
-            guard let context = tracker.runningContext(id) else {
-                throw DocketError(.notCancellable, "Operation \(id) finished before it could be cancelled.", operationID: id)
+            guard let context = tracker.runningContext(id), context.requestCancellation() else {
+                throw Self.endedBeforeCancel(id)
             }
-            context.requestCancellation()
         case .running:
-            guard let context = record.context ?? tracker.runningContext(id) else {
-                throw DocketError(.notCancellable, "Operation \(id) finished before it could be cancelled.", operationID: id)
+            guard let context = record.context ?? tracker.runningContext(id), context.requestCancellation() else {
+                throw Self.endedBeforeCancel(id)
             }
-            context.requestCancellation()
         case .failed:
             throw DocketError(.notCancellable, "Operation \(id) has failed; retry it or delete it instead.", operationID: id)
         case .succeeded, .cancelled:
@@ -324,6 +322,12 @@ final class Engine: Sendable {
         // What is still queued stays in the store for the next open.
         try? await journal?.store.close()
         return ShutdownReport(finishedInTime: stillRunning == 0, cancelledAtDeadline: stillRunning, leftQueued: queuedCount)
+    }
+
+    /// The attempt ended between the lookup and the cancel: it finished, or it failed and
+    /// waits for another attempt, which a second cancel would then find queued.
+    private static func endedBeforeCancel(_ id: OperationID) -> DocketError {
+        DocketError(.notCancellable, "Operation \(id) ended its attempt before it could be cancelled. Check its status, and cancel again if it waits for another attempt.", operationID: id)
     }
 
     var isShuttingDown: Bool { shuttingDown.load(ordering: .relaxed) }

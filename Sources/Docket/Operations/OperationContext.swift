@@ -16,6 +16,9 @@ public final class OperationContext: Sendable {
         var progress = 0
         var isCancelled = false
         var isTimedOut = false
+        /// The body has returned: a cancellation or timeout arriving later changes nothing,
+        /// so the attempt's outcome is what it was when the body returned.
+        var ended = false
         var nextToken: UInt64 = 0
         var waiters: [(token: UInt64, continuation: UnsafeContinuation<Void, Never>)] = []
     }
@@ -85,19 +88,27 @@ public final class OperationContext: Sendable {
         state.withLock { $0.isTimedOut }
     }
 
-    func requestCancellation(timedOut: Bool = false) {
-        let waiters = state.withLock { state in
+    /// Asks the body to stop; with `timedOut`, its attempt fails as timed out. Returns `false`,
+    /// changing nothing, once the body has returned (``end()``).
+    @discardableResult
+    func requestCancellation(timedOut: Bool = false) -> Bool {
+        let waiters = state.withLock { state -> [(token: UInt64, continuation: UnsafeContinuation<Void, Never>)]? in
+            guard !state.ended else { return nil }
             state.isCancelled = true
             if timedOut { state.isTimedOut = true }
             defer { state.waiters = [] }
             return state.waiters
         }
+        guard let waiters else { return false }
         for waiter in waiters { waiter.continuation.resume() }
+        return true
     }
 
-    /// Releases any `cancellation()` waiter left behind when the body has returned.
+    /// The body has returned: settles whether the attempt was cancelled or timed out, and
+    /// releases any `cancellation()` waiter left behind.
     func end() {
         let waiters = state.withLock { state in
+            state.ended = true
             defer { state.waiters = [] }
             return state.waiters
         }

@@ -510,6 +510,9 @@ final class Tracker: Sendable {
                             return .outcome(Self.take(id, box, consuming: consumes, from: &state, now: now))
                         }
                         if let deadline, now >= deadline { return .gaveUp }
+                        // A task cancelled before this lock ran its handler already, which found
+                        // no waiter; one cancelled from here on finds this one registered.
+                        if Task.isCancelled { return .gaveUp }
                         box.record.waiters.append(.init(token: token, consumes: consumes, continuation: continuation))
                         return nil
                     }
