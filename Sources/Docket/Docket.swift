@@ -15,6 +15,11 @@ import Foundation
 /// let status = try handle.status()
 /// ```
 public final class Docket: Sendable {
+    /// The longest delay, wait, timeout, retry backoff, retention or lifetime a docket
+    /// accepts: 100 years. Times are kept as 64-bit nanoseconds, which hold about 292 years;
+    /// a longer duration is refused with a ``DocketError`` rather than overflowing.
+    public static let longestDuration = Duration.seconds(100 * 365 * 24 * 60 * 60)
+
     let engine: Engine
     /// What opening on a store restored; empty for a docket without one.
     public let recovery: RecoveryReport
@@ -335,6 +340,9 @@ public final class Docket: Sendable {
     private func deadline(after wait: Duration) throws -> Duration {
         guard wait >= .zero else {
             throw DocketError(.invalidDelay, "The wait \(wait) is negative. Use zero or a positive wait.")
+        }
+        guard wait <= Self.longestDuration else {
+            throw DocketError(.invalidDelay, "The wait \(wait) is longer than \(Self.longestDuration), the longest a docket accepts. Wait less, or submit and poll later.")
         }
         return engine.clock.now() + wait
     }

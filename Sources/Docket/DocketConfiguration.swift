@@ -64,8 +64,8 @@ public struct DocketConfiguration: Sendable {
             throw DocketError(.invalidConfiguration, "maxQueuedOperations is \(maxQueuedOperations); it must be at least 1.")
         }
         for (name, value) in [("unreadResultLifetime", unreadResultLifetime), ("tombstoneLifetime", tombstoneLifetime), ("idempotencyWindow", idempotencyWindow)]
-        where value < .zero {
-            throw DocketError(.invalidConfiguration, "\(name) is \(value); it must not be negative.")
+        where value < .zero || value > Docket.longestDuration {
+            throw DocketError(.invalidConfiguration, "\(name) is \(value); it must be from zero to \(Docket.longestDuration).")
         }
         return self
     }

@@ -57,8 +57,51 @@ struct BadInputTests {
     func duplicateName() throws {
         var registry = OperationRegistry()
         try registry.register(OperationDefinition<Int, Int>("same") { value, _ in value })
-        #expect(throws: DocketError.self) { try registry.register(OperationDefinition<String, String>("same") { value, _ in value }) }
+        expectCode(.duplicateOperationName) { try registry.register(OperationDefinition<String, String>("same") { value, _ in value }) }
         #expect(registry.entries.map(\.name) == ["same"])
+    }
+
+    @Test("A delay or wait beyond the longest duration is refused, not trapped on")
+    func tooLongDelay() async throws {
+        let harness = try Harness()
+        let tooLong = Docket.longestDuration + .seconds(1)
+        #expect(await expectError(.invalidDelay) { _ = try await harness.submit("x", delay: tooLong) } != nil)
+        #expect(await expectError(.invalidDelay) { _ = try await harness.submit("x", delay: .seconds(Int64.max)) } != nil)
+        #expect(await expectError(.invalidDelay) { _ = try await harness.docket.submit(harness.record, input: Step(label: "x"), waitingUpTo: tooLong) } != nil)
+        #expect(await harness.docket.metrics().totals.submitted == 0)
+        // The longest itself is accepted, and reads as delayed.
+        let longest = try await harness.submit("longest", delay: Docket.longestDuration)
+        #expect(try longest.status().state == .delayed)
+    }
+
+    @Test("Registering a definition with an out-of-range timeout, backoff or retention is refused",
+          arguments: [
+            ("zero timeout", OperationDefinition<Int, Int>("t", timeout: .zero) { value, _ in value }),
+            ("negative timeout", OperationDefinition<Int, Int>("t", timeout: .seconds(-1)) { value, _ in value }),
+            ("long timeout", OperationDefinition<Int, Int>("t", timeout: .seconds(Int64.max)) { value, _ in value }),
+            ("negative retention", OperationDefinition<Int, Int>("t", retention: .keep(for: .seconds(-1))) { value, _ in value }),
+            ("negative fixed backoff", OperationDefinition<Int, Int>("t", retryPolicy: RetryPolicy(maxAttempts: 2, backoff: .fixed(.seconds(-1)))) { value, _ in value }),
+            ("infinite multiplier", OperationDefinition<Int, Int>("t", retryPolicy: RetryPolicy(maxAttempts: 3, backoff: .exponential(initial: .seconds(1), multiplier: .infinity, maximum: .seconds(60)))) { value, _ in value }),
+            ("NaN multiplier", OperationDefinition<Int, Int>("t", retryPolicy: RetryPolicy(maxAttempts: 3, backoff: .exponential(initial: .seconds(1), multiplier: .nan, maximum: .seconds(60)))) { value, _ in value }),
+            ("shrinking multiplier", OperationDefinition<Int, Int>("t", retryPolicy: RetryPolicy(maxAttempts: 3, backoff: .exponential(initial: .seconds(1), multiplier: 0.5, maximum: .seconds(60)))) { value, _ in value }),
+            ("long maximum backoff", OperationDefinition<Int, Int>("t", retryPolicy: RetryPolicy(maxAttempts: 3, backoff: .exponential(initial: .seconds(1), multiplier: 2, maximum: .seconds(Int64.max)))) { value, _ in value }),
+          ])
+    func badDefinitionDurations(_ label: String, _ definition: OperationDefinition<Int, Int>) {
+        var registry = OperationRegistry()
+        expectCode(.invalidConfiguration, "\(label)") { try registry.register(definition) }
+        #expect(registry.entries.isEmpty)
+    }
+
+    @Test("Exponential backoff never overflows: a huge multiplier gives the maximum")
+    func backoffSaturates() {
+        let huge = RetryPolicy(maxAttempts: 100, backoff: .exponential(initial: .seconds(1), multiplier: 1e300, maximum: .seconds(60)))
+        #expect(huge.delay(afterAttempt: 1) == .seconds(1))
+        #expect(huge.delay(afterAttempt: 2) == .seconds(60))
+        #expect(huge.delay(afterAttempt: 99) == .seconds(60))
+        let infinite = RetryPolicy(maxAttempts: 3, backoff: .exponential(initial: .seconds(1), multiplier: .infinity, maximum: .seconds(60)))
+        #expect(infinite.delay(afterAttempt: 2) == .seconds(60))
+        let doubling = RetryPolicy(maxAttempts: 10, backoff: .exponential(initial: .seconds(1), multiplier: 2, maximum: .seconds(60)))
+        #expect((1...8).map { doubling.delay(afterAttempt: $0) } == [1, 2, 4, 8, 16, 32, 60, 60].map { Duration.seconds($0) })
     }
 
     @Test("The registry lists definitions with their queueable flag")
@@ -74,6 +117,11 @@ struct BadInputTests {
     func badConfiguration() {
         #expect(throws: DocketError.self) { try Docket(registry: OperationRegistry(), configuration: DocketConfiguration(maxConcurrentOperations: 0)) }
         #expect(throws: DocketError.self) { try Docket(registry: OperationRegistry(), configuration: DocketConfiguration(maxQueuedOperations: 0)) }
+        for lifetime in [Duration.seconds(-1), Docket.longestDuration + .seconds(1)] {
+            expectCode(.invalidConfiguration) { _ = try Docket(registry: OperationRegistry(), configuration: DocketConfiguration(unreadResultLifetime: lifetime)) }
+            expectCode(.invalidConfiguration) { _ = try Docket(registry: OperationRegistry(), configuration: DocketConfiguration(tombstoneLifetime: lifetime)) }
+            expectCode(.invalidConfiguration) { _ = try Docket(registry: OperationRegistry(), configuration: DocketConfiguration(idempotencyWindow: lifetime)) }
+        }
     }
 
     @Test("A retry with input of the wrong type is refused")
@@ -97,4 +145,10 @@ struct BadInputTests {
         #expect(error?.message.contains(".cascade") == true)
         #expect(error?.description.hasPrefix("followerChoiceRequired:") == true)
     }
+}
+
+/// Expects `body` to throw a ``DocketError`` with `code`.
+func expectCode(_ code: DocketError.Code, _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
+    let error = #expect(throws: DocketError.self, comment, sourceLocation: sourceLocation) { try body() }
+    #expect(error?.code == code, comment, sourceLocation: sourceLocation)
 }

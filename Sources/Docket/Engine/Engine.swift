@@ -77,6 +77,9 @@ final class Engine: Sendable {
         guard options.delay >= .zero else {
             throw DocketError(.invalidDelay, "The delay \(options.delay) is negative. Use zero or a positive delay.")
         }
+        guard options.delay <= Docket.longestDuration else {
+            throw DocketError(.invalidDelay, "The delay \(options.delay) is longer than \(Docket.longestDuration), the longest a docket accepts. Use a shorter delay.")
+        }
         if runsNow && configuration.execution == .batch {
             throw DocketError(.batchMode, "This docket runs in batch mode, where nothing runs at once. Defer the operation and call runDue().")
         }
@@ -314,7 +317,9 @@ final class Engine: Sendable {
         pool.setGate(open: false)
         if pool.busyWorkers > 0 {
             let pool = pool
-            timer.schedule(.action { pool.releaseQuietWaiters() }, at: clock.now() + gracePeriod)
+            // A grace period outside what a docket accepts is taken as the nearest it does.
+            let grace = Swift.min(Swift.max(gracePeriod, .zero), Docket.longestDuration)
+            timer.schedule(.action { pool.releaseQuietWaiters() }, at: clock.now() + grace)
             await pool.waitUntilQuiet()
         }
         let stillRunning = tracker.cancelAllRunning()

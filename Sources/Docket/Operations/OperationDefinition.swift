@@ -71,6 +71,35 @@ public struct OperationDefinition<Input: Codable & Sendable, Output: Codable & S
         self.body = body
     }
 
+    /// What is wrong with the definition's timeout, retry backoff or retention, if anything:
+    /// each must be positive (a backoff may be zero) and at most ``Docket/longestDuration``.
+    var durationProblem: String? {
+        let longest = Docket.longestDuration
+        func check(_ name: String, _ value: Duration, zeroAllowed: Bool) -> String? {
+            if value < .zero || (value == .zero && !zeroAllowed) {
+                return "the \(name) is \(value); it must be \(zeroAllowed ? "zero or more" : "positive")."
+            }
+            if value > longest { return "the \(name) is \(value); it must be at most \(longest)." }
+            return nil
+        }
+        if let timeout, let problem = check("timeout", timeout, zeroAllowed: false) { return problem }
+        if case .keep(let duration) = retention, let problem = check("retention", duration, zeroAllowed: true) { return problem }
+        switch retryPolicy?.backoff {
+        case .none?, nil:
+            return nil
+        case .fixed(let duration)?:
+            return check("fixed backoff", duration, zeroAllowed: true)
+        case .exponential(let initial, let multiplier, let maximum)?:
+            if let problem = check("initial backoff", initial, zeroAllowed: true) ?? check("maximum backoff", maximum, zeroAllowed: true) {
+                return problem
+            }
+            guard multiplier.isFinite, multiplier >= 1 else {
+                return "the backoff multiplier is \(multiplier); it must be a finite number of at least 1."
+            }
+            return nil
+        }
+    }
+
     func erased(ordinal: Int) -> ErasedDefinition {
         ErasedDefinition(self, ordinal: ordinal)
     }

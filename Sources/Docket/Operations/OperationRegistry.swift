@@ -34,6 +34,9 @@ public struct OperationRegistry: Sendable {
                 .duplicateOperationName,
                 "An operation named \"\(definition.name)\" is already registered. Give each definition its own name.")
         }
+        if let problem = definition.durationProblem {
+            throw DocketError(.invalidConfiguration, "Operation \"\(definition.name)\": \(problem)")
+        }
         guard names.count < Self.maximumCount else {
             throw DocketError(
                 .invalidConfiguration,

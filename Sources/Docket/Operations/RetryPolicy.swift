@@ -33,13 +33,22 @@ public struct RetryPolicy: Hashable, Sendable {
         case .fixed(let duration):
             return duration
         case .exponential(let initial, let multiplier, let maximum):
-            var delay = initial
+            // The growth is tracked as a factor and compared with the maximum in seconds,
+            // before a Duration is made of it: a Duration times a huge multiplier would
+            // overflow and trap. A multiplier that is not a finite number gives the maximum.
+            var factor = 1.0
             for _ in 1..<Swift.max(1, attempt) {
-                delay = delay * multiplier
-                if delay >= maximum { return maximum }
+                factor *= multiplier
+                if !(Self.seconds(initial) * factor < Self.seconds(maximum)) { return maximum }
             }
-            return Swift.min(delay, maximum)
+            return Swift.max(.zero, Swift.min(initial * factor, maximum))
         }
+    }
+}
+
+extension RetryPolicy {
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
 
