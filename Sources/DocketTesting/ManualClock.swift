@@ -53,6 +53,10 @@ public final class ManualClock: Clock, Sendable {
     /// How many tasks are sleeping on the clock.
     public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
 
+    /// The earliest deadline a sleeper waits for, or `nil` when none sleeps. A test can wait
+    /// until a timer has armed its sleep before advancing past it.
+    public var nextDeadline: Instant? { state.withLock { $0.sleepers.map(\.deadline).min() } }
+
     /// Sleeps until the clock has been advanced to `deadline`.
     public func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {
         let token = state.withLock { state -> UInt64 in

@@ -112,13 +112,19 @@ struct FailureTests {
         #expect(try handle.status().state == .delayed)
     }
 
-    @Test("A timeout fails the operation when its body returns, holding the line until then, and blocks the object")
+    @Test("A timeout fails the operation when its body returns, holding the line until then, and blocks the object",
+          .timeLimit(.minutes(1)))
     func timeout() async throws {
         let harness = try Harness()
         let timed = try await harness.submit("t", harness.timed)
         let follower = try await harness.submit("after")
         try await waitUntil(timed, is: .running)
+        // The state reads running before the attempt arms its timeout, and the timer's sleep
+        // starts on a task of its own: wait until it sleeps, for exactly the timeout.
+        while harness.clock.nextDeadline == nil { await Task.yield() }
+        #expect(harness.clock.nextDeadline == ManualClock.Instant(offset: .seconds(5)))
         harness.clock.advance(by: .seconds(4))
+        #expect(harness.clock.nextDeadline == ManualClock.Instant(offset: .seconds(5)))
         #expect(try timed.status().state == .running)
         harness.clock.advance(by: .seconds(1))
         await harness.idle()

@@ -6,10 +6,12 @@ import Testing
 @Suite("Reentrancy of a line", .timeLimit(.minutes(1)))
 struct ReentrancyTests {
     /// A line takes in several submissions at once when they arrive while a worker holds it.
-    /// Scheduling the first one's delay suspends the line; a cancel of that one then empties
-    /// it. The others must already be in line, not lost with a retired mailbox (this used to
-    /// stop the process on "a revived line accepts entries"). The window is narrow, so the
-    /// test tries it many times.
+    /// When this test was written, scheduling the first one's delay suspended the line, and a
+    /// cancel of that one then emptied it; the others must already be in line, not lost with
+    /// a retired mailbox (this used to stop the process on "a revived line accepts entries").
+    /// Scheduling is synchronous now, so the line no longer suspends there; the test keeps
+    /// the interleaving of a batch intake with a cancel and a retiring line, which it still
+    /// checks end to end. The window is narrow, so the test tries it many times.
     @Test("A cancel taken while a batch of submissions joins the line leaves the rest of the batch in line")
     func cancelDuringBatchIntake() async throws {
         let harness = try Harness()

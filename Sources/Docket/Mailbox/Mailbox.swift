@@ -193,7 +193,8 @@ actor Mailbox {
     /// sees submissions in order before any other event.
     ///
     /// The whole batch joins the line before any action is performed: performing one may
-    /// suspend (a timer wake is scheduled on another actor), and the actor then takes other
+    /// suspend (an action that reaches the supervisor, such as cancelling an entry whose
+    /// dependency was deleted), and the actor then takes other
     /// events, such as a cancel of the entry just enqueued. Were the rest of the batch still
     /// held here, that cancel could empty the line and retire the mailbox with submissions
     /// that never joined it.
