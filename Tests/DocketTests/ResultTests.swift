@@ -153,6 +153,47 @@ struct ResultTests {
         #expect(try await docket.submit(harness.record, input: Step(label: "three"), options: options).id == first.id)
     }
 
+    @Test("A repeat of an idempotency key waits while the first submission is in flight, then answers with it or, if it was refused, reserves the key itself",
+          .timeLimit(.minutes(1)))
+    func idempotentRepeatWaitsForOriginal() async throws {
+        let index = IdempotencyIndex(window: .seconds(60))
+        let original = OperationID.random()
+        let repeated = OperationID.random()
+        #expect(try await index.reserve(owner: "acme", key: "k", operation: "op", for: original, now: .zero) == nil)
+
+        // Committed: the repeat answers with the original, once it exists.
+        let firstReturned = Atomic<Bool>(false)
+        let first = Task {
+            defer { firstReturned.store(true, ordering: .releasing) }
+            return try await index.reserve(owner: "acme", key: "k", operation: "op", for: repeated, now: .seconds(1))
+        }
+        for _ in 0..<10_000 { await Task.yield() }
+        let answeredEarly = firstReturned.load(ordering: .acquiring)
+        #expect(!answeredEarly, "a repeat answered before the original was in its line")
+        index.commit(owner: "acme", key: "k", for: original)
+        #expect(try await first.value == original)
+
+        // Refused: the repeat becomes the submission that holds the key.
+        let other = OperationID.random()
+        #expect(try await index.reserve(owner: "acme", key: "k2", operation: "op", for: other, now: .zero) == nil)
+        let second = Task { try await index.reserve(owner: "acme", key: "k2", operation: "op", for: repeated, now: .seconds(1)) }
+        for _ in 0..<1_000 { await Task.yield() }
+        index.release(owner: "acme", key: "k2", for: other)
+        #expect(try await second.value == nil)
+        index.commit(owner: "acme", key: "k2", for: repeated)
+        #expect(try await index.reserve(owner: "acme", key: "k2", operation: "op", for: other, now: .seconds(2)) == repeated)
+    }
+
+    @Test("With a zero idempotency window, a pending reservation still answers repeats until committed, then expires")
+    func zeroWindowPending() async throws {
+        let index = IdempotencyIndex(window: .zero)
+        let original = OperationID.random()
+        #expect(try await index.reserve(owner: nil, key: "k", operation: "op", for: original, now: .zero) == nil)
+        index.commit(owner: nil, key: "k", for: original)
+        let later = OperationID.random()
+        #expect(try await index.reserve(owner: nil, key: "k", operation: "op", for: later, now: .seconds(1)) == nil)
+    }
+
     @Test("A waiter whose task was cancelled before it waits gives up at once, and consumes nothing",
           .timeLimit(.minutes(1)))
     func cancelledBeforeWaiting() async throws {

@@ -90,8 +90,9 @@ final class Engine: Sendable {
         let id = OperationID.random()
         let now = clock.now()
         if let key = options.idempotencyKey,
-           let existing = try idempotency.reserve(owner: options.owner, key: key, operation: definition.name, for: id, now: now) {
-            // The repeat's answer must not outrun the original's durability.
+           let existing = try await idempotency.reserve(owner: options.owner, key: key, operation: definition.name, for: id, now: now) {
+            // The original is in its line (a repeat waits for that), and its record appended:
+            // the repeat's answer must not outrun the original's durability.
             try await journal?.settle()
             return (existing, false)
         }
@@ -123,6 +124,7 @@ final class Engine: Sendable {
         let entry = Mailbox.Machine.Entry(
             id: id, job: Job(definition: definition, input: input), due: due, dependencies: pending, runsNow: runsNow)
         let ticket = try await enqueue(entry, on: objectKey, journaling: submitted, now: now, options: options)
+        if let key = options.idempotencyKey { idempotency.commit(owner: options.owner, key: key, for: id) }
         counters.submitted()
         // A deferred submission returns once its record is durable. A run-now one returns
         // only with its outcome, whose durable records come after this one: waiting for

@@ -7,10 +7,21 @@ final class IdempotencyIndex: Sendable {
         let key: String
     }
 
+    private struct Entry: Sendable {
+        let id: OperationID
+        let operation: String
+        let expires: Duration
+        /// The submission that reserved the key has not yet put its operation in a line: a
+        /// repeat waits, so the ID it answers with always names an operation that exists.
+        var pending: Bool
+    }
+
     private struct State: Sendable {
-        var entries: [Key: (id: OperationID, operation: String, expires: Duration)] = [:]
+        var entries: [Key: Entry] = [:]
         /// Keys in the order they were reserved; with one window for all, also expiry order.
         var order = Ring<(key: Key, expires: Duration)>()
+        /// Repeats waiting for a pending reservation to be committed or released.
+        var waiting: [Key: [UnsafeContinuation<Void, Never>]] = [:]
     }
 
     private let state = Locked(State())
@@ -21,32 +32,69 @@ final class IdempotencyIndex: Sendable {
     }
 
     /// Reserves the key for `id`, an operation of `operation`; returns the operation the key
-    /// already names instead, if any.
+    /// already names instead, if any. The reservation is pending until ``commit(owner:key:for:)``
+    /// or ``release(owner:key:for:)``: a repeat arriving meanwhile waits for one of them, and
+    /// then answers with the committed operation or, after a release, reserves the key itself.
     ///
     /// - Throws: ``DocketError/Code-swift.struct/invalidInput`` when the key names an operation
     ///   of another definition: that is not a repeat, and its handle would not fit.
-    func reserve(owner: String?, key: String, operation: String, for id: OperationID, now: Duration) throws -> OperationID? {
+    func reserve(owner: String?, key: String, operation: String, for id: OperationID, now: Duration) async throws -> OperationID? {
         let text = key
         let key = Key(owner: owner, key: key)
-        return try state.withLock { state in
-            while let oldest = state.order.first, oldest.expires <= now {
-                state.order.popFirst()
-                if state.entries[oldest.key]?.expires == oldest.expires { state.entries[oldest.key] = nil }
-            }
-            if let existing = state.entries[key], existing.expires > now {
-                guard existing.operation == operation else {
-                    throw DocketError(
-                        .invalidInput,
-                        "Idempotency key \"\(text)\" already names an operation \"\(existing.operation)\" (\(existing.id)), not \"\(operation)\". Use a new key for a different operation.",
-                        operationID: existing.id)
+        while true {
+            enum Answer { case reserved, existing(OperationID), pending }
+            let answer = try state.withLock { state throws(DocketError) -> Answer in
+                while let oldest = state.order.first, oldest.expires <= now {
+                    let entry = state.entries[oldest.key]
+                    // A pending reservation outlives its window until committed or released
+                    // (microseconds): expiry resumes behind it then.
+                    if let entry, entry.pending, entry.expires == oldest.expires { break }
+                    state.order.popFirst()
+                    if entry?.expires == oldest.expires { state.entries[oldest.key] = nil }
                 }
-                return existing.id
+                if let existing = state.entries[key], existing.pending || existing.expires > now {
+                    guard existing.operation == operation else {
+                        throw DocketError(
+                            .invalidInput,
+                            "Idempotency key \"\(text)\" already names an operation \"\(existing.operation)\" (\(existing.id)), not \"\(operation)\". Use a new key for a different operation.",
+                            operationID: existing.id)
+                    }
+                    return existing.pending ? .pending : .existing(existing.id)
+                }
+                let expires = now + window
+                state.entries[key] = Entry(id: id, operation: operation, expires: expires, pending: true)
+                state.order.append((key, expires))
+                return .reserved
             }
-            let expires = now + window
-            state.entries[key] = (id, operation, expires)
-            state.order.append((key, expires))
-            return nil
+            switch answer {
+            case .reserved: return nil
+            case .existing(let existing): return existing
+            case .pending: await waitWhilePending(key)
+            }
         }
+    }
+
+    /// Suspends until the key's reservation is no longer pending (committed, released, or gone).
+    private func waitWhilePending(_ key: Key) async {
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            let pending = state.withLock { state -> Bool in
+                guard state.entries[key]?.pending == true else { return false }
+                state.waiting[key, default: []].append(continuation)
+                return true
+            }
+            if !pending { continuation.resume() }
+        }
+    }
+
+    /// The submission that reserved the key put its operation in its line: repeats may now
+    /// answer with it.
+    func commit(owner: String?, key: String, for id: OperationID) {
+        let key = Key(owner: owner, key: key)
+        let waiters = state.withLock { state -> [UnsafeContinuation<Void, Never>] in
+            if state.entries[key]?.id == id { state.entries[key]?.pending = false }
+            return state.waiting.removeValue(forKey: key) ?? []
+        }
+        for waiter in waiters { waiter.resume() }
     }
 
     /// Puts back a key recovered from a journal, for what is left of its window. Keys must be
@@ -56,16 +104,19 @@ final class IdempotencyIndex: Sendable {
         guard expires > now else { return }
         let key = Key(owner: owner, key: key)
         state.withLock { state in
-            state.entries[key] = (id, operation, expires)
+            state.entries[key] = Entry(id: id, operation: operation, expires: expires, pending: false)
             state.order.append((key, expires))
         }
     }
 
-    /// Frees a reservation whose submission was refused.
+    /// Frees a reservation whose submission was refused; a waiting repeat then reserves the
+    /// key for itself.
     func release(owner: String?, key: String, for id: OperationID) {
-        state.withLock { state in
-            let key = Key(owner: owner, key: key)
+        let key = Key(owner: owner, key: key)
+        let waiters = state.withLock { state -> [UnsafeContinuation<Void, Never>] in
             if state.entries[key]?.id == id { state.entries[key] = nil }
+            return state.waiting.removeValue(forKey: key) ?? []
         }
+        for waiter in waiters { waiter.resume() }
     }
 }
