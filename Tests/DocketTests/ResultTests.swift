@@ -399,6 +399,51 @@ struct ResultTests {
         #expect(await harness.docket.metrics().waiting == 0)
     }
 
+    @Test("A run-now operation refused before its caller waits leaves the refusal for that caller, once, and only for its owner")
+    func rejectionBeforeWaiting() async throws {
+        let harness = try Harness()
+        let tracker = harness.docket.engine.tracker
+        let definition = try harness.docket.engine.definition(named: "record")
+        let failed = OperationID.random()
+        func runNow(owner: String?) -> OperationID {
+            let id = OperationID.random()
+            let now = harness.docket.engine.clock.now()
+            tracker.insert(id, TrackingRecord(definition: definition, owner: owner, objectKey: "deal-1", created: now, runsNow: true, due: now), at: now)
+            return id
+        }
+        let awaited = runNow(owner: "acme")
+        tracker.reject(awaited, with: .blocked(by: failed, key: "deal-1"), awaited: true)
+        // Another owner is answered as for an unknown ID, and takes nothing.
+        guard case .outcome(.notFound) = tracker.resolveIfFinished(awaited, owner: "other", consumes: true) else {
+            Issue.record("another owner saw the refusal")
+            return
+        }
+        guard case .removed(let error) = await tracker.wait(awaited, owner: "acme", consumes: true, token: tracker.nextToken()) else {
+            Issue.record("the caller did not get the refusal")
+            return
+        }
+        #expect(error.code == .objectBlocked && error.operationID == failed)
+        guard case .outcome(.notFound) = tracker.resolveIfFinished(awaited, owner: "acme", consumes: true) else {
+            Issue.record("the refusal was answered twice")
+            return
+        }
+        // Thrown to its submitter at once: nothing is kept.
+        let thrown = runNow(owner: nil)
+        tracker.reject(thrown, with: .blocked(by: failed, key: "deal-1"), awaited: false)
+        guard case .outcome(.notFound) = tracker.resolveIfFinished(thrown, owner: nil, consumes: true) else {
+            Issue.record("a refusal thrown to its submitter was kept")
+            return
+        }
+        // Unclaimed, it goes after the tombstone window (24 hours by default).
+        let unclaimed = runNow(owner: nil)
+        tracker.reject(unclaimed, with: .blocked(by: failed, key: "deal-1"), awaited: true)
+        harness.clock.advance(by: .seconds(24 * 3600 + 1))
+        guard case .outcome(.notFound) = tracker.resolveIfFinished(unclaimed, owner: nil, consumes: true) else {
+            Issue.record("an unclaimed refusal outlived its window")
+            return
+        }
+    }
+
     @Test("Awaiting a handle takes the result; a second taker is told it was consumed")
     func awaitingConsumes() async throws {
         let harness = try Harness()

@@ -166,7 +166,8 @@ final class Engine: Sendable {
             case .blocked(let failed):
                 releaseQueuedSlot()
                 // Nothing was journaled: the submission record is written only when a line accepts it.
-                tracker.reject(entry.id, with: .blocked(by: failed, key: objectKey.description))
+                // The refusal is thrown to the submitter itself: nothing waits for it.
+                tracker.reject(entry.id, with: .blocked(by: failed, key: objectKey.description), awaited: false)
                 if let key = options.idempotencyKey { idempotency.release(owner: options.owner, key: key, for: entry.id) }
                 throw DocketError.blocked(by: failed, key: objectKey.description)
             }

@@ -226,7 +226,7 @@ actor Mailbox {
                 case .refusedBlocked(let failed):
                     // Blocked after the submitter looked: the run-now caller learns it from its wait.
                     engine.releaseQueuedSlot()
-                    engine.tracker.reject(entry.id, with: .blocked(by: failed, key: key.description))
+                    engine.tracker.reject(entry.id, with: .blocked(by: failed, key: key.description), awaited: true)
                 case .retired:
                     preconditionFailure("a revived line accepts entries")
                 }
@@ -323,7 +323,7 @@ actor Mailbox {
         case .blocked(let removed):
             for runNow in removed {
                 engine.releaseQueuedSlot()
-                engine.tracker.reject(runNow, with: .blocked(by: id, key: key.description))
+                engine.tracker.reject(runNow, with: .blocked(by: id, key: key.description), awaited: true)
             }
         }
         return completion

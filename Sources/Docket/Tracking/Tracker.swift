@@ -9,7 +9,7 @@ final class Tracker: Sendable {
     private final class Shard: Sendable {
         let state: Locked<ShardState>
         init(tombstoneLifetime: Int64, journal: JournalWriter?) {
-            state = Locked(ShardState(tombstones: TombstoneTable(lifetime: tombstoneLifetime), journal: journal))
+            state = Locked(ShardState(tombstones: TombstoneTable(lifetime: tombstoneLifetime), rejectionLifetime: tombstoneLifetime, journal: journal))
         }
     }
 
@@ -26,9 +26,23 @@ final class Tracker: Sendable {
         var records = RecordTable()
         var tombstones: TombstoneTable
         var counts = Counts()
+        /// Run-now operations refused before their caller started waiting (their object
+        /// blocked before their turn): the answer that caller is about to wait for. Taken by
+        /// that wait, or dropped after the tombstone window.
+        var rejections: [OperationID: Rejection] = [:]
+        /// The earliest expiry among `rejections`, `Int64.max` for none: sweeps look at the
+        /// dictionary only once it has passed.
+        var rejectionsExpire = Int64.max
+        let rejectionLifetime: Int64
         /// Where state changes are written, under the shard lock, so one operation's records
         /// reach the journal in the order its changes happened.
         let journal: JournalWriter?
+    }
+
+    private struct Rejection: Sendable {
+        let error: DocketError
+        let owner: String?
+        let expires: Int64
     }
 
     /// Side effects collected under a shard lock and performed after it is released,
@@ -337,8 +351,11 @@ final class Tracker: Sendable {
         return hasDependents
     }
 
-    /// Removes a run-now operation that never ran; its waiter gets `error`. Leaves nothing behind.
-    func reject(_ id: OperationID, with error: DocketError) {
+    /// Removes a run-now operation that never ran; its waiter gets `error`. With `awaited`,
+    /// its caller waits for the answer (its submission was accepted), so a refusal that comes
+    /// before that wait registers is kept for it (``Rejection``); otherwise nothing is left.
+    func reject(_ id: OperationID, with error: DocketError, awaited: Bool) {
+        let now = clock.now().nanoseconds
         var deferred = Deferred()
         shard(id).state.withLock { state in
             guard let record = state.records.removeValue(forKey: id) else { return }
@@ -346,8 +363,21 @@ final class Tracker: Sendable {
             state.journal?.append(.rejected(id))
             for waiter in record.waiters { deferred.resumptions.append((waiter.continuation, .removed(error))) }
             deferred.finishing += record.observers.map(\.continuation)
+            if awaited, record.waiters.isEmpty {
+                let expires = now &+ state.rejectionLifetime
+                state.rejections[id] = Rejection(error: error, owner: record.owner, expires: expires)
+                state.rejectionsExpire = Swift.min(state.rejectionsExpire, expires)
+            }
         }
         deferred.perform()
+    }
+
+    /// The refusal kept for `id`'s caller, taken (unless only read) when `owner` is its owner
+    /// and its window has not passed.
+    private static func takeRejection(_ id: OperationID, owner: String?, consumes: Bool, _ state: inout ShardState, now: Duration) -> WaitResolution? {
+        guard let rejection = state.rejections[id], rejection.owner == owner, rejection.expires > now.nanoseconds else { return nil }
+        if consumes { state.rejections[id] = nil }
+        return .removed(rejection.error)
     }
 
     /// Asks every running operation to stop; returns how many there were.
@@ -488,6 +518,7 @@ final class Tracker: Sendable {
                 guard box.record.state.isFinished else { return nil }
                 return .outcome(Self.take(id, box, consuming: consumes, from: &state, now: now))
             }
+            if let rejected = Self.takeRejection(id, owner: owner, consumes: consumes, &state, now: now) { return rejected }
             if let tombstone = state.tombstones.tombstone(id, now: now.nanoseconds), tombstone.isOwned(by: owner) { return .outcome(Self.answer(tombstone)) }
             return .outcome(.notFound)
         }
@@ -516,6 +547,7 @@ final class Tracker: Sendable {
                         box.record.waiters.append(.init(token: token, consumes: consumes, continuation: continuation))
                         return nil
                     }
+                    if let rejected = Self.takeRejection(id, owner: owner, consumes: consumes, &state, now: now) { return rejected }
                     if let tombstone = state.tombstones.tombstone(id, now: now.nanoseconds), tombstone.isOwned(by: owner) { return .outcome(Self.answer(tombstone)) }
                     return .outcome(.notFound)
                 }
@@ -740,6 +772,11 @@ final class Tracker: Sendable {
             expire(id, &state, now: now)
         }
         state.tombstones.dropExpired(now: now.nanoseconds)
+        if now.nanoseconds >= state.rejectionsExpire {
+            let nanoseconds = now.nanoseconds
+            state.rejections = state.rejections.filter { $0.value.expires > nanoseconds }
+            state.rejectionsExpire = state.rejections.values.map(\.expires).min() ?? .max
+        }
     }
 }
 
