@@ -1,5 +1,6 @@
-import Docket
+@testable import Docket
 import DocketTesting
+import Synchronization
 import Testing
 
 @Suite("Capacity, batch mode, shutdown and metrics")
@@ -114,13 +115,40 @@ struct CapacityTests {
         try await waitUntil(running, is: .running)
         let docket = harness.docket
         async let report = docket.shutdown(gracePeriod: .seconds(30))
-        while (try? await harness.submit("probe", on: "z")) != nil { await Task.yield() }
+        // The grace period's timer sleeps on a task of its own: advance once it sleeps.
+        while harness.clock.nextDeadline != ManualClock.Instant(offset: .seconds(30)) { await Task.yield() }
         harness.clock.advance(by: .seconds(30))
         let final = await report
         #expect(!final.finishedInTime)
         #expect(final.cancelledAtDeadline == 1)
         try await waitUntil(running, is: .cancelled(.cancelled))
         #expect(try running.status().state == .cancelled(.cancelled))
+    }
+
+    @Test("A shutdown deadline that passes before the shutdown starts waiting is not lost", .timeLimit(.minutes(1)))
+    func shutdownDeadlineBeforeWait() async throws {
+        let harness = try Harness()
+        let running = try await harness.submit("s", on: "a", harness.slow)
+        try await waitUntil(running, is: .running)
+        let docket = harness.docket
+        // What a grace timer firing first does (with no grace period it is due at once).
+        docket.engine.pool.releaseQuietWaiters()
+        let returned = Atomic<Bool>(false)
+        let shutdown = Task {
+            defer { returned.store(true, ordering: .releasing) }
+            return await docket.shutdown(gracePeriod: .seconds(30))
+        }
+        var yields = 0
+        while !returned.load(ordering: .acquiring), yields < 100_000 {
+            await Task.yield()
+            yields += 1
+        }
+        let ended = returned.load(ordering: .acquiring)
+        #expect(ended, "the shutdown waited past its deadline")
+        if !ended { harness.clock.advance(by: .seconds(30)) }
+        let report = await shutdown.value
+        #expect(report.cancelledAtDeadline == 1)
+        try await waitUntil(running, is: .cancelled(.cancelled))
     }
 
     @Test("Metrics count operations by state, blocked objects and the oldest waiting age")

@@ -18,6 +18,9 @@ final class WorkerPool: Sendable {
         var timerDue: Duration?
         var idleWaiters: [UnsafeContinuation<Void, Never>] = []
         var quietWaiters: [UnsafeContinuation<Void, Never>] = []
+        /// A shutdown's deadline passed: waiting for quiet ends at once from then on, so a
+        /// deadline that fires before the shutdown starts waiting is not lost.
+        var quietDeadlinePassed = false
     }
 
     let maxWorkers: Int
@@ -147,20 +150,22 @@ final class WorkerPool: Sendable {
         }
     }
 
-    /// Releases every ``waitUntilQuiet()`` waiter now, quiet or not (a shutdown deadline).
+    /// Releases every ``waitUntilQuiet()`` waiter now, quiet or not (a shutdown deadline),
+    /// and every later one at once.
     func releaseQuietWaiters() {
         let waiters = state.withLock { state in
+            state.quietDeadlinePassed = true
             defer { state.quietWaiters = [] }
             return state.quietWaiters
         }
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Suspends until no worker is running an operation.
+    /// Suspends until no worker is running an operation, or a shutdown's deadline passed.
     func waitUntilQuiet() async {
         await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
             let quiet = state.withLock { state -> Bool in
-                if state.busy == 0 { return true }
+                if state.busy == 0 || state.quietDeadlinePassed { return true }
                 state.quietWaiters.append(continuation)
                 return false
             }
