@@ -42,6 +42,16 @@ struct SupervisorStateMachineTests {
         #expect(machine.operationsRemoved([x]).isEmpty)
     }
 
+    @Test("Unregistering a refused dependent forgets it on each of its dependencies, and only it")
+    func unregister() {
+        var machine = Machine()
+        machine.register(d1, on: deal, dependencies: [x, y])
+        machine.register(d2, on: invoice, dependencies: [x])
+        machine.unregister(d1, dependencies: [x, y])
+        #expect(machine.operationsRemoved([y]).isEmpty)
+        #expect(machine.operationsRemoved([x]) == [Dependent(id: d2, key: invoice)])
+    }
+
     @Test("A dependency listed twice yields its object once")
     func duplicateDependency() {
         var machine = Machine()

@@ -123,7 +123,14 @@ final class Engine: Sendable {
         }
         let entry = Mailbox.Machine.Entry(
             id: id, job: Job(definition: definition, input: input), due: due, dependencies: pending, runsNow: runsNow)
-        let ticket = try await enqueue(entry, on: objectKey, journaling: submitted, now: now, options: options)
+        let ticket: UInt64?
+        do {
+            ticket = try await enqueue(entry, on: objectKey, journaling: submitted, now: now, options: options)
+        } catch {
+            // Refused by a blocked line: the dependencies registered above wait for nothing.
+            if !pending.isEmpty { await supervisor.unregister(id, dependencies: pending) }
+            throw error
+        }
         if let key = options.idempotencyKey { idempotency.commit(owner: options.owner, key: key, for: id) }
         counters.submitted()
         // A deferred submission returns once its record is durable. A run-now one returns

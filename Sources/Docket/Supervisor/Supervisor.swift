@@ -46,6 +46,11 @@ actor Supervisor {
         machine.register(dependent, on: key, dependencies: dependencies)
     }
 
+    /// Forgets a registration whose submission was refused after it was made.
+    func unregister(_ dependent: OperationID, dependencies: [OperationID]) {
+        machine.unregister(dependent, dependencies: dependencies)
+    }
+
     func retry(_ id: OperationID, on key: ObjectKey, replacing job: Job?, encoded: Data?) async throws {
         guard let mailbox = directory.existing(key) else {
             throw DocketError(.notRetryable, "Operation \(id) is not failed, so it cannot be retried.", operationID: id)

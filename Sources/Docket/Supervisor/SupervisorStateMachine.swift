@@ -18,6 +18,14 @@ struct SupervisorStateMachine: Sendable {
         }
     }
 
+    /// `dependent`, registered on `dependencies`, was refused after all: it waits on nothing.
+    mutating func unregister(_ dependent: OperationID, dependencies: [OperationID]) {
+        for dependency in dependencies {
+            dependents[dependency]?.removeAll { $0.id == dependent }
+            if dependents[dependency]?.isEmpty == true { dependents[dependency] = nil }
+        }
+    }
+
     /// A dependency succeeded: the objects whose heads may now run.
     mutating func dependencySucceeded(_ id: OperationID) -> [ObjectKey] {
         guard let waiting = dependents.removeValue(forKey: id) else { return [] }
