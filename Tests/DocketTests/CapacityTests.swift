@@ -138,12 +138,7 @@ struct CapacityTests {
             defer { returned.store(true, ordering: .releasing) }
             return await docket.shutdown(gracePeriod: .seconds(30))
         }
-        var yields = 0
-        while !returned.load(ordering: .acquiring), yields < 100_000 {
-            await Task.yield()
-            yields += 1
-        }
-        let ended = returned.load(ordering: .acquiring)
+        let ended = await yield { returned.load(ordering: .acquiring) }
         #expect(ended, "the shutdown waited past its deadline")
         if !ended { harness.clock.advance(by: .seconds(30)) }
         let report = await shutdown.value

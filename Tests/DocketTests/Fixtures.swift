@@ -174,6 +174,17 @@ func waitUntil(_ events: AsyncStream<OperationEvent>, _ reached: (OperationState
     }
 }
 
+/// Yields until `condition` holds, at most `limit` times, and returns whether it held. For a
+/// step that must end without waiting on anything the test controls: a bounded number of
+/// yields turns a hang into a failed expectation, which the test can then unblock.
+func yield(until condition: () -> Bool, limit: Int = 100_000) async -> Bool {
+    for _ in 0..<limit {
+        if condition() { return true }
+        await Task.yield()
+    }
+    return condition()
+}
+
 /// Waits, through the operation's event stream, until it reaches `state` (or finishes).
 func waitUntil<Output>(_ handle: OperationHandle<Output>, is state: OperationState) async throws {
     await waitUntil(try handle.events()) { $0 == state }

@@ -207,12 +207,7 @@ struct ResultTests {
         }
         // A waiter that does not give up waits for the operation, which the clock holds back
         // until the advance below; it returns, with the result, only then.
-        var yields = 0
-        while !returned.load(ordering: .acquiring), yields < 100_000 {
-            await Task.yield()
-            yields += 1
-        }
-        let gaveUp = returned.load(ordering: .acquiring)
+        let gaveUp = await yield { returned.load(ordering: .acquiring) }
         #expect(gaveUp, "the cancelled waiter is still waiting")
         if !gaveUp { harness.clock.advance(by: .seconds(60)) }
         #expect(await waiter.value.isNotFound)
