@@ -66,10 +66,11 @@ final class WorkerPool: Sendable {
     /// Puts a batch of mailboxes on the ready queue under one lock, hands them to parked
     /// workers and starts workers up to the limit: the timer's way of making the lines it
     /// woke ready, one lock and at most one wake per worker for the whole batch.
-    func enqueue(contentsOf mailboxes: [Mailbox]) {
+    /// The mailboxes are moved from `mailboxes`, which is left empty.
+    func enqueue(contentsOf mailboxes: inout Ring<Mailbox>) {
         guard !mailboxes.isEmpty else { return }
         let (handOffs, spawn) = state.withLock { state in
-            for mailbox in mailboxes { state.ready.append(mailbox) }
+            while let mailbox = mailboxes.popFirst() { state.ready.append(mailbox) }
             return state.gateOpen ? startReady(&state) : ([], 0)
         }
         for (worker, mailbox) in handOffs { worker.resume(returning: mailbox) }

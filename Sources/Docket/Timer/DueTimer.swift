@@ -60,7 +60,7 @@ final class DueTimer: Sendable {
 
     private func fire() {
         activity.beginActivity()
-        let due = state.withLock { state in
+        var due = state.withLock { state in
             let (due, rearmAt) = state.machine.fire(now: clock.now())
             // The sleeper on record may be a newer one than the one firing: re-arming or
             // cancelling it, never just dropping it, keeps a single sleeper alive.
@@ -73,16 +73,16 @@ final class DueTimer: Sendable {
             activity.publishTimerDue(state.machine.earliest)
             return due
         }
-        var woken: [Mailbox] = []
-        for item in due {
-            switch item.target {
+        // Each item is moved out, not copied: a copy would retain its mailbox, a cache miss on
+        // a cold object per wake before the wake itself touches it. The woken mailboxes move
+        // on to the ready queue the same way.
+        var woken = Ring<Mailbox>()
+        while let (dueTime, target) = due.popNext() {
+            switch consume target {
             case .wake(let mailbox):
-                guard mailbox.wake(at: item.due) else { continue }
+                guard mailbox.wake(at: dueTime) else { continue }
                 woken.append(mailbox)
-                if woken.count == Self.wakeBatch {
-                    activity.enqueue(contentsOf: woken)
-                    woken.removeAll(keepingCapacity: true)
-                }
+                if woken.count == Self.wakeBatch { activity.enqueue(contentsOf: &woken) }
             case .timeout(let context):
                 context.requestCancellation(timedOut: true)
             case .deadline(let id, let token):
@@ -91,7 +91,7 @@ final class DueTimer: Sendable {
                 action()
             }
         }
-        activity.enqueue(contentsOf: woken)
+        activity.enqueue(contentsOf: &woken)
         activity.endActivity()
     }
 

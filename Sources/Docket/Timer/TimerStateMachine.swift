@@ -7,6 +7,28 @@ struct TimerStateMachine<Target: Sendable>: Sendable {
         let target: Target
     }
 
+    /// What one firing took from the heap. As a sequence it is in due order (ties in
+    /// scheduling order); the timer instead moves each item out with ``popNext()``, which
+    /// takes it from the end of storage kept in reverse: copying an item out would retain
+    /// its target, a cache miss on a cold mailbox before the wake itself touches it.
+    struct Fired: Sequence, Sendable {
+        /// The items, the latest due first.
+        private var stack: [Item]
+
+        fileprivate init(latestFirst stack: [Item]) { self.stack = stack }
+
+        var count: Int { stack.count }
+        var isEmpty: Bool { stack.isEmpty }
+
+        /// Moves out the earliest item left, as its due time and target.
+        mutating func popNext() -> (due: Duration, target: Target)? {
+            guard let item = stack.popLast() else { return nil }
+            return (item.due, item.target)
+        }
+
+        func makeIterator() -> ReversedCollection<[Item]>.Iterator { stack.reversed().makeIterator() }
+    }
+
     /// A heap entry: plain values only, so moving one while the heap is reordered touches no
     /// reference count (a target's mailbox, with a million of them, would be a cache miss per
     /// level). The target waits in `targets` at `slot`.
@@ -69,12 +91,12 @@ struct TimerStateMachine<Target: Sendable>: Sendable {
 
     /// The armed sleep ended at `now`. Returns what is due, in due order (ties in scheduling
     /// order), and the due time to arm the next sleep for.
-    mutating func fire(now: Duration) -> (due: [Item], rearm: Duration?) {
+    mutating func fire(now: Duration) -> (due: Fired, rearm: Duration?) {
         let limit = now.attoseconds
         let keys = heap.popMin { $0.due <= limit }
         var due: [Item] = []
         due.reserveCapacity(keys.count)
-        for key in keys {
+        for key in keys.reversed() {
             // Moved out, not copied: no retain of a target that is likely cold in memory.
             guard let target = targets[key.slot].take() else { preconditionFailure("a scheduled slot holds its target") }
             freeSlots.append(key.slot)
@@ -88,7 +110,7 @@ struct TimerStateMachine<Target: Sendable>: Sendable {
             compactSlots()
         }
         armed = heap.min?.dueTime
-        return (due, armed)
+        return (Fired(latestFirst: due), armed)
     }
 
     /// Renumbers the slots of what is still scheduled from zero and gives the rest back, so a
