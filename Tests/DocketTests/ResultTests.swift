@@ -159,15 +159,15 @@ struct ResultTests {
         let index = IdempotencyIndex(window: .seconds(60))
         let original = OperationID.random()
         let repeated = OperationID.random()
-        #expect(try await index.reserve(owner: "acme", key: "k", operation: "op", for: original, now: .zero) == nil)
+        #expect(try await index.reserve(owner: "acme", key: "k", operation: "op", for: original, clock: { .zero }) == nil)
 
         // Committed: the repeat answers with the original, once it exists.
         let firstReturned = Atomic<Bool>(false)
         let first = Task {
             defer { firstReturned.store(true, ordering: .releasing) }
-            return try await index.reserve(owner: "acme", key: "k", operation: "op", for: repeated, now: .seconds(1))
+            return try await index.reserve(owner: "acme", key: "k", operation: "op", for: repeated, clock: { .seconds(1) })
         }
-        for _ in 0..<10_000 { await Task.yield() }
+        #expect(await yield { index.waitingRepeatCount == 1 || firstReturned.load(ordering: .acquiring) })
         let answeredEarly = firstReturned.load(ordering: .acquiring)
         #expect(!answeredEarly, "a repeat answered before the original was in its line")
         index.commit(owner: "acme", key: "k", for: original)
@@ -175,23 +175,23 @@ struct ResultTests {
 
         // Refused: the repeat becomes the submission that holds the key.
         let other = OperationID.random()
-        #expect(try await index.reserve(owner: "acme", key: "k2", operation: "op", for: other, now: .zero) == nil)
-        let second = Task { try await index.reserve(owner: "acme", key: "k2", operation: "op", for: repeated, now: .seconds(1)) }
-        for _ in 0..<1_000 { await Task.yield() }
+        #expect(try await index.reserve(owner: "acme", key: "k2", operation: "op", for: other, clock: { .zero }) == nil)
+        let second = Task { try await index.reserve(owner: "acme", key: "k2", operation: "op", for: repeated, clock: { .seconds(1) }) }
+        #expect(await yield { index.waitingRepeatCount == 1 }, "the repeat did not wait")
         index.release(owner: "acme", key: "k2", for: other)
         #expect(try await second.value == nil)
         index.commit(owner: "acme", key: "k2", for: repeated)
-        #expect(try await index.reserve(owner: "acme", key: "k2", operation: "op", for: other, now: .seconds(2)) == repeated)
+        #expect(try await index.reserve(owner: "acme", key: "k2", operation: "op", for: other, clock: { .seconds(2) }) == repeated)
     }
 
     @Test("With a zero idempotency window, a pending reservation still answers repeats until committed, then expires")
     func zeroWindowPending() async throws {
         let index = IdempotencyIndex(window: .zero)
         let original = OperationID.random()
-        #expect(try await index.reserve(owner: nil, key: "k", operation: "op", for: original, now: .zero) == nil)
+        #expect(try await index.reserve(owner: nil, key: "k", operation: "op", for: original, clock: { .zero }) == nil)
         index.commit(owner: nil, key: "k", for: original)
         let later = OperationID.random()
-        #expect(try await index.reserve(owner: nil, key: "k", operation: "op", for: later, now: .seconds(1)) == nil)
+        #expect(try await index.reserve(owner: nil, key: "k", operation: "op", for: later, clock: { .seconds(1) }) == nil)
     }
 
     @Test("A waiter whose task was cancelled before it waits gives up at once, and consumes nothing",
@@ -394,7 +394,7 @@ struct ResultTests {
         #expect(await harness.docket.metrics().waiting == 0)
     }
 
-    @Test("A run-now operation refused before its caller waits leaves the refusal for that caller, once, and only for its owner")
+    @Test("A run-now operation refused before its caller waits leaves the refusal for its waits, only for its owner, until its window ends")
     func rejectionBeforeWaiting() async throws {
         let harness = try Harness()
         let tracker = harness.docket.engine.tracker
@@ -418,8 +418,9 @@ struct ResultTests {
             return
         }
         #expect(error.code == .objectBlocked && error.operationID == failed)
-        guard case .outcome(.notFound) = tracker.resolveIfFinished(awaited, owner: "acme", consumes: true) else {
-            Issue.record("the refusal was answered twice")
+        // An idempotent repeat waiting on the same ID gets it too.
+        guard case .removed(let again) = tracker.resolveIfFinished(awaited, owner: "acme", consumes: true), again.code == .objectBlocked else {
+            Issue.record("a second wait did not get the refusal")
             return
         }
         // Thrown to its submitter at once: nothing is kept.
@@ -437,6 +438,37 @@ struct ResultTests {
             Issue.record("an unclaimed refusal outlived its window")
             return
         }
+    }
+
+    @Test("An idempotency key of a run-now operation refused because its object blocked is released: the caller's retry runs")
+    func refusedRunNowReleasesKey() async throws {
+        let harness = try Harness()
+        let failing = try await harness.submit("bad", delay: .seconds(1), fail: true)
+        let docket = harness.docket
+        let options = SubmitOptions(objectKey: "deal-1", idempotencyKey: "k")
+        let refused = Task { try await docket.perform(harness.record, input: Step(label: "now"), options: options) }
+        while await docket.metrics().totals.submitted < 2 { await Task.yield() }
+        harness.clock.advance(by: .seconds(1))
+        let error = await expectError(.objectBlocked) { _ = try await refused.value }
+        #expect(error?.operationID == failing.id)
+        _ = try await docket.delete(failing.id)
+        #expect(try await docket.perform(harness.record, input: Step(label: "again"), options: options) == "done again")
+        #expect(harness.journal.all == ["bad", "again"])
+    }
+
+    @Test("A refusal is kept for its caller even with no tombstone window")
+    func rejectionWithZeroWindow() async throws {
+        let harness = try Harness(configuration: DocketConfiguration(tombstoneLifetime: .zero))
+        let tracker = harness.docket.engine.tracker
+        let now = harness.docket.engine.clock.now()
+        let id = OperationID.random()
+        tracker.insert(id, TrackingRecord(definition: try harness.docket.engine.definition(named: "record"), owner: nil, objectKey: "deal-1", created: now, runsNow: true, due: now), at: now)
+        tracker.reject(id, with: .blocked(by: .random(), key: "deal-1"), awaited: true)
+        guard case .removed(let error) = tracker.resolveIfFinished(id, owner: nil, consumes: true) else {
+            Issue.record("the refusal expired at once")
+            return
+        }
+        #expect(error.code == .objectBlocked)
     }
 
     @Test("Awaiting a handle takes the result; a second taker is told it was consumed")

@@ -90,7 +90,7 @@ final class Engine: Sendable {
         let id = OperationID.random()
         let now = clock.now()
         if let key = options.idempotencyKey,
-           let existing = try await idempotency.reserve(owner: options.owner, key: key, operation: definition.name, for: id, now: now) {
+           let existing = try await idempotency.reserve(owner: options.owner, key: key, operation: definition.name, for: id, runsNow: runsNow, clock: { [clock] in clock.now() }) {
             // The original is in its line (a repeat waits for that), and its record appended:
             // the repeat's answer must not outrun the original's durability.
             try await journal?.settle()

@@ -22,9 +22,15 @@ final class IdempotencyIndex: Sendable {
         var order = Ring<(key: Key, expires: Duration)>()
         /// Repeats waiting for a pending reservation to be committed or released.
         var waiting: [Key: [UnsafeContinuation<Void, Never>]] = [:]
+        /// The keys of run-now operations that have not started: such an operation can still
+        /// be refused after its line took it (its object blocks before its turn), and then its
+        /// key is released, so a retry by its caller is a new submission.
+        var unstartedRunNow: [OperationID: Key] = [:]
     }
 
     private let state = Locked(State())
+    /// `unstartedRunNow.count`, changed under the lock, read without it.
+    private let unstartedRunNowCount = Atomic<Int>(0)
     private let window: Duration
 
     init(window: Duration) {
@@ -38,10 +44,14 @@ final class IdempotencyIndex: Sendable {
     ///
     /// - Throws: ``DocketError/Code-swift.struct/invalidInput`` when the key names an operation
     ///   of another definition: that is not a repeat, and its handle would not fit.
-    func reserve(owner: String?, key: String, operation: String, for id: OperationID, now: Duration) async throws -> OperationID? {
+    ///
+    /// `clock` is read on each attempt: after waiting, the reservation's window starts when
+    /// it is made, which keeps reservation order and expiry order the same.
+    func reserve(owner: String?, key: String, operation: String, for id: OperationID, runsNow: Bool = false, clock: () -> Duration) async throws -> OperationID? {
         let text = key
         let key = Key(owner: owner, key: key)
         while true {
+            let now = clock()
             enum Answer { case reserved, existing(OperationID), pending }
             let answer = try state.withLock { state throws(DocketError) -> Answer in
                 while let oldest = state.order.first, oldest.expires <= now {
@@ -64,6 +74,10 @@ final class IdempotencyIndex: Sendable {
                 let expires = now + window
                 state.entries[key] = Entry(id: id, operation: operation, expires: expires, pending: true)
                 state.order.append((key, expires))
+                if runsNow {
+                    state.unstartedRunNow[id] = key
+                    unstartedRunNowCount.add(1, ordering: .relaxed)
+                }
                 return .reserved
             }
             switch answer {
@@ -73,6 +87,9 @@ final class IdempotencyIndex: Sendable {
             }
         }
     }
+
+    /// How many repeats wait for a pending reservation (for tests).
+    var waitingRepeatCount: Int { state.withLock { $0.waiting.values.reduce(0) { $0 + $1.count } } }
 
     /// Suspends until the key's reservation is no longer pending (committed, released, or gone).
     private func waitWhilePending(_ key: Key) async {
@@ -97,6 +114,27 @@ final class IdempotencyIndex: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
+    /// A run-now operation started: its key names it for the rest of the window. One
+    /// relaxed load when no run-now operation with a key is waiting to start: its
+    /// reservation happened before its start, so a waiting one is always seen.
+    func started(runNow id: OperationID) {
+        guard unstartedRunNowCount.load(ordering: .relaxed) > 0 else { return }
+        state.withLock { state in
+            if state.unstartedRunNow.removeValue(forKey: id) != nil { unstartedRunNowCount.subtract(1, ordering: .relaxed) }
+        }
+    }
+
+    /// A run-now operation was refused before it started (its object blocked first): its
+    /// key is released, so its caller's retry is a new submission.
+    func refusedBeforeStart(_ id: OperationID) {
+        guard unstartedRunNowCount.load(ordering: .relaxed) > 0 else { return }
+        state.withLock { state in
+            guard let key = state.unstartedRunNow.removeValue(forKey: id) else { return }
+            unstartedRunNowCount.subtract(1, ordering: .relaxed)
+            if state.entries[key]?.id == id { state.entries[key] = nil }
+        }
+    }
+
     /// Puts back a key recovered from a journal, for what is left of its window. Keys must be
     /// restored in submission order, before any new reservation.
     func restore(owner: String?, key: String, operation: String, id: OperationID, created: Duration, now: Duration) {
@@ -115,6 +153,7 @@ final class IdempotencyIndex: Sendable {
         let key = Key(owner: owner, key: key)
         let waiters = state.withLock { state -> [UnsafeContinuation<Void, Never>] in
             if state.entries[key]?.id == id { state.entries[key] = nil }
+            if state.unstartedRunNow.removeValue(forKey: id) != nil { unstartedRunNowCount.subtract(1, ordering: .relaxed) }
             return state.waiting.removeValue(forKey: key) ?? []
         }
         for waiter in waiters { waiter.resume() }

@@ -42,7 +42,9 @@ extension Engine {
     ) async {
         let submission = operation.submission
         let id = submission.id
-        if let key = submission.idempotencyKey {
+        // An abandoned run-now submission (below) keeps no key: its caller will ask again.
+        let abandoned = if case .queued = operation.phase, submission.runsNow, submission.attempt == 0 { true } else { false }
+        if let key = submission.idempotencyKey, !abandoned {
             idempotency.restore(
                 owner: submission.owner, key: key, operation: submission.operation, id: id,
                 created: journal.offset(submission.created), now: now)

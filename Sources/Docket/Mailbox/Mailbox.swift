@@ -227,6 +227,7 @@ actor Mailbox {
                     // Blocked after the submitter looked: the run-now caller learns it from its wait.
                     engine.releaseQueuedSlot()
                     engine.tracker.reject(entry.id, with: .blocked(by: failed, key: key.description), awaited: true)
+                    engine.idempotency.refusedBeforeStart(entry.id)
                 case .retired:
                     preconditionFailure("a revived line accepts entries")
                 }
@@ -324,6 +325,7 @@ actor Mailbox {
             for runNow in removed {
                 engine.releaseQueuedSlot()
                 engine.tracker.reject(runNow, with: .blocked(by: id, key: key.description), awaited: true)
+                engine.idempotency.refusedBeforeStart(runNow)
             }
         }
         return completion
@@ -440,6 +442,7 @@ actor Mailbox {
 
     /// Starts `entry` at `now` (the clock as its turn came).
     private func start(_ entry: Machine.Entry, at now: Duration) -> Run {
+        if entry.runsNow { engine.idempotency.started(runNow: entry.id) }
         let context = OperationContext(operationID: entry.id, attempt: entry.attempt, tracker: engine.tracker)
         engine.releaseQueuedSlot()
         let ticket = engine.tracker.markStarted(entry.id, attempt: entry.attempt, context: context, at: now)

@@ -9,7 +9,10 @@ final class Tracker: Sendable {
     private final class Shard: Sendable {
         let state: Locked<ShardState>
         init(tombstoneLifetime: Int64, journal: JournalWriter?) {
-            state = Locked(ShardState(tombstones: TombstoneTable(lifetime: tombstoneLifetime), rejectionLifetime: tombstoneLifetime, journal: journal))
+            // A refusal waits for a caller that is about to ask: at least a minute, whatever
+            // the tombstone window (which may be zero).
+            let rejectionLifetime = Swift.max(tombstoneLifetime, 60_000_000_000)
+            state = Locked(ShardState(tombstones: TombstoneTable(lifetime: tombstoneLifetime), rejectionLifetime: rejectionLifetime, journal: journal))
         }
     }
 
@@ -27,8 +30,8 @@ final class Tracker: Sendable {
         var tombstones: TombstoneTable
         var counts = Counts()
         /// Run-now operations refused before their caller started waiting (their object
-        /// blocked before their turn): the answer that caller is about to wait for. Taken by
-        /// that wait, or dropped after the tombstone window.
+        /// blocked before their turn): the answer that caller is about to wait for, and any
+        /// other wait for the same ID, until the tombstone window (at least a minute) ends.
         var rejections: [OperationID: Rejection] = [:]
         /// The earliest expiry among `rejections`, `Int64.max` for none: sweeps look at the
         /// dictionary only once it has passed.
@@ -372,11 +375,11 @@ final class Tracker: Sendable {
         deferred.perform()
     }
 
-    /// The refusal kept for `id`'s caller, taken (unless only read) when `owner` is its owner
-    /// and its window has not passed.
-    private static func takeRejection(_ id: OperationID, owner: String?, consumes: Bool, _ state: inout ShardState, now: Duration) -> WaitResolution? {
+    /// The refusal kept for `id`'s caller when `owner` is its owner and its window has not
+    /// passed. It is read, not taken: an idempotent repeat may wait on the same ID, and the
+    /// caller must get the refusal all the same.
+    private static func rejection(_ id: OperationID, owner: String?, _ state: ShardState, now: Duration) -> WaitResolution? {
         guard let rejection = state.rejections[id], rejection.owner == owner, rejection.expires > now.nanoseconds else { return nil }
-        if consumes { state.rejections[id] = nil }
         return .removed(rejection.error)
     }
 
@@ -518,7 +521,7 @@ final class Tracker: Sendable {
                 guard box.record.state.isFinished else { return nil }
                 return .outcome(Self.take(id, box, consuming: consumes, from: &state, now: now))
             }
-            if let rejected = Self.takeRejection(id, owner: owner, consumes: consumes, &state, now: now) { return rejected }
+            if let rejected = Self.rejection(id, owner: owner, state, now: now) { return rejected }
             if let tombstone = state.tombstones.tombstone(id, now: now.nanoseconds), tombstone.isOwned(by: owner) { return .outcome(Self.answer(tombstone)) }
             return .outcome(.notFound)
         }
@@ -547,7 +550,7 @@ final class Tracker: Sendable {
                         box.record.waiters.append(.init(token: token, consumes: consumes, continuation: continuation))
                         return nil
                     }
-                    if let rejected = Self.takeRejection(id, owner: owner, consumes: consumes, &state, now: now) { return rejected }
+                    if let rejected = Self.rejection(id, owner: owner, state, now: now) { return rejected }
                     if let tombstone = state.tombstones.tombstone(id, now: now.nanoseconds), tombstone.isOwned(by: owner) { return .outcome(Self.answer(tombstone)) }
                     return .outcome(.notFound)
                 }
