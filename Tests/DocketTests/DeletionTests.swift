@@ -1,5 +1,6 @@
-import Docket
+@testable import Docket
 import DocketTesting
+import Foundation
 import Synchronization
 import Testing
 
@@ -19,7 +20,9 @@ struct DeletionTests {
         #expect(harness.journal.all == ["bad"])
     }
 
-    @Test("A delete that arrives while another waits on a busy object waits its turn: no reservation is lost, nothing running is removed")
+    @Test("A delete that arrives while another of the same object waits on a busy object waits its turn; one on another object does not",
+          .enabled(if: ProcessInfo.processInfo.activeProcessorCount >= 2, "a body spins on one thread while the test runs on another"),
+          .timeLimit(.minutes(1)))
     func concurrentDeletes() async throws {
         let journal = Journal()
         let gate = Gate()
@@ -45,19 +48,29 @@ struct DeletionTests {
         }
         let failed = try await submit("failed", on: "x", fail: true)
         let queued = try await submit("queued", on: "x")
+        let elsewhere = try await submit("elsewhere", on: "z", delay: .seconds(10))
         await docket.waitForIdle()
         #expect(try failed.status().state == .failed)
         _ = try await submit("spin", on: "y")
         let delayed = try await submit("delayed", on: "y", delay: .seconds(10))
-        while !spinning.load(ordering: .acquiring) { await Task.yield() }
+        #expect(await yield { spinning.load(ordering: .acquiring) })
 
         // The first delete reserves `queued` on x, then waits for y's line, busy in the spin.
         let first = Task { try await docket.delete([queued.id, delayed.id]) }
-        for _ in 0..<200 { await Task.yield() }
-        // The second, arriving meanwhile, would clear the first's reservation on x as it
-        // commits and let `queued` start, for the first to remove while it runs.
-        let second = Task { try await docket.delete(failed.id, followers: .keep) }
-        for _ in 0..<200 { await Task.yield() }
+        let x = docket.engine.directory.existing(.keyed(owner: nil, key: "x"))
+        #expect(await yield { await x?.heldEntries() == [queued.id] }, "the first delete did not reserve on x")
+        // A delete on another object goes ahead meanwhile.
+        #expect(try await docket.delete(elsewhere.id).removed == [.init(id: elsewhere.id, reason: .deleted)])
+        // The second, on x, would clear the first's reservation as it commits and let `queued`
+        // start, for the first to remove while it runs: it must wait for the first instead.
+        let secondEnded = Atomic<Bool>(false)
+        let second = Task {
+            defer { secondEnded.store(true, ordering: .releasing) }
+            return try await docket.delete(failed.id, followers: .keep)
+        }
+        _ = await yield { await docket.engine.supervisor.waitingDeletionCount == 1 || secondEnded.load(ordering: .acquiring) }
+        let endedEarly = secondEnded.load(ordering: .acquiring)
+        #expect(!endedEarly, "the second delete did not wait for the first")
         released.store(true, ordering: .releasing)
 
         let firstRemoved = try await first.value.removed

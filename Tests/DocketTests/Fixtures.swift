@@ -185,6 +185,15 @@ func yield(until condition: () -> Bool, limit: Int = 100_000) async -> Bool {
     return condition()
 }
 
+/// ``yield(until:limit:)`` for a condition that must be awaited (an actor's state).
+func yield(until condition: () async -> Bool, limit: Int = 100_000) async -> Bool {
+    for _ in 0..<limit {
+        if await condition() { return true }
+        await Task.yield()
+    }
+    return await condition()
+}
+
 /// Waits, through the operation's event stream, until it reaches `state` (or finishes).
 func waitUntil<Output>(_ handle: OperationHandle<Output>, is state: OperationState) async throws {
     await waitUntil(try handle.events()) { $0 == state }

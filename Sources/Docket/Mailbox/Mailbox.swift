@@ -432,6 +432,11 @@ actor Mailbox {
         return removed
     }
 
+    /// The entries a deletion in progress holds (for tests; reads the line, changes nothing).
+    func heldEntries() -> [OperationID] {
+        machine.line.filter(\.isHeld).map(\.id)
+    }
+
     func releaseDeletion() async {
         await ingest()
         await perform(machine.releaseDeletion(now: engine.clock.now()))

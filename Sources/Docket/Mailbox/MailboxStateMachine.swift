@@ -234,7 +234,9 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
         }
         let cascade = followers == .cascade && blockedBy.map(ids.contains) == true
         // A reservation is one mark per entry, not one per deletion, so no entry may be held
-        // by two (the supervisor runs one deletion at a time; this keeps the line safe anyway).
+        // by two. The supervisor runs deletions of one object one at a time, which is what
+        // keeps the marks apart (a release or commit clears the whole line's); this refusal
+        // only keeps a second reservation from sharing an entry.
         if let taken = line.first(where: { $0.isHeld && (cascade || ids.contains($0.id)) }) {
             return .failure(.deletionInProgress(taken.id))
         }

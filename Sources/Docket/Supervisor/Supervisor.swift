@@ -3,10 +3,10 @@ import Foundation
 /// The actor that owns retry, ordered and cascading deletion, and dependencies.
 ///
 /// It is never on the path of an operation that succeeds without dependents: workers
-/// notify it only of cancellations and of successes that others wait for. Deletions are
-/// serialized here, so two deletes never interleave their reservations: the actor is
-/// reentrant, and a deletion suspends at every mailbox it reserves on, so a deletion that
-/// arrives meanwhile waits for it to end (``delete(_:followers:)``).
+/// notify it only of cancellations and of successes that others wait for. Deletions that
+/// share an object are serialized here, so they never interleave their reservations: the
+/// actor is reentrant, and a deletion suspends at every mailbox it reserves on, so one
+/// that arrives meanwhile for the same object waits for it to end (``delete(_:followers:)``).
 actor Supervisor {
     /// What workers and mailboxes report.
     enum Notice: Sendable {
@@ -20,11 +20,14 @@ actor Supervisor {
     /// How many notices workers and mailboxes have sent (to prove successes stay off this actor).
     private(set) var noticesHandled = 0
     private let directory: MailboxDirectory
-    /// A deletion is between its first reservation and its end.
-    private var deleting = false
-    /// Deletions waiting for the one in progress, in arrival order. Deletions are rare and
-    /// not on any operation's path, so a continuation each costs nothing that matters.
+    /// The objects of the deletions in progress.
+    private var objectsBeingDeleted: Set<ObjectKey> = []
+    /// Deletions waiting for an object another deletion holds; each looks again when one
+    /// ends. Deletions are rare and not on any operation's path, so a continuation each
+    /// costs nothing that matters.
     private var waitingDeletions: [CheckedContinuation<Void, Never>] = []
+    /// How many deletions wait for another to end (for tests).
+    var waitingDeletionCount: Int { waitingDeletions.count }
 
     init(directory: MailboxDirectory) {
         self.directory = directory
@@ -62,32 +65,33 @@ actor Supervisor {
     /// reserved first, and only when all parts are valid are they applied. Returns what was
     /// removed, dependents included.
     ///
-    /// One deletion at a time: a line's reservation is one mark per entry, which a commit or
-    /// a release clears for the whole line, so a second deletion reserving while the first
-    /// waits on another mailbox would lose its marks and could remove an entry that started.
+    /// One deletion at a time per object: a line's reservation is one mark per entry, which
+    /// a commit or a release clears for the whole line, so a second deletion reserving on a
+    /// line while the first waits on another mailbox would lose its marks and could remove
+    /// an entry that started. Deletions on other objects go ahead: one object whose line is
+    /// busy in a long synchronous body holds up only the deletions that touch it.
     func delete(_ targets: [(OperationID, ObjectKey)], followers: FollowerPolicy?) async throws -> [(OperationID, CancellationReason)] {
-        await beginDeletion()
-        defer { endDeletion() }
+        let objects = Set(targets.map(\.1))
+        await claim(objects)
+        defer { release(objects) }
         return try await deleteAlone(targets, followers: followers)
     }
 
-    /// Waits until no other deletion is in progress, and marks this one as in progress.
-    private func beginDeletion() async {
-        guard deleting else {
-            deleting = true
-            return
+    /// Waits until no deletion in progress holds any of `objects`, then holds them. The check
+    /// and the claim run without a suspension between them, on this actor.
+    private func claim(_ objects: Set<ObjectKey>) async {
+        while !objectsBeingDeleted.isDisjoint(with: objects) {
+            await withCheckedContinuation { waitingDeletions.append($0) }
         }
-        // The deletion ending hands over to the first waiter without clearing `deleting`.
-        await withCheckedContinuation { waitingDeletions.append($0) }
+        objectsBeingDeleted.formUnion(objects)
     }
 
-    /// Ends the deletion in progress, handing over to the next waiting one, if any.
-    private func endDeletion() {
-        if waitingDeletions.isEmpty {
-            deleting = false
-        } else {
-            waitingDeletions.removeFirst().resume()
-        }
+    /// Ends a deletion: frees its objects and lets every waiting deletion look again.
+    private func release(_ objects: Set<ObjectKey>) {
+        objectsBeingDeleted.subtract(objects)
+        let waiting = waitingDeletions
+        waitingDeletions = []
+        for deletion in waiting { deletion.resume() }
     }
 
     private func deleteAlone(_ targets: [(OperationID, ObjectKey)], followers: FollowerPolicy?) async throws -> [(OperationID, CancellationReason)] {
