@@ -100,6 +100,13 @@ struct BadInputTests {
         #expect(huge.delay(afterAttempt: 99) == .seconds(60))
         let infinite = RetryPolicy(maxAttempts: 3, backoff: .exponential(initial: .seconds(1), multiplier: .infinity, maximum: .seconds(60)))
         #expect(infinite.delay(afterAttempt: 2) == .seconds(60))
+        // Policies registration refuses still give a delay when asked directly, never a trap.
+        let negative = RetryPolicy(maxAttempts: 3, backoff: .exponential(initial: .seconds(1), multiplier: -1e300, maximum: .seconds(60)))
+        #expect(negative.delay(afterAttempt: 2) == .zero)
+        let nan = RetryPolicy(maxAttempts: 3, backoff: .exponential(initial: .seconds(1), multiplier: .nan, maximum: .seconds(60)))
+        #expect(nan.delay(afterAttempt: 2) == .seconds(60))
+        let fromZero = RetryPolicy(maxAttempts: 2_000, backoff: .exponential(initial: .zero, multiplier: 2, maximum: .seconds(60)))
+        #expect(fromZero.delay(afterAttempt: 1_500) == .zero)
         let doubling = RetryPolicy(maxAttempts: 10, backoff: .exponential(initial: .seconds(1), multiplier: 2, maximum: .seconds(60)))
         #expect((1...8).map { doubling.delay(afterAttempt: $0) } == [1, 2, 4, 8, 16, 32, 60, 60].map { Duration.seconds($0) })
     }

@@ -35,13 +35,17 @@ public struct RetryPolicy: Hashable, Sendable {
         case .exponential(let initial, let multiplier, let maximum):
             // The growth is tracked as a factor and compared with the maximum in seconds,
             // before a Duration is made of it: a Duration times a huge multiplier would
-            // overflow and trap. A multiplier that is not a finite number gives the maximum.
+            // overflow and trap.
+            // A multiplier that is not a finite number gives the maximum, a negative delay zero.
+            guard initial > .zero else { return .zero }
             var factor = 1.0
             for _ in 1..<Swift.max(1, attempt) {
                 factor *= multiplier
-                if !(Self.seconds(initial) * factor < Self.seconds(maximum)) { return maximum }
+                let seconds = Self.seconds(initial) * factor
+                if !(seconds < Self.seconds(maximum)) { return maximum }
+                if !(seconds > 0) { return .zero }
             }
-            return Swift.max(.zero, Swift.min(initial * factor, maximum))
+            return Swift.min(initial * factor, maximum)
         }
     }
 }

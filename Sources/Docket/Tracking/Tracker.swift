@@ -383,7 +383,7 @@ final class Tracker: Sendable {
         return .removed(rejection.error)
     }
 
-    /// Asks every running operation to stop; returns how many there were.
+    /// Asks every running operation to stop; returns how many were still running their body.
     func cancelAllRunning() -> Int {
         var contexts: [OperationContext] = []
         for shard in shards {
@@ -391,8 +391,8 @@ final class Tracker: Sendable {
                 for (_, record) in state.records.entries { if let context = record.context { contexts.append(context) } }
             }
         }
-        for context in contexts { context.requestCancellation() }
-        return contexts.count
+        // An attempt whose body already returned is not cut short: it does not count.
+        return contexts.filter { $0.requestCancellation() }.count
     }
 
     func runningContext(_ id: OperationID) -> OperationContext? {
