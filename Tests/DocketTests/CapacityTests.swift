@@ -116,7 +116,7 @@ struct CapacityTests {
         let docket = harness.docket
         async let report = docket.shutdown(gracePeriod: .seconds(30))
         // The grace period's timer sleeps on a task of its own: advance once it sleeps.
-        while harness.clock.nextDeadline != ManualClock.Instant(offset: .seconds(30)) { await Task.yield() }
+        #expect(await yield { harness.clock.nextDeadline == ManualClock.Instant(offset: .seconds(30)) }, "no sleeper for the grace period")
         harness.clock.advance(by: .seconds(30))
         let final = await report
         #expect(!final.finishedInTime)

@@ -121,7 +121,7 @@ struct FailureTests {
         try await waitUntil(timed, is: .running)
         // The state reads running before the attempt arms its timeout, and the timer's sleep
         // starts on a task of its own: wait until it sleeps, for exactly the timeout.
-        while harness.clock.nextDeadline == nil { await Task.yield() }
+        #expect(await yield { harness.clock.nextDeadline != nil }, "the timeout's timer never slept")
         #expect(harness.clock.nextDeadline == ManualClock.Instant(offset: .seconds(5)))
         harness.clock.advance(by: .seconds(4))
         #expect(harness.clock.nextDeadline == ManualClock.Instant(offset: .seconds(5)))
