@@ -264,14 +264,14 @@ struct RecoveryTests {
         #expect(second.journal.all == ["child"])
     }
 
-    @Test("A run-now submission that had not started is dropped at restart: its caller is gone")
+    @Test("A run-now submission that had not started is dropped at restart, with its idempotency key: its caller is gone")
     func abandonedRunNow() async throws {
         let store = InMemoryStore()
         let first = try await Life(store: store)
         try await first.submitRunning("hold", first.slow)
         let docket = first.docket
         let record = first.record
-        let waiting = Task { try await docket.perform(record, input: Step(label: "now"), options: SubmitOptions(objectKey: "deal-1")) }
+        let waiting = Task { try await docket.perform(record, input: Step(label: "now"), options: SubmitOptions(objectKey: "deal-1", idempotencyKey: "k-now")) }
         var runNow: OperationID?
         while runNow == nil {
             await Task.yield()
@@ -283,6 +283,8 @@ struct RecoveryTests {
         #expect(second.docket.recovery.abandoned == 1)
         #expect(second.docket.recovery.interrupted == 1)
         #expect((try? second.docket.status(of: id)) == nil)
+        // Its key was not restored: the caller asking again is a new submission.
+        #expect(try await second.docket.perform(second.record, input: Step(label: "again"), options: SubmitOptions(objectKey: "deal-9", idempotencyKey: "k-now")) == "done again")
         first.gate.open("hold")
         #expect(try await waiting.value == "done now")
     }
