@@ -68,7 +68,7 @@ struct DeletionTests {
             defer { secondEnded.store(true, ordering: .releasing) }
             return try await docket.delete(failed.id, followers: .keep)
         }
-        _ = await yield { await docket.engine.supervisor.waitingDeletionCount == 1 || secondEnded.load(ordering: .acquiring) }
+        #expect(await yield { await docket.engine.supervisor.waitingDeletionCount == 1 || secondEnded.load(ordering: .acquiring) })
         let endedEarly = secondEnded.load(ordering: .acquiring)
         #expect(!endedEarly, "the second delete did not wait for the first")
         released.store(true, ordering: .releasing)

@@ -440,20 +440,54 @@ struct ResultTests {
         }
     }
 
-    @Test("An idempotency key of a run-now operation refused because its object blocked is released: the caller's retry runs")
+    @Test("An idempotency key of a run-now operation refused because its object blocked is released: the caller's retry runs",
+          .timeLimit(.minutes(1)))
     func refusedRunNowReleasesKey() async throws {
         let harness = try Harness()
         let failing = try await harness.submit("bad", delay: .seconds(1), fail: true)
         let docket = harness.docket
         let options = SubmitOptions(objectKey: "deal-1", idempotencyKey: "k")
         let refused = Task { try await docket.perform(harness.record, input: Step(label: "now"), options: options) }
-        while await docket.metrics().totals.submitted < 2 { await Task.yield() }
+        #expect(await yield { await docket.metrics().totals.submitted == 2 })
         harness.clock.advance(by: .seconds(1))
         let error = await expectError(.objectBlocked) { _ = try await refused.value }
         #expect(error?.operationID == failing.id)
         _ = try await docket.delete(failing.id)
         #expect(try await docket.perform(harness.record, input: Step(label: "again"), options: options) == "done again")
         #expect(harness.journal.all == ["bad", "again"])
+    }
+
+    @Test("A run-now operation cancelled before it starts leaves nothing of its key's bookkeeping behind",
+          .timeLimit(.minutes(1)))
+    func cancelledRunNowForgotten() async throws {
+        let harness = try Harness()
+        _ = try await harness.submit("head", delay: .seconds(10))
+        let docket = harness.docket
+        let options = SubmitOptions(objectKey: "deal-1", idempotencyKey: "k")
+        let waiting = Task { try await docket.perform(harness.record, input: Step(label: "now"), options: options) }
+        #expect(await yield { await docket.metrics().totals.submitted == 2 })
+        #expect(docket.engine.idempotency.unstartedRunNowCount == 1)
+        // A deferred repeat of the key answers with the run-now operation.
+        let id = try await docket.submit(operationNamed: "record", input: Data(#"{"label":"x","fail":false}"#.utf8), options: options)
+        try await docket.cancel(id)
+        #expect(docket.engine.idempotency.unstartedRunNowCount == 0)
+        _ = try? await waiting.value
+    }
+
+    @Test("A refusal is kept for the caller when another wait on the ID registered first, such as an idempotent repeat's")
+    func rejectionKeptWithWaiter() async throws {
+        let harness = try Harness()
+        let tracker = harness.docket.engine.tracker
+        let now = harness.docket.engine.clock.now()
+        let id = OperationID.random()
+        tracker.insert(id, TrackingRecord(definition: try harness.docket.engine.definition(named: "record"), owner: nil, objectKey: "deal-1", created: now, runsNow: true, due: now), at: now)
+        let repeatWait = Task { await tracker.wait(id, owner: nil, consumes: true, token: tracker.nextToken()) }
+        #expect(await yield { harness.docket.engine.tracker.waiterCount(id) == 1 })
+        tracker.reject(id, with: .blocked(by: .random(), key: "deal-1"), awaited: true)
+        guard case .removed = await repeatWait.value, case .removed = tracker.resolveIfFinished(id, owner: nil, consumes: true) else {
+            Issue.record("the refusal did not reach both the repeat and the caller")
+            return
+        }
     }
 
     @Test("A refusal is kept for its caller even with no tombstone window")

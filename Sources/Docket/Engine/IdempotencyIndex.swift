@@ -30,7 +30,7 @@ final class IdempotencyIndex: Sendable {
 
     private let state = Locked(State())
     /// `unstartedRunNow.count`, changed under the lock, read without it.
-    private let unstartedRunNowCount = Atomic<Int>(0)
+    private let unstartedRunNowTotal = Atomic<Int>(0)
     private let window: Duration
 
     init(window: Duration) {
@@ -51,9 +51,10 @@ final class IdempotencyIndex: Sendable {
         let text = key
         let key = Key(owner: owner, key: key)
         while true {
-            let now = clock()
             enum Answer { case reserved, existing(OperationID), pending }
             let answer = try state.withLock { state throws(DocketError) -> Answer in
+                // Read under the lock, so reservations are appended in the order of their times.
+                let now = clock()
                 while let oldest = state.order.first, oldest.expires <= now {
                     let entry = state.entries[oldest.key]
                     // A pending reservation outlives its window until committed or released
@@ -76,7 +77,7 @@ final class IdempotencyIndex: Sendable {
                 state.order.append((key, expires))
                 if runsNow {
                     state.unstartedRunNow[id] = key
-                    unstartedRunNowCount.add(1, ordering: .relaxed)
+                    unstartedRunNowTotal.add(1, ordering: .relaxed)
                 }
                 return .reserved
             }
@@ -87,6 +88,9 @@ final class IdempotencyIndex: Sendable {
             }
         }
     }
+
+    /// How many run-now operations with a key have neither started nor left their line (for tests).
+    var unstartedRunNowCount: Int { unstartedRunNowTotal.load(ordering: .relaxed) }
 
     /// How many repeats wait for a pending reservation (for tests).
     var waitingRepeatCount: Int { state.withLock { $0.waiting.values.reduce(0) { $0 + $1.count } } }
@@ -114,23 +118,24 @@ final class IdempotencyIndex: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// A run-now operation started: its key names it for the rest of the window. One
+    /// A run-now operation started, or left its line without running (cancelled, deleted):
+    /// its key names it for the rest of the window, and it can no longer be refused. One
     /// relaxed load when no run-now operation with a key is waiting to start: its
-    /// reservation happened before its start, so a waiting one is always seen.
-    func started(runNow id: OperationID) {
-        guard unstartedRunNowCount.load(ordering: .relaxed) > 0 else { return }
+    /// reservation happened before it reached its line, so a waiting one is always seen.
+    func leftLine(_ id: OperationID) {
+        guard unstartedRunNowTotal.load(ordering: .relaxed) > 0 else { return }
         state.withLock { state in
-            if state.unstartedRunNow.removeValue(forKey: id) != nil { unstartedRunNowCount.subtract(1, ordering: .relaxed) }
+            if state.unstartedRunNow.removeValue(forKey: id) != nil { unstartedRunNowTotal.subtract(1, ordering: .relaxed) }
         }
     }
 
     /// A run-now operation was refused before it started (its object blocked first): its
     /// key is released, so its caller's retry is a new submission.
     func refusedBeforeStart(_ id: OperationID) {
-        guard unstartedRunNowCount.load(ordering: .relaxed) > 0 else { return }
+        guard unstartedRunNowTotal.load(ordering: .relaxed) > 0 else { return }
         state.withLock { state in
             guard let key = state.unstartedRunNow.removeValue(forKey: id) else { return }
-            unstartedRunNowCount.subtract(1, ordering: .relaxed)
+            unstartedRunNowTotal.subtract(1, ordering: .relaxed)
             if state.entries[key]?.id == id { state.entries[key] = nil }
         }
     }
@@ -153,7 +158,7 @@ final class IdempotencyIndex: Sendable {
         let key = Key(owner: owner, key: key)
         let waiters = state.withLock { state -> [UnsafeContinuation<Void, Never>] in
             if state.entries[key]?.id == id { state.entries[key] = nil }
-            if state.unstartedRunNow.removeValue(forKey: id) != nil { unstartedRunNowCount.subtract(1, ordering: .relaxed) }
+            if state.unstartedRunNow.removeValue(forKey: id) != nil { unstartedRunNowTotal.subtract(1, ordering: .relaxed) }
             return state.waiting.removeValue(forKey: key) ?? []
         }
         for waiter in waiters { waiter.resume() }

@@ -402,6 +402,7 @@ actor Mailbox {
         case .success(let action):
             engine.releaseQueuedSlot()
             engine.tracker.markCancelled(id, reason: reason)
+            engine.idempotency.leftLine(id)
             await perform(action)
             return true
         case .failure:
@@ -426,6 +427,7 @@ actor Mailbox {
         for (id, reason) in removed {
             if id != failedHead { engine.releaseQueuedSlot() }
             engine.tracker.markCancelled(id, reason: reason)
+            engine.idempotency.leftLine(id)
         }
         await perform(action)
         await settle()
@@ -447,7 +449,7 @@ actor Mailbox {
 
     /// Starts `entry` at `now` (the clock as its turn came).
     private func start(_ entry: Machine.Entry, at now: Duration) -> Run {
-        if entry.runsNow { engine.idempotency.started(runNow: entry.id) }
+        if entry.runsNow { engine.idempotency.leftLine(entry.id) }
         let context = OperationContext(operationID: entry.id, attempt: entry.attempt, tracker: engine.tracker)
         engine.releaseQueuedSlot()
         let ticket = engine.tracker.markStarted(entry.id, attempt: entry.attempt, context: context, at: now)

@@ -37,7 +37,7 @@ public struct RetryPolicy: Hashable, Sendable {
             // before a Duration is made of it: a Duration times a huge multiplier would
             // overflow and trap.
             // A multiplier that is not a finite number gives the maximum, a negative delay zero.
-            guard initial > .zero else { return .zero }
+            guard initial > .zero, maximum > .zero else { return .zero }
             var factor = 1.0
             for _ in 1..<Swift.max(1, attempt) {
                 factor *= multiplier

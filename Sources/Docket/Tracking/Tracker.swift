@@ -354,9 +354,10 @@ final class Tracker: Sendable {
         return hasDependents
     }
 
-    /// Removes a run-now operation that never ran; its waiter gets `error`. With `awaited`,
-    /// its caller waits for the answer (its submission was accepted), so a refusal that comes
-    /// before that wait registers is kept for it (``Rejection``); otherwise nothing is left.
+    /// Removes a run-now operation that never ran; its waiters get `error`. With `awaited`,
+    /// its caller waits for the answer (its submission was accepted), and the refusal is kept
+    /// for that wait, which may not have registered yet (``Rejection``); otherwise nothing
+    /// is left.
     func reject(_ id: OperationID, with error: DocketError, awaited: Bool) {
         let now = clock.now().nanoseconds
         var deferred = Deferred()
@@ -366,7 +367,9 @@ final class Tracker: Sendable {
             state.journal?.append(.rejected(id))
             for waiter in record.waiters { deferred.resumptions.append((waiter.continuation, .removed(error))) }
             deferred.finishing += record.observers.map(\.continuation)
-            if awaited, record.waiters.isEmpty {
+            // Kept even when a wait is registered: it may be an idempotent repeat's, with
+            // the caller's own wait still to come.
+            if awaited {
                 let expires = now &+ state.rejectionLifetime
                 state.rejections[id] = Rejection(error: error, owner: record.owner, expires: expires)
                 state.rejectionsExpire = Swift.min(state.rejectionsExpire, expires)
@@ -559,6 +562,11 @@ final class Tracker: Sendable {
         } onCancel: {
             giveUp(id, token: token)
         }
+    }
+
+    /// How many waits are registered on `id`'s record (for tests).
+    func waiterCount(_ id: OperationID) -> Int {
+        shard(id).state.withLock { $0.records.box(id)?.record.waiters.count ?? 0 }
     }
 
     /// Releases a waiter that is still waiting with `.gaveUp`; does nothing once it was resolved.
