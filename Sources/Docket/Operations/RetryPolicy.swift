@@ -35,24 +35,19 @@ public struct RetryPolicy: Hashable, Sendable {
         case .exponential(let initial, let multiplier, let maximum):
             // The growth is tracked as a factor and compared with the maximum in seconds,
             // before a Duration is made of it: a Duration times a huge multiplier would
-            // overflow and trap.
-            // A multiplier that is not a finite number gives the maximum, a negative delay zero.
+            // overflow and trap. A multiplier that is not a finite number gives the maximum,
+            // a negative delay zero.
             guard initial > .zero, maximum > .zero else { return .zero }
+            let (initialSeconds, maximumSeconds) = (initial.seconds, maximum.seconds)
             var factor = 1.0
             for _ in 1..<Swift.max(1, attempt) {
                 factor *= multiplier
-                let seconds = Self.seconds(initial) * factor
-                if !(seconds < Self.seconds(maximum)) { return maximum }
+                let seconds = initialSeconds * factor
+                if !(seconds < maximumSeconds) { return maximum }
                 if !(seconds > 0) { return .zero }
             }
             return Swift.min(initial * factor, maximum)
         }
-    }
-}
-
-extension RetryPolicy {
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
 
