@@ -42,7 +42,8 @@ extension Engine {
     ) async {
         let submission = operation.submission
         let id = submission.id
-        // An abandoned run-now submission (below) keeps no key: its caller will ask again.
+        // A run-now submission that never started is abandoned (below), and keeps no key:
+        // its caller will ask again.
         let abandoned = if case .queued = operation.phase, submission.runsNow, submission.attempt == 0 { true } else { false }
         if let key = submission.idempotencyKey, !abandoned {
             idempotency.restore(
@@ -83,7 +84,7 @@ extension Engine {
             let input = try? definition.decodeInput(submission.input)
             await restoreFailed(submission, definition: definition, input: input, read: false, journal: journal, failure: failure, at: now, record: true)
             report.interrupted += 1
-        case .queued where submission.runsNow && submission.attempt == 0:
+        case .queued where abandoned:
             // A run-now submission that never started: its caller, waiting for the outcome,
             // is gone and will have been told nothing, so it will ask again. Running it now,
             // deferred, would run it twice (and a non-queueable one deferred at all).
