@@ -124,9 +124,7 @@ final class IdempotencyIndex: Sendable {
     /// reservation happened before it reached its line, so a waiting one is always seen.
     func leftLine(_ id: OperationID) {
         guard unstartedRunNowTotal.load(ordering: .relaxed) > 0 else { return }
-        state.withLock { state in
-            if state.unstartedRunNow.removeValue(forKey: id) != nil { unstartedRunNowTotal.subtract(1, ordering: .relaxed) }
-        }
+        state.withLock { state in _ = forgetUnstarted(id, &state) }
     }
 
     /// A run-now operation was refused before it started (its object blocked first): its
@@ -134,10 +132,17 @@ final class IdempotencyIndex: Sendable {
     func refusedBeforeStart(_ id: OperationID) {
         guard unstartedRunNowTotal.load(ordering: .relaxed) > 0 else { return }
         state.withLock { state in
-            guard let key = state.unstartedRunNow.removeValue(forKey: id) else { return }
-            unstartedRunNowTotal.subtract(1, ordering: .relaxed)
+            guard let key = forgetUnstarted(id, &state) else { return }
             if state.entries[key]?.id == id { state.entries[key] = nil }
         }
+    }
+
+    /// Removes `id` from the run-now operations waiting to start, keeping the count in step;
+    /// returns its key if it was there. Called with the lock held.
+    private func forgetUnstarted(_ id: OperationID, _ state: inout State) -> Key? {
+        guard let key = state.unstartedRunNow.removeValue(forKey: id) else { return nil }
+        unstartedRunNowTotal.subtract(1, ordering: .relaxed)
+        return key
     }
 
     /// Puts back a key recovered from a journal, for what is left of its window. Keys must be
@@ -158,7 +163,7 @@ final class IdempotencyIndex: Sendable {
         let key = Key(owner: owner, key: key)
         let waiters = state.withLock { state -> [UnsafeContinuation<Void, Never>] in
             if state.entries[key]?.id == id { state.entries[key] = nil }
-            if state.unstartedRunNow.removeValue(forKey: id) != nil { unstartedRunNowTotal.subtract(1, ordering: .relaxed) }
+            _ = forgetUnstarted(id, &state)
             return state.waiting.removeValue(forKey: key) ?? []
         }
         for waiter in waiters { waiter.resume() }
