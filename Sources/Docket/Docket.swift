@@ -336,15 +336,21 @@ public final class Docket: Sendable {
     }
 
     /// The clock offset `wait` from now, fixed before submitting so a wait is measured from
-    /// the call; a negative wait is refused.
+    /// the call; a wait out of range is refused.
     private func deadline(after wait: Duration) throws -> Duration {
-        guard wait >= .zero else {
-            throw DocketError(.invalidDelay, "The wait \(wait) is negative. Use zero or a positive wait.")
-        }
-        guard wait <= Self.longestDuration else {
-            throw DocketError(.invalidDelay, "The wait \(wait) is longer than \(Self.longestDuration), the longest a docket accepts. Wait less, or submit and poll later.")
-        }
+        try Self.checkRange(of: wait, named: "wait", tooLongAdvice: "Wait less, or submit and poll later.")
         return engine.clock.now() + wait
+    }
+
+    /// Refuses a delay or wait that is negative or longer than ``longestDuration`` with
+    /// ``DocketError/Code-swift.struct/invalidDelay``; `tooLongAdvice` ends the second message.
+    static func checkRange(of duration: Duration, named noun: String, tooLongAdvice: String) throws {
+        guard duration >= .zero else {
+            throw DocketError(.invalidDelay, "The \(noun) \(duration) is negative. Use zero or a positive \(noun).")
+        }
+        guard duration <= longestDuration else {
+            throw DocketError(.invalidDelay, "The \(noun) \(duration) is longer than \(longestDuration), the longest a docket accepts. \(tooLongAdvice)")
+        }
     }
 
     /// Waits for the outcome until `deadline` (a clock offset fixed before submitting, so the

@@ -74,12 +74,7 @@ final class Engine: Sendable {
                 .notQueueable,
                 "Operation \"\(definition.name)\" is not queueable, so it cannot be deferred. Run it now with perform(_:input:options:).")
         }
-        guard options.delay >= .zero else {
-            throw DocketError(.invalidDelay, "The delay \(options.delay) is negative. Use zero or a positive delay.")
-        }
-        guard options.delay <= Docket.longestDuration else {
-            throw DocketError(.invalidDelay, "The delay \(options.delay) is longer than \(Docket.longestDuration), the longest a docket accepts. Use a shorter delay.")
-        }
+        try Docket.checkRange(of: options.delay, named: "delay", tooLongAdvice: "Use a shorter delay.")
         if runsNow && configuration.execution == .batch {
             throw DocketError(.batchMode, "This docket runs in batch mode, where nothing runs at once. Defer the operation and call runDue().")
         }
