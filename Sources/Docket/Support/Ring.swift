@@ -189,5 +189,4 @@ extension Ring: Sequence {
     func makeIterator() -> Iterator { Iterator(ring: self) }
 }
 
-// Proof of safety: copy-on-write; a shared buffer is copied before any change, so is only read.
-extension Ring: @unchecked Sendable where Element: Sendable {}
+extension Ring: @unchecked Sendable where Element: Sendable {} // Copy-on-write: a shared buffer is copied before any change, so it is only ever read.
