@@ -378,12 +378,13 @@ final class Tracker: Sendable {
         deferred.perform()
     }
 
-    /// The refusal kept for `id`'s caller when `owner` is its owner and its window has not
-    /// passed. It is read, not taken: an idempotent repeat may wait on the same ID, and the
-    /// caller must get the refusal all the same.
-    private static func rejection(_ id: OperationID, owner: String?, _ state: ShardState, now: Duration) -> WaitResolution? {
-        guard let rejection = state.rejections[id], rejection.owner == owner, rejection.expires > now.nanoseconds else { return nil }
-        return .removed(rejection.error)
+    /// What a wait on `id` gets when `owner` has no live record under it: the refusal kept
+    /// for its caller (read, not taken: an idempotent repeat may wait on the same ID, and the
+    /// caller must get the refusal all the same), else its tombstone's answer, else not found.
+    private static func resolutionWithoutRecord(_ id: OperationID, owner: String?, _ state: ShardState, now: Duration) -> WaitResolution {
+        if let rejection = state.rejections[id], rejection.owner == owner, rejection.expires > now.nanoseconds { return .removed(rejection.error) }
+        if let tombstone = state.tombstones.tombstone(id, now: now.nanoseconds), tombstone.isOwned(by: owner) { return .outcome(answer(tombstone)) }
+        return .outcome(.notFound)
     }
 
     /// Asks every running operation to stop; returns how many were still running their body.
@@ -524,9 +525,7 @@ final class Tracker: Sendable {
                 guard box.record.state.isFinished else { return nil }
                 return .outcome(Self.take(id, box, consuming: consumes, from: &state, now: now))
             }
-            if let rejected = Self.rejection(id, owner: owner, state, now: now) { return rejected }
-            if let tombstone = state.tombstones.tombstone(id, now: now.nanoseconds), tombstone.isOwned(by: owner) { return .outcome(Self.answer(tombstone)) }
-            return .outcome(.notFound)
+            return Self.resolutionWithoutRecord(id, owner: owner, state, now: now)
         }
     }
 
@@ -553,9 +552,7 @@ final class Tracker: Sendable {
                         box.record.waiters.append(.init(token: token, consumes: consumes, continuation: continuation))
                         return nil
                     }
-                    if let rejected = Self.rejection(id, owner: owner, state, now: now) { return rejected }
-                    if let tombstone = state.tombstones.tombstone(id, now: now.nanoseconds), tombstone.isOwned(by: owner) { return .outcome(Self.answer(tombstone)) }
-                    return .outcome(.notFound)
+                    return Self.resolutionWithoutRecord(id, owner: owner, state, now: now)
                 }
                 if let immediate { continuation.resume(returning: immediate) }
             }
