@@ -1,5 +1,6 @@
 @testable import Docket
 import DocketTesting
+import Foundation
 import Synchronization
 import Testing
 
@@ -81,6 +82,32 @@ struct CapacityTests {
         #expect(harness.journal.all.last == "later")
         // Run-now is refused in batch mode.
         #expect(await expectError(.batchMode) { _ = try await harness.docket.perform(harness.record, input: Step(label: "x")) } != nil)
+    }
+
+    /// On as many objects as the pool has threads, each line keeps its worker past its budget
+    /// (no other mailbox waits); on a hundred, workers go back to the queue between turns.
+    @Test(
+        "A backlog of operations that never suspend leaves the pool's threads to other tasks",
+        arguments: [ProcessInfo.processInfo.activeProcessorCount, 100])
+    func backlogSharesThePool(objects: Int) async throws {
+        let ran = Locked(0)
+        let busy = OperationDefinition<Int, Int>("busy") { value, _ in
+            ran.withLock { $0 += 1 }
+            return value
+        }
+        var registry = OperationRegistry()
+        try registry.register(busy)
+        let docket = try Docket(registry: registry, configuration: DocketConfiguration(execution: .batch))
+        // At least as many objects as threads, so that every thread has a worker draining a line.
+        let total = 20_000
+        for index in 0..<total { _ = try await docket.submit(busy, input: index, options: SubmitOptions(objectKey: "b\(index % objects)")) }
+        let run = Task { try await docket.runDue() }
+        #expect(await yield(until: { ran.withLock { $0 } > 0 }))
+        // This task gave its thread back while the backlog drained; it must get one again
+        // before the backlog is done, as a server's request handler must.
+        await Task.yield()
+        #expect(ran.withLock { $0 } < total)
+        #expect(try await run.value == BatchReport(succeeded: total, failed: 0))
     }
 
     @Test("runDue outside batch mode is refused")

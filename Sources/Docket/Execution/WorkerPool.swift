@@ -80,10 +80,20 @@ final class WorkerPool: Sendable {
     /// A worker's life: drain what the queue hands it until the pool stops. The mailbox is
     /// called directly, not through a stored closure: a closure kept in a generic container
     /// is called through reabstraction thunks, each allocating an async frame per turn.
+    ///
+    /// Taking the next mailbox from a non-empty queue does not suspend, so a worker gives its
+    /// thread back to the cooperative pool every ``drainBudget`` operations: a backlog of
+    /// bodies that never suspend would otherwise keep the server's other tasks (request
+    /// handlers, the docket's own callers) off the pool's threads until it drained.
     private func work() async {
+        var sinceYield = 0
         while let mailbox = await next() {
-            await mailbox.drain(budget: Self.drainBudget)
+            sinceYield += await mailbox.drain(budget: Self.drainBudget)
             finishedOne()
+            if sinceYield >= Self.drainBudget {
+                sinceYield = 0
+                await Task.yield()
+            }
         }
     }
 

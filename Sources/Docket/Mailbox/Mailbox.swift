@@ -137,13 +137,19 @@ actor Mailbox {
     }
 
     /// A worker's turn: runs the head, and keeps running the line while it stays runnable,
-    /// for up to `budget` operations when other mailboxes are waiting for a worker.
+    /// for up to `budget` operations when other mailboxes are waiting for a worker. Returns
+    /// how many operations ran since the turn last gave its thread back.
     ///
     /// Operation bodies are `nonisolated(nonsending)`, so they run here, on this actor's
     /// executor: a run of operations costs no hop per operation. While a body is suspended
     /// the actor takes other events (a cancel, a deletion of queued followers, a wake), as it
     /// would between any two turns.
-    func drain(budget: Int) async {
+    ///
+    /// A line that keeps its worker past its budget (no other mailbox is waiting) yields the
+    /// thread every `budget` operations, so bodies that never suspend do not hold one of the
+    /// cooperative pool's threads from the server's other tasks for the whole backlog.
+    @discardableResult
+    func drain(budget: Int) async -> Int {
         await ingest()
         // Taken off the ready queue: this turn's claim is the one a wake's `makeReady` asked for.
         queuedByWake = false
@@ -155,18 +161,25 @@ actor Mailbox {
         case .then(let action):
             await perform(action)
         }
-        var budget = budget
+        var ran = 0
         while let run = next {
             let result = await execute(run)
-            budget -= 1
+            ran += 1
             await ingest()
-            let completion = await finish(run, result: result, keepDraining: engine.pool.keepsDraining(budgetLeft: budget > 0))
+            let completion = await finish(run, result: result, keepDraining: engine.pool.keepsDraining(budgetLeft: ran < budget))
             for notice in completion.notices {
                 await engine.supervisor.handle(notice)
             }
             next = completion.next
+            if next != nil, ran >= budget {
+                // The next head is started; a cancel or deletion while the task waits for a
+                // thread finds it running, as it would while its body is suspended.
+                await Task.yield()
+                ran = 0
+            }
         }
         await settle()
+        return ran
     }
 
     /// Runs one attempt's body, with its timeout armed.
