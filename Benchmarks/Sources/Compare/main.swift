@@ -147,6 +147,11 @@ func slowdown(_ figure: Double, against reference: Double) -> String { String(fo
         print("\n## 3. Latency (64 clients, closed loop)\n")
         let latencies = try await latency(clients: 64, perClient: smoke ? 20 : 2_000, keys: 1_000)
         print("submit → start: \(latencies.toStart)\nsubmit → result: \(latencies.toResult)")
+        let sharing = try await backlogSharing(operations: smoke ? 2_000 : 200_000, keys: 100)
+        print("""
+            a task yielding in a loop while a backlog of \(smoke ? 2_000 : 200_000) operations on 100 objects drains \
+            (\(Int(sharing.backlogMilliseconds)) ms): \(sharing.turns) turns, gaps \(sharing.gaps), longest \(Int(sharing.longestGap)) µs
+            """)
     }
 
     if runs(4) {
