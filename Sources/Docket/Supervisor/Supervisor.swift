@@ -20,12 +20,11 @@ actor Supervisor {
     /// How many notices workers and mailboxes have sent (to prove successes stay off this actor).
     private(set) var noticesHandled = 0
     private let directory: MailboxDirectory
-    /// The objects of the deletions in progress.
-    private var objectsBeingDeleted: Set<ObjectKey> = []
-    /// Deletions waiting for an object another deletion holds; each looks again when one
-    /// ends. Deletions are rare and not on any operation's path, so a continuation each
-    /// costs nothing that matters.
-    private var waitingDeletions: [CheckedContinuation<Void, Never>] = []
+    /// Which deletions hold which objects, and which wait for them.
+    private var claims = DeletionClaims()
+    /// Deletions waiting for their objects, by ticket. Deletions are rare and not on any
+    /// operation's path, so a continuation each costs nothing that matters.
+    private var waitingDeletions: [Int: CheckedContinuation<Void, Never>] = [:]
     /// How many deletions wait for another to end (for tests).
     var waitingDeletionCount: Int { waitingDeletions.count }
 
@@ -77,21 +76,19 @@ actor Supervisor {
         return try await deleteAlone(targets, followers: followers)
     }
 
-    /// Waits until no deletion in progress holds any of `objects`, then holds them. The check
-    /// and the claim run without a suspension between them, on this actor.
+    /// Waits until this deletion holds `objects` (``DeletionClaims``: first come, first
+    /// served per object). The request and the wait's registration run without a suspension
+    /// between them, on this actor, so no release can grant the ticket before it is waited on.
     private func claim(_ objects: Set<ObjectKey>) async {
-        while !objectsBeingDeleted.isDisjoint(with: objects) {
-            await withCheckedContinuation { waitingDeletions.append($0) }
-        }
-        objectsBeingDeleted.formUnion(objects)
+        guard case .wait(let ticket) = claims.request(objects) else { return }
+        await withCheckedContinuation { waitingDeletions[ticket] = $0 }
     }
 
-    /// Ends a deletion: frees its objects and lets every waiting deletion look again.
+    /// Ends a deletion: frees its objects and resumes the waiting deletions that now hold theirs.
     private func release(_ objects: Set<ObjectKey>) {
-        objectsBeingDeleted.subtract(objects)
-        let waiting = waitingDeletions
-        waitingDeletions = []
-        for deletion in waiting { deletion.resume() }
+        for ticket in claims.release(objects) {
+            waitingDeletions.removeValue(forKey: ticket)?.resume()
+        }
     }
 
     private func deleteAlone(_ targets: [(OperationID, ObjectKey)], followers: FollowerPolicy?) async throws -> [(OperationID, CancellationReason)] {
