@@ -93,7 +93,9 @@ func slowdown(_ figure: Double, against reference: Double) -> String { String(fo
             let docket = try await keyedThroughput(DocketSystem.self, operations: operations, keys: keys)
             let floor = try await keyedThroughput(DrainingMailbox.self, operations: operations, keys: keys)
             let phases = try await keyedPhases(operations: operations, keys: keys)
-            print("Docket \(ns(docket)), drain floor \(ns(floor)), ratio \(ratio(floor, docket)); in batch mode: submit \(ns(phases.submit)), run \(ns(phases.run)), take \(ns(phases.take))")
+            let queue = try await keyedThroughput(DispatchQueuePerKey.self, operations: operations, keys: keys)
+            let locked = try await keyedThroughput(LockedLines.self, operations: operations, keys: keys)
+            print("Docket \(ns(docket)), drain floor \(ns(floor)), ratio \(ratio(floor, docket)); in batch mode: submit \(ns(phases.submit)), run \(ns(phases.run)), take \(ns(phases.take)); DispatchQueue \(ns(queue)), locked lines \(ns(locked))")
         }
         return
     }
@@ -102,6 +104,7 @@ func slowdown(_ figure: Double, against reference: Double) -> String { String(fo
         print("## 1. Keyed throughput (\(operations) trivial operations, ns/op; ratio = baseline ÷ Docket, above 1 means Docket is faster)\n")
         row(["K", "Docket", "(a) DispatchQueue", "(b) OperationQueue", "(c) actor + Task/op", "(d) drain floor", "vs (a)", "vs (b)", "vs (c)", "vs (d)"])
         row(Array(repeating: "---", count: 10))
+        var withoutActors: [String] = []
         for keys in keyCounts {
             let docket = try await keyedThroughput(DocketSystem.self, operations: operations, keys: keys)
             let dispatch = try await keyedThroughput(DispatchQueuePerKey.self, operations: operations, keys: keys)
@@ -110,7 +113,13 @@ func slowdown(_ figure: Double, against reference: Double) -> String { String(fo
             let floor = try await keyedThroughput(DrainingMailbox.self, operations: operations, keys: keys)
             row(["\(keys)", ns(docket), ns(dispatch), ns(operation), ns(tasks), ns(floor),
                  ratio(dispatch, docket), ratio(operation, docket), ratio(tasks, docket), ratio(floor, docket)])
+            let locked = try await keyedThroughput(LockedLines.self, operations: operations, keys: keys)
+            withoutActors.append("K = \(keys): \(ns(locked)), \(ratio(dispatch, locked)) DispatchQueue's speed, \(ratio(floor, locked)) the drain floor's, \(ratio(docket, locked)) Docket's")
         }
+        // Not a baseline of the targets: how fast a line can be kept in order without an actor
+        // per object (a locked queue per key, a fixed pool of workers; see LockedLines).
+        print("\n(e) a locked line per key drained by one worker per core, no tracking:")
+        for line in withoutActors { print("  " + line) }
     }
 
     if runs(1) {

@@ -1,0 +1,130 @@
+import Foundation
+import Synchronization
+
+/// (e) What a line without an actor could reach: each key's line is a locked queue, and a
+/// fixed pool of worker tasks (one per core) drains the lines a ready queue hands them, 32
+/// operations a turn. No IDs, no tracking, no results. Not one of the baselines: it
+/// measures how far the drain floor (d) is from a design that keeps a line's order without
+/// an actor hop per submission or per busy period.
+public final class LockedLines: KeyedSystem {
+    public static let name = "locked line + workers, no tracking"
+    public static let keepsOrder = true
+
+    final class Line: Sendable {
+        let key: Int
+        /// The queued operations, the next one's position, and whether the line is on the
+        /// ready queue or held by a worker.
+        let state = Mutex<(queue: [Int], head: Int, scheduled: Bool)>(([], 0, false))
+
+        init(key: Int) { self.key = key }
+    }
+
+    /// The ready lines and the parked workers.
+    private struct Pool {
+        var ready: [Line] = []
+        var readyHead = 0
+        var parked: [UnsafeContinuation<Line?, Never>] = []
+        var stopped = false
+    }
+
+    private let lines: [Line]
+    private let pool = Mutex(Pool())
+    private let log: OrderLog
+    private let completion = CompletionCounter()
+    private let submitted = Atomic<Int>(0)
+    private static let budget = 32
+
+    public init(keys: Int, log: OrderLog) {
+        lines = (0..<keys).map { Line(key: $0) }
+        self.log = log
+        for _ in 0..<max(1, ProcessInfo.processInfo.activeProcessorCount) {
+            Task { [self] in await self.work() }
+        }
+    }
+
+    public func submit(key: Int, index: Int) {
+        submitted.add(1, ordering: .relaxed)
+        let line = lines[key]
+        let schedule = line.state.withLock { state -> Bool in
+            state.queue.append(index)
+            if state.scheduled { return false }
+            state.scheduled = true
+            return true
+        }
+        if schedule { enqueue(line) }
+    }
+
+    /// Waits for every operation, then ends the workers.
+    public func finish() async {
+        await completion.wait(for: submitted.load(ordering: .relaxed))
+        let parked = pool.withLock { pool in
+            pool.stopped = true
+            defer { pool.parked = [] }
+            return pool.parked
+        }
+        for worker in parked { worker.resume(returning: nil) }
+    }
+
+    private func enqueue(_ line: Line) {
+        let worker = pool.withLock { pool -> UnsafeContinuation<Line?, Never>? in
+            if let worker = pool.parked.popLast() { return worker }
+            pool.ready.append(line)
+            return nil
+        }
+        worker?.resume(returning: line)
+    }
+
+    private func next() async -> Line? {
+        await withUnsafeContinuation { continuation in
+            let line = pool.withLock { pool -> Line?? in
+                if pool.stopped { return .some(nil) }
+                if pool.readyHead < pool.ready.count {
+                    let line = pool.ready[pool.readyHead]
+                    pool.readyHead += 1
+                    if pool.readyHead == pool.ready.count {
+                        pool.ready.removeAll(keepingCapacity: true)
+                        pool.readyHead = 0
+                    }
+                    return line
+                }
+                pool.parked.append(continuation)
+                return nil
+            }
+            if let line { continuation.resume(returning: line) }
+        }
+    }
+
+    /// A worker: takes a ready line, runs up to a budget of its operations one at a time
+    /// (each taken under the line's lock, as a tracked engine would take its head), and
+    /// puts the line back on the ready queue if it still has work, until ``finish()`` ends it.
+    private func work() async {
+        var sinceYield = 0
+        while let line = await next() {
+            var ran = 0
+            while ran < Self.budget {
+                let index = line.state.withLock { state -> Int? in
+                    guard state.head < state.queue.count else { return nil }
+                    defer { state.head += 1 }
+                    return state.queue[state.head]
+                }
+                guard let index else { break }
+                log.ran(key: line.key, index: index)
+                completion.one()
+                ran += 1
+            }
+            let again = line.state.withLock { state -> Bool in
+                if state.head < state.queue.count { return true }
+                state.queue.removeAll(keepingCapacity: true)
+                state.head = 0
+                state.scheduled = false
+                return false
+            }
+            if again { enqueue(line) }
+            sinceYield += ran
+            if sinceYield >= Self.budget {
+                sinceYield = 0
+                await Task.yield()
+            }
+        }
+    }
+}
