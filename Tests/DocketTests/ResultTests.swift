@@ -63,6 +63,27 @@ struct ResultTests {
         #expect(metrics.tombstones == 1)
     }
 
+    @Test("An unread result past its retention is reclaimed by later submissions, with no one asking for it")
+    func unreadResultSwept() async throws {
+        let harness = try Harness(configuration: DocketConfiguration(unreadResultLifetime: .seconds(30)))
+        let expired = try await harness.submit("x").id
+        await harness.idle()
+        harness.clock.advance(by: .seconds(30))
+        let tracker = harness.docket.engine.tracker
+        #expect(tracker.isLive(expired))
+        // Records are sharded 64 ways by ID, and a shard sweeps at every 32nd submission it
+        // takes: 6 144 submissions give the expired record's shard about 96 (at least 32 with
+        // overwhelming odds). Their own results are taken, so the tables stay small and one
+        // sweep covers a whole shard.
+        for batch in 0..<12 {
+            var handles: [OperationHandle<String>] = []
+            for index in 0..<512 { handles.append(try await harness.submit("b\(batch)-\(index)", on: "k\(index % 8)")) }
+            await harness.idle()
+            for (index, handle) in handles.enumerated() { #expect(handle.takeResult().value == "done b\(batch)-\(index)") }
+        }
+        #expect(!tracker.isLive(expired))
+    }
+
     @Test("Keep retention: the result is readable repeatedly and shown in status, until it expires")
     func keepRetention() async throws {
         let harness = try Harness()
