@@ -90,9 +90,10 @@ struct CapacityTests {
         "A backlog of operations that never suspend leaves the pool's threads to other tasks",
         arguments: [ProcessInfo.processInfo.activeProcessorCount, 100])
     func backlogSharesThePool(objects: Int) async throws {
-        let ran = Locked(0)
+        // How many operations each line has run.
+        let ran = Locked([Int](repeating: 0, count: objects))
         let busy = OperationDefinition<Int, Int>("busy") { value, _ in
-            ran.withLock { $0 += 1 }
+            ran.withLock { $0[value % objects] += 1 }
             return value
         }
         var registry = OperationRegistry()
@@ -102,12 +103,58 @@ struct CapacityTests {
         let total = 20_000
         for index in 0..<total { _ = try await docket.submit(busy, input: index, options: SubmitOptions(objectKey: "b\(index % objects)")) }
         let run = Task { try await docket.runDue() }
-        #expect(await yield(until: { ran.withLock { $0 } > 0 }))
+        // Every line has started: every thread has a worker, or had one.
+        #expect(await yield(until: { ran.withLock { $0 }.allSatisfy { $0 > 0 } }))
         // This task gave its thread back while the backlog drained; it must get one again
-        // before the backlog is done, as a server's request handler must.
+        // before any line is done, as a server's request handler must. (Were a line done, its
+        // worker would have parked and freed a thread without ever yielding one.)
         await Task.yield()
-        #expect(ran.withLock { $0 } < total)
+        #expect(ran.withLock { $0 }.max()! < total / objects)
         #expect(try await run.value == BatchReport(succeeded: total, failed: 0))
+    }
+
+    @Test("A lone line that gives its thread back after its budget leaves its next operation waiting, so a cancel meanwhile removes it before it runs")
+    func cancelBetweenTurns() async throws {
+        let ids = Locked<[OperationID]>([])
+        let ran = Locked<[Int]>([])
+        /// "cancelled", or why the cancel failed.
+        let cancelled = Journal()
+        let budget = WorkerPool.drainBudget
+        let docket = Locked<Docket?>(nil)
+        let probe = OperationDefinition<Int, Int>("probe") { index, _ in
+            ran.withLock { $0.append(index) }
+            if index == budget - 1, let docket = docket.withLock({ $0 }) {
+                // The last operation of the turn asks, from another task, for the cancel of the
+                // next one: it reaches the line while the worker gives its thread back.
+                let next = ids.withLock { $0[budget] }
+                Task {
+                    let outcome: String
+                    do {
+                        try await docket.cancel(next)
+                        outcome = "cancelled"
+                    } catch {
+                        outcome = "\(error)"
+                    }
+                    cancelled.append(outcome)
+                }
+            }
+            return index
+        }
+        var registry = OperationRegistry()
+        try registry.register(probe)
+        let instance = try Docket(registry: registry, configuration: DocketConfiguration(execution: .batch))
+        docket.withLock { $0 = instance }
+        for index in 0..<(budget + 8) {
+            let id = try await instance.submit(probe, input: index, options: SubmitOptions(objectKey: "lone")).id
+            ids.withLock { $0.append(id) }
+        }
+        let report = try await instance.runDue()
+        #expect(await yield(until: { !cancelled.all.isEmpty }))
+        #expect(cancelled.all == ["cancelled"])
+        #expect(!ran.withLock { $0 }.contains(budget))
+        #expect(ran.withLock { $0 } == Array(0..<budget) + Array((budget + 1)..<(budget + 8)))
+        #expect(report == BatchReport(succeeded: budget + 7, failed: 0))
+        #expect(try instance.status(of: ids.withLock { $0[budget] }).state == .cancelled(.cancelled))
     }
 
     @Test("runDue outside batch mode is refused")

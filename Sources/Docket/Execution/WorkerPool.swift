@@ -85,10 +85,26 @@ final class WorkerPool: Sendable {
     /// thread back to the cooperative pool every ``drainBudget`` operations: a backlog of
     /// bodies that never suspend would otherwise keep the server's other tasks (request
     /// handlers, the docket's own callers) off the pool's threads until it drained.
+    ///
+    /// A lone busy line keeps its worker past the budget: the worker gives its thread back
+    /// between turns with the line ready and off the queue (no other mailbox waits), and
+    /// claims it again, unless by then another mailbox waits or the gate closed.
     private func work() async {
         var sinceYield = 0
         while let mailbox = await next() {
-            sinceYield += await mailbox.drain(budget: Self.drainBudget)
+            var turn = await mailbox.drain(budget: Self.drainBudget)
+            sinceYield += turn.ran
+            while turn.keepsLine {
+                sinceYield = 0
+                await Task.yield()
+                guard keepsDraining(budgetLeft: false) else {
+                    // Another mailbox waits, or the gate closed: the ready line joins the queue.
+                    enqueue(mailbox)
+                    break
+                }
+                turn = await mailbox.drain(budget: Self.drainBudget)
+                sinceYield += turn.ran
+            }
             finishedOne()
             if sinceYield >= Self.drainBudget {
                 sinceYield = 0

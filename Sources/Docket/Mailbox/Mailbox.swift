@@ -111,6 +111,8 @@ actor Mailbox {
     struct Completion: Sendable {
         var next: Run?
         var notices: [Supervisor.Notice] = []
+        /// The line is ready for its next head and the worker keeps it, to claim it again.
+        var heldReady = false
     }
 
     // MARK: Submission and execution
@@ -137,49 +139,60 @@ actor Mailbox {
     }
 
     /// A worker's turn: runs the head, and keeps running the line while it stays runnable,
-    /// for up to `budget` operations when other mailboxes are waiting for a worker. Returns
-    /// how many operations ran since the turn last gave its thread back.
+    /// for up to `budget` operations when other mailboxes are waiting for a worker.
     ///
     /// Operation bodies are `nonisolated(nonsending)`, so they run here, on this actor's
     /// executor: a run of operations costs no hop per operation. While a body is suspended
     /// the actor takes other events (a cancel, a deletion of queued followers, a wake), as it
     /// would between any two turns.
     ///
-    /// A line that keeps its worker past its budget (no other mailbox is waiting) yields the
-    /// thread every `budget` operations, so bodies that never suspend do not hold one of the
-    /// cooperative pool's threads from the server's other tasks for the whole backlog.
-    @discardableResult
-    func drain(budget: Int) async -> Int {
+    /// A line that keeps its worker past its budget (no other mailbox is waiting) ends the
+    /// turn ready, with its next head waiting, not started, and off the ready queue: the
+    /// worker gives its thread back and then calls `drain` again (``Turn/keepsLine``). In
+    /// between, the actor is free, and a cancel or a deletion finds that head waiting and
+    /// removes it before it runs, as it would on the ready queue.
+    func drain(budget: Int) async -> Turn {
         await ingest()
         // Taken off the ready queue: this turn's claim is the one a wake's `makeReady` asked for.
         queuedByWake = false
-        var next: Run?
-        let now = engine.clock.now()
-        switch machine.claim(now: now) {
-        case .run(let entry):
-            next = start(entry, at: now)
-        case .then(let action):
-            await perform(action)
-        }
-        var ran = 0
+        var next = await claimHead()
+        var turn = Turn()
         while let run = next {
             let result = await execute(run)
-            ran += 1
+            turn.ran += 1
             await ingest()
-            let completion = await finish(run, result: result, keepDraining: engine.pool.keepsDraining(budgetLeft: ran < budget))
+            let budgetLeft = turn.ran < budget
+            let keepsLine = engine.pool.keepsDraining(budgetLeft: budgetLeft)
+            let completion = await finish(run, result: result, keepDraining: keepsLine && budgetLeft, holdsReadyLine: keepsLine)
             for notice in completion.notices {
                 await engine.supervisor.handle(notice)
             }
             next = completion.next
-            if next != nil, ran >= budget {
-                // The next head is started; a cancel or deletion while the task waits for a
-                // thread finds it running, as it would while its body is suspended.
-                await Task.yield()
-                ran = 0
-            }
+            turn.keepsLine = completion.heldReady
         }
         await settle()
-        return ran
+        return turn
+    }
+
+    /// What a worker's turn on a mailbox did.
+    struct Turn: Sendable {
+        /// How many operations ran.
+        var ran = 0
+        /// The line is ready, off the ready queue, and the worker keeps it: it claims it with
+        /// another ``Mailbox/drain(budget:)``, or else puts it on the ready queue.
+        var keepsLine = false
+    }
+
+    /// Claims the ready line: starts its head when it may run, or performs what the line does instead.
+    private func claimHead() async -> Run? {
+        let now = engine.clock.now()
+        switch machine.claim(now: now) {
+        case .run(let entry):
+            return start(entry, at: now)
+        case .then(let action):
+            await perform(action)
+            return nil
+        }
     }
 
     /// Runs one attempt's body, with its timeout armed.
@@ -281,7 +294,11 @@ actor Mailbox {
         }
     }
 
-    private func finish(_ run: Run, result: Result<OperationPayload, any Error>, keepDraining: Bool) async -> Completion {
+    /// With `holdsReadyLine`, a line left ready (its next head may run, but `keepDraining` is
+    /// false) is not put on the ready queue: the worker keeps it (``Completion/heldReady``).
+    private func finish(
+        _ run: Run, result: Result<OperationPayload, any Error>, keepDraining: Bool, holdsReadyLine: Bool = false
+    ) async -> Completion {
         let id = run.entry.id
         let context = run.context
         let now = engine.clock.now()
@@ -332,6 +349,8 @@ actor Mailbox {
         switch machine.finish(id, outcome: outcome, now: now, keepDraining: keepDraining) {
         case .next(.run(let entry)):
             completion.next = start(entry, at: now)
+        case .next(.then(.makeReady)) where holdsReadyLine:
+            completion.heldReady = true
         case .next(.then(let action)):
             await perform(action)
         case .blocked(let removed):
