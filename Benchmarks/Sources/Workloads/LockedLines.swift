@@ -3,7 +3,8 @@ import Synchronization
 
 /// (e) What a line without an actor could reach: each key's line is a locked queue, and a
 /// fixed pool of worker tasks (one per core) drains the lines a ready queue hands them, 32
-/// operations a turn. No IDs, no tracking, no results. Not one of the baselines: it
+/// operations a turn. Each operation is a stored closure, called by the worker, as a
+/// DispatchQueue's block is; no IDs, no tracking, no results. Not one of the baselines: it
 /// measures how far the drain floor (d) is from a design that keeps a line's order without
 /// an actor hop per submission or per busy period.
 public final class LockedLines: KeyedSystem {
@@ -11,12 +12,10 @@ public final class LockedLines: KeyedSystem {
     public static let keepsOrder = true
 
     final class Line: Sendable {
-        let key: Int
         /// The queued operations, the next one's position, and whether the line is on the
-        /// ready queue or held by a worker.
-        let state = Mutex<(queue: [Int], head: Int, scheduled: Bool)>(([], 0, false))
-
-        init(key: Int) { self.key = key }
+        /// ready queue or held by a worker. An operation is a closure, as a DispatchQueue's
+        /// block is: stored, then called.
+        let state = Mutex<(queue: [@Sendable () -> Void], head: Int, scheduled: Bool)>(([], 0, false))
     }
 
     /// The ready lines and the parked workers.
@@ -35,7 +34,7 @@ public final class LockedLines: KeyedSystem {
     private static let budget = 32
 
     public init(keys: Int, log: OrderLog) {
-        lines = (0..<keys).map { Line(key: $0) }
+        lines = (0..<keys).map { _ in Line() }
         self.log = log
         for _ in 0..<max(1, ProcessInfo.processInfo.activeProcessorCount) {
             Task { [self] in await self.work() }
@@ -45,8 +44,10 @@ public final class LockedLines: KeyedSystem {
     public func submit(key: Int, index: Int) {
         submitted.add(1, ordering: .relaxed)
         let line = lines[key]
+        let log = log
+        let operation: @Sendable () -> Void = { log.ran(key: key, index: index) }
         let schedule = line.state.withLock { state -> Bool in
-            state.queue.append(index)
+            state.queue.append(operation)
             if state.scheduled { return false }
             state.scheduled = true
             return true
@@ -102,13 +103,13 @@ public final class LockedLines: KeyedSystem {
         while let line = await next() {
             var ran = 0
             while ran < Self.budget {
-                let index = line.state.withLock { state -> Int? in
+                let operation = line.state.withLock { state -> (@Sendable () -> Void)? in
                     guard state.head < state.queue.count else { return nil }
                     defer { state.head += 1 }
                     return state.queue[state.head]
                 }
-                guard let index else { break }
-                log.ran(key: line.key, index: index)
+                guard let operation else { break }
+                operation()
                 completion.one()
                 ran += 1
             }
