@@ -20,8 +20,9 @@ actor Mailbox {
     private struct Inbox: Sendable {
         var entries: [Machine.Entry] = []
         /// A turn of the actor is coming that will take the inbox in: a worker holds the
-        /// running head or the mailbox is on the ready queue. When `false`, the submitter
-        /// that finds it so sets it and gives the actor a turn itself.
+        /// running head, the mailbox is on the ready queue, or its worker holds the ready line
+        /// between two turns. When `false`, the submitter that finds it so sets it and gives
+        /// the actor a turn itself.
         var attended = false
         /// No turn is coming, but the line's head waits for a wake the timer was asked for,
         /// and the wake's turn takes the inbox in: a submission behind the head, which cannot
@@ -107,7 +108,8 @@ actor Mailbox {
         var durableStart: UInt64?
     }
 
-    /// What a worker learns when an attempt ends.
+    /// What a worker learns when an attempt ends: the next head it started, if any, the
+    /// notices for the supervisor, and whether it keeps the line, ready, for another turn.
     struct Completion: Sendable {
         var next: Run?
         var notices: [Supervisor.Notice] = []
@@ -153,7 +155,8 @@ actor Mailbox {
     /// removes it before it runs, as it would on the ready queue.
     func drain(budget: Int) async -> Turn {
         await ingest()
-        // Taken off the ready queue: this turn's claim is the one a wake's `makeReady` asked for.
+        // Taken off the ready queue (or held by its worker since its last turn, when no wake
+        // can have queued it): this turn's claim is the one a wake's `makeReady` asked for.
         queuedByWake = false
         var next = await claimHead()
         var turn = Turn()

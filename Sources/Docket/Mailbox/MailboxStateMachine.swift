@@ -36,7 +36,9 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
     enum Phase: Hashable, Sendable {
         /// Nothing is running or ready; the head waits for its due time, a release, or nothing is queued.
         case idle
-        /// The mailbox sits in the ready queue, waiting for a worker.
+        /// The mailbox sits in the ready queue, waiting for a worker, or its worker holds it
+        /// between two turns (a lone busy line past its budget); either way a worker's
+        /// ``claim(now:)`` comes next, and nothing else makes the line ready again.
         case ready
         /// The head is running.
         case running(OperationID)
