@@ -32,7 +32,9 @@ public struct DocketConfiguration: Sendable {
     /// may set a lower one, such as `.utility`: while the docket has work for every thread,
     /// the handlers' tasks (a status poll, a submission) then run ahead of it instead of
     /// waiting behind a queue of the docket's jobs. The docket's own throughput is lower for
-    /// it when nothing else competes; `Benchmarks/README.md` measures both.
+    /// it when nothing else competes; `Benchmarks/README.md` measures both. At any priority
+    /// a worker gives its thread back every 32 operations, so a backlog of bodies that never
+    /// suspend does not hold the pool until it drains.
     public var workerPriority: TaskPriority?
 
     /// Creates a configuration; every value has a default suited to a server.
