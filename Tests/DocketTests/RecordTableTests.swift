@@ -60,7 +60,7 @@ struct RecordTableTests {
         let ids = (0..<50_000).map { OperationID(high: UInt64($0), low: UInt64($0) &* 0x9E37_79B9_7F4A_7C15) }
         for (index, id) in ids.enumerated() { table.insert(Self.record(index), for: id) }
         let peak = table.capacity
-        for id in ids.dropLast(10) { table.removeValue(forKey: id) }
+        for id in ids.dropLast(10) { table.remove(id) }
         #expect(table.capacity < peak / 64)
         #expect(ids.suffix(10).allSatisfy { table[$0] != nil })
         #expect(table.count == 10)
@@ -81,7 +81,7 @@ struct RecordTableTests {
                 box.record.expires = expires
                 table.refresh(at: position, from: box)
             } else {
-                table.removeValue(forKey: id)
+                table.remove(id)
                 table.insert(Self.record(index, expires: expires), for: id)
             }
             if expires == .seconds(10) { expiring.insert(id) }

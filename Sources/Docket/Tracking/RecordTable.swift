@@ -77,7 +77,7 @@ struct RecordTable: Sendable {
                     insert(newValue, for: id)
                 }
             } else {
-                removeValue(forKey: id)
+                remove(id)
             }
         }
     }
@@ -137,12 +137,22 @@ struct RecordTable: Sendable {
 
     /// Removes and returns the record of `id`, shrinking the table once it is mostly empty so
     /// a burst of operations does not hold its peak memory after it drains.
-    @discardableResult
     mutating func removeValue(forKey id: OperationID) -> TrackingRecord? {
+        removeBox(id)?.record
+    }
+
+    /// Removes the record of `id` without copying it out: a copy retains every reference in
+    /// the record only to release them when the caller drops it.
+    mutating func remove(_ id: OperationID) {
+        _ = removeBox(id)
+    }
+
+    /// Removes the record of `id` and returns its box, shrinking the table once it is mostly empty.
+    private mutating func removeBox(_ id: OperationID) -> Box? {
         guard let index = find(id), let box = slots[index].box else { return nil }
         remove(at: index)
         if slots.count > 1024, count < slots.count / 8 { resize(to: Swift.max(16, count * 4)) }
-        return box.record
+        return box
     }
 
     /// Every record with its ID, in no particular order.

@@ -287,7 +287,7 @@ final class Tracker: Sendable {
             if box.record.consumed, let journal = state.journal { journal.append(.consumed(id, at: journal.date(now))) }
             if case .readOnce = box.record.retention, box.record.consumed {
                 let record = box.record
-                state.records[id] = nil
+                state.records.remove(id)
                 state.counts.succeeded -= 1
                 Self.bury(id, record, consumed: true, into: &state, now: now)
                 return record.hasDependents
@@ -735,7 +735,7 @@ final class Tracker: Sendable {
             // whole would copy the record, retaining every reference in it.
             let tombstone = Tombstone(
                 definition: box.record.definition.ordinal, owner: box.record.owner, state: box.record.state, consumed: true)
-            state.records[id] = nil
+            state.records.remove(id)
             state.counts.succeeded -= 1
             state.tombstones.bury(id, tombstone, now: now.nanoseconds)
             return .finished(.success(payload))
