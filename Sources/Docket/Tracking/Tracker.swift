@@ -286,11 +286,9 @@ final class Tracker: Sendable {
             Self.succeed(&box.record, payload, now: now, &deferred)
             if box.record.consumed, let journal = state.journal { journal.append(.consumed(id, at: journal.date(now))) }
             if case .readOnce = box.record.retention, box.record.consumed {
-                let record = box.record
-                state.records.remove(id)
-                state.counts.succeeded -= 1
-                Self.bury(id, record, consumed: true, into: &state, now: now)
-                return record.hasDependents
+                let hasDependents = box.record.hasDependents
+                Self.buryConsumedSuccess(id, box, from: &state, now: now)
+                return hasDependents
             }
             box.record.expires = expires
             state.records.refresh(at: position, from: box)
@@ -731,13 +729,7 @@ final class Tracker: Sendable {
         if let journal = state.journal { journal.append(.consumed(id, at: journal.date(now))) }
         switch outcome {
         case .success(let payload):
-            // The tombstone is made from fields read through the box: passing `box.record`
-            // whole would copy the record, retaining every reference in it.
-            let tombstone = Tombstone(
-                definition: box.record.definition.ordinal, owner: box.record.owner, state: box.record.state, consumed: true)
-            state.records.remove(id)
-            state.counts.succeeded -= 1
-            state.tombstones.bury(id, tombstone, now: now.nanoseconds)
+            buryConsumedSuccess(id, box, from: &state, now: now)
             return .finished(.success(payload))
         case .failure(let failure):
             // A failure stays on record while it blocks its object; only its reading is consumed.
@@ -752,6 +744,17 @@ final class Tracker: Sendable {
             return .finished(.failure(OperationFailure(.cancelled, "The operation was cancelled (\(reason.rawValue)).")))
         }
         return .notFound
+    }
+
+    /// Removes a read-once success whose result was just consumed, and buries its tombstone.
+    /// The tombstone is made from fields read through the box: passing `box.record` whole
+    /// would copy the record, retaining every reference in it.
+    private static func buryConsumedSuccess(_ id: OperationID, _ box: RecordTable.Box, from state: inout ShardState, now: Duration) {
+        let tombstone = Tombstone(
+            definition: box.record.definition.ordinal, owner: box.record.owner, state: box.record.state, consumed: true)
+        state.records.remove(id)
+        state.counts.succeeded -= 1
+        state.tombstones.bury(id, tombstone, now: now.nanoseconds)
     }
 
     private static func bury(_ id: OperationID, _ record: TrackingRecord, consumed: Bool, into state: inout ShardState, now: Duration) {
