@@ -158,7 +158,14 @@ actor Mailbox {
         // Taken off the ready queue (or held by its worker since its last turn, when no wake
         // can have queued it): this turn's claim is the one a wake's `makeReady` asked for.
         queuedByWake = false
-        var next = await claimHead()
+        var next: Run?
+        let now = engine.clock.now()
+        switch machine.claim(now: now) {
+        case .run(let entry):
+            next = start(entry, at: now)
+        case .then(let action):
+            await perform(action)
+        }
         var turn = Turn()
         while let run = next {
             let result = await execute(run)
@@ -184,18 +191,6 @@ actor Mailbox {
         /// The line is ready, off the ready queue, and the worker keeps it: it claims it with
         /// another ``Mailbox/drain(budget:)``, or else puts it on the ready queue.
         var keepsLine = false
-    }
-
-    /// Claims the ready line: starts its head when it may run, or performs what the line does instead.
-    private func claimHead() async -> Run? {
-        let now = engine.clock.now()
-        switch machine.claim(now: now) {
-        case .run(let entry):
-            return start(entry, at: now)
-        case .then(let action):
-            await perform(action)
-            return nil
-        }
     }
 
     /// Runs one attempt's body, with its timeout armed.
@@ -300,7 +295,7 @@ actor Mailbox {
     /// With `holdsReadyLine`, a line left ready (its next head may run, but `keepDraining` is
     /// false) is not put on the ready queue: the worker keeps it (``Completion/heldReady``).
     private func finish(
-        _ run: Run, result: Result<OperationPayload, any Error>, keepDraining: Bool, holdsReadyLine: Bool = false
+        _ run: Run, result: Result<OperationPayload, any Error>, keepDraining: Bool, holdsReadyLine: Bool
     ) async -> Completion {
         let id = run.entry.id
         let context = run.context
