@@ -93,9 +93,7 @@ func slowdown(_ figure: Double, against reference: Double) -> String { String(fo
             let docket = try await keyedThroughput(DocketSystem.self, operations: operations, keys: keys)
             let floor = try await keyedThroughput(DrainingMailbox.self, operations: operations, keys: keys)
             let phases = try await keyedPhases(operations: operations, keys: keys)
-            let queue = try await keyedThroughput(DispatchQueuePerKey.self, operations: operations, keys: keys)
-            let locked = try await keyedThroughput(LockedLines.self, operations: operations, keys: keys)
-            print("Docket \(ns(docket)), drain floor \(ns(floor)), ratio \(ratio(floor, docket)); in batch mode: submit \(ns(phases.submit)), run \(ns(phases.run)), take \(ns(phases.take)); DispatchQueue \(ns(queue)), locked lines \(ns(locked))")
+            print("Docket \(ns(docket)), drain floor \(ns(floor)), ratio \(ratio(floor, docket)); in batch mode: submit \(ns(phases.submit)), run \(ns(phases.run)), take \(ns(phases.take))")
         }
         return
     }
