@@ -27,6 +27,11 @@ final class WorkerPool: Sendable {
     /// The workers' priority; `nil` for the priority of the task that starts each one.
     let priority: TaskPriority?
     private let state: Locked<State>
+    /// What ``keepsDraining(budgetLeft:)`` reads, so a worker asks it after every operation
+    /// without taking the pool's lock (written by every worker and submitter): the ready
+    /// queue's length while the gate is open and the pool runs, else -1. Written under the
+    /// lock whenever one of those changes, so a read sees the state as of some unlock.
+    private let drainSignal: Atomic<Int>
     private let clock: EngineClock
 
     /// How many operations a worker runs from one mailbox before giving others a turn.
@@ -37,6 +42,13 @@ final class WorkerPool: Sendable {
         self.priority = priority
         self.clock = clock
         self.state = Locked(State(gateOpen: gateOpen))
+        self.drainSignal = Atomic(gateOpen ? 0 : -1)
+    }
+
+    /// Publishes the state ``keepsDraining(budgetLeft:)`` answers from; called under the lock
+    /// after every change to the ready queue, the gate or `stopped`.
+    private func publishDrainSignal(_ state: borrowing State) {
+        drainSignal.store(state.gateOpen && !state.stopped ? state.ready.count : -1, ordering: .relaxed)
     }
 
     private func spawnWorkers(_ count: Int) {
@@ -52,6 +64,7 @@ final class WorkerPool: Sendable {
                 return .handOff(state.parked.removeLast())
             }
             state.ready.append(mailbox)
+            publishDrainSignal(state)
             guard state.gateOpen, !state.stopped, state.workers < maxWorkers else { return .none }
             state.workers += 1
             return .spawn
@@ -71,6 +84,7 @@ final class WorkerPool: Sendable {
         guard !mailboxes.isEmpty else { return }
         let (handOffs, spawn) = state.withLock { state in
             while let mailbox = mailboxes.popFirst() { state.ready.append(mailbox) }
+            defer { publishDrainSignal(state) }
             return state.gateOpen ? startReady(&state) : ([], 0)
         }
         for (worker, mailbox) in handOffs { worker.resume(returning: mailbox) }
@@ -122,6 +136,7 @@ final class WorkerPool: Sendable {
                 }
                 if state.gateOpen, let mailbox = state.ready.popFirst() {
                     state.busy += 1
+                    publishDrainSignal(state)
                     return .some(mailbox)
                 }
                 state.parked.append(continuation)
@@ -206,7 +221,8 @@ final class WorkerPool: Sendable {
     /// once its budget is spent, no other mailbox is waiting for a worker (a lone busy object
     /// keeps its worker instead of handing itself to another through the queue).
     func keepsDraining(budgetLeft: Bool) -> Bool {
-        state.withLock { $0.gateOpen && !$0.stopped && (budgetLeft || $0.ready.isEmpty) }
+        let signal = drainSignal.load(ordering: .relaxed)
+        return signal >= 0 && (budgetLeft || signal == 0)
     }
 
     // MARK: Gate
@@ -216,6 +232,7 @@ final class WorkerPool: Sendable {
         let (handOffs, spawn, waiters) = state.withLock { state in
             state.gateOpen = open
             let (handOffs, spawn) = open ? startReady(&state) : ([], 0)
+            publishDrainSignal(state)
             return (handOffs, spawn, takeWaiters(&state))
         }
         for (worker, mailbox) in handOffs { worker.resume(returning: mailbox) }
@@ -228,6 +245,7 @@ final class WorkerPool: Sendable {
         let parked = state.withLock { state in
             state.stopped = true
             state.gateOpen = false
+            publishDrainSignal(state)
             state.workers -= state.parked.count
             defer { state.parked = [] }
             return state.parked
