@@ -121,6 +121,13 @@ public struct DelayedPhases: Sendable {
     public var run: Double
     public var take: Double
 
+    public init(submit: Double, fire: Double, run: Double, take: Double) {
+        self.submit = submit
+        self.fire = fire
+        self.run = run
+        self.take = take
+    }
+
     /// From the first submission to the last result taken.
     public var total: Double { submit + fire + run + take }
 }
