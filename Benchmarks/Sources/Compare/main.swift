@@ -112,9 +112,10 @@ func slowdown(_ figure: Double, against reference: Double) -> String { String(fo
         row(Array(repeating: "---", count: 10))
         let systems: [any KeyedSystem.Type] = [
             DocketSystem.self, DispatchQueuePerKey.self, OperationQueuePerKey.self, TaskPerOperation.self,
-            DrainingMailbox.self, LockedLines.self,
+            DrainingMailbox.self, LockedLines<Untracked>.self, LockedLines<Tracked>.self,
         ]
         var withoutActors: [String] = []
+        var trackedWithoutActors: [String] = []
         var perRound: [String] = []
         for keys in keyCounts {
             var samples = Array(repeating: [Double](), count: systems.count)
@@ -125,10 +126,12 @@ func slowdown(_ figure: Double, against reference: Double) -> String { String(fo
                 }
             }
             let medians = samples.map(median)
-            let (docket, dispatch, operation, tasks, floor, locked) = (medians[0], medians[1], medians[2], medians[3], medians[4], medians[5])
+            let (docket, dispatch, operation, tasks, floor) = (medians[0], medians[1], medians[2], medians[3], medians[4])
+            let (locked, tracked) = (medians[5], medians[6])
             row(["\(keys)", ns(docket), ns(dispatch), ns(operation), ns(tasks), ns(floor),
                  ratio(dispatch, docket), ratio(operation, docket), ratio(tasks, docket), ratio(floor, docket)])
             withoutActors.append("K = \(keys): \(ns(locked)), \(ratio(dispatch, locked)) DispatchQueue's speed, \(ratio(floor, locked)) the drain floor's, \(ratio(docket, locked)) Docket's")
+            trackedWithoutActors.append("K = \(keys): \(ns(tracked)), \(ratio(dispatch, tracked)) DispatchQueue's speed, \(ratio(floor, tracked)) the drain floor's, \(ratio(docket, tracked)) Docket's; its tracking \(ns(tracked - locked)) per operation over (e)")
             if rounds > 1 {
                 let byRound = { (baseline: Int) in (0..<rounds).map { ratio(samples[baseline][$0], samples[0][$0]) }.joined(separator: ", ") }
                 perRound.append("K = \(keys): to (a) \(byRound(1)); to (b) \(byRound(2)); to (c) \(byRound(3)); to (d) \(byRound(4))")
@@ -138,10 +141,14 @@ func slowdown(_ figure: Double, against reference: Double) -> String { String(fo
             print("\nDocket's ratio within each round (the spread the medians smooth):")
             for line in perRound { print("  " + line) }
         }
-        // Not a baseline of the targets: how fast a line can be kept in order without an actor
-        // per object (a locked queue per key, a fixed pool of workers; see LockedLines).
-        print("\n(e) a locked line per key drained by one worker per core, no tracking (medians):")
+        // Not baselines of the targets: how fast a line can be kept in order without an actor
+        // per object (a locked queue per key, a fixed pool of workers; see LockedLines), and
+        // what the simplest tracking adds to it.
+        let medianNote = rounds > 1 ? " (medians)" : ""
+        print("\n(e) a locked line per key drained by one worker per core, no tracking\(medianNote):")
         for line in withoutActors { print("  " + line) }
+        print("\n(f) the same with the simplest tracking: a random ID, a record in one of 64 locked dictionaries marked running and succeeded, its result read once at the end\(medianNote):")
+        for line in trackedWithoutActors { print("  " + line) }
     }
 
     if runs(1) {
@@ -210,7 +217,7 @@ func slowdown(_ figure: Double, against reference: Double) -> String { String(fo
             // Scheduling shows in the submit phase and firing is the fire phase; the run and take
             // phases differ mostly by the order they visit lines and records in (`--delays`).
             let scheduleAndFire = manual.submit - undelayed.submit + manual.fire
-            print("\(delayed) delayed operations on \(keys) objects, manual clock, each phase the fastest of two runs: \(ns(manual.total))/op (\(phases(manual))); the same undelayed: \(ns(undelayed.total))/op (\(phases(undelayed))); timers: \(ns(manual.total - undelayed.total))/op, of which scheduling and firing (submit difference plus fire phase) \(ns(scheduleAndFire))")
+            print("\(delayed) delayed operations on \(keys) objects, manual clock, each phase the fastest of two runs: \(ns(manual.total))/op (\(phases(manual))); the same undelayed: \(ns(undelayed.total))/op (\(phases(undelayed))); scheduling and firing (submit difference plus fire phase) \(ns(scheduleAndFire))/op; the whole difference \(ns(manual.total - undelayed.total))/op")
         }
         let late = try await delayLateness(count: smoke ? 200 : 20_000, window: smoke ? .milliseconds(50) : .seconds(2))
         print("real clock lateness: p50 \(Int(late.p50)) µs, p99 \(Int(late.p99)) µs")

@@ -1,15 +1,34 @@
+import Docket
 import Foundation
 import Synchronization
 
-/// (e) What a line without an actor could reach: each key's line is a locked queue, and a
-/// fixed pool of worker tasks (one per core) drains the lines a ready queue hands them, 32
-/// operations a turn. Each operation is a stored closure, called by the worker, as a
-/// DispatchQueue's block is; no IDs, no tracking, no results. Not one of the baselines: it
-/// measures how far the drain floor (d) is from a design that keeps a line's order without
-/// an actor hop per submission or per busy period.
-public final class LockedLines: KeyedSystem {
-    public static let name = "locked line + workers, no tracking"
-    public static let keepsOrder = true
+/// Whether a ``LockedLines`` system tracks its operations.
+public protocol LineTracking: Sendable {
+    static var tracks: Bool { get }
+}
+
+/// (e) No tracking: the line alone.
+public enum Untracked: LineTracking {
+    public static let tracks = false
+}
+
+/// (f) The simplest tracking that gives what Docket's clients get in workload 1: a random
+/// 128-bit ID per operation (Docket's own buffered source), a record in one of 64 locked
+/// dictionaries, marked running and then succeeded with its result by the worker, and
+/// removed when its result is read once at the end.
+public enum Tracked: LineTracking {
+    public static let tracks = true
+}
+
+/// (e) and (f): what a line without an actor could reach. Each key's line is a locked
+/// queue, and a fixed pool of worker tasks (one per core) drains the lines a ready queue
+/// hands them, 32 operations a turn. Each operation is a stored closure, called by the
+/// worker, as a DispatchQueue's block is. Not one of the baselines: (e) measures how
+/// far the drain floor (d) is from a design that keeps a line's order without an actor hop
+/// per submission or per busy period, and (f) what the simplest tracking adds to that.
+public final class LockedLines<Tracking: LineTracking>: KeyedSystem {
+    public static var name: String { Tracking.tracks ? "locked line + workers, simplest tracking" : "locked line + workers, no tracking" }
+    public static var keepsOrder: Bool { true }
 
     final class Line: Sendable {
         /// The queued operations, the next one's position, and whether the line is on the
@@ -26,12 +45,25 @@ public final class LockedLines: KeyedSystem {
         var stopped = false
     }
 
+    /// (f)'s record of one operation.
+    struct Record {
+        enum State { case queued, running, succeeded }
+        var state = State.queued
+        var result: Int?
+    }
+
+    final class RecordShard: Sendable {
+        let records = Mutex<[OperationID: Record]>([:])
+    }
+
     private let lines: [Line]
     private let pool = Mutex(Pool())
     private let log: OrderLog
     private let completion = CompletionCounter()
     private let submitted = Atomic<Int>(0)
-    private static let budget = 32
+    private let shards = (0..<64).map { _ in RecordShard() }
+    private let ids = Mutex<[OperationID]>([])
+    private static var budget: Int { 32 }
 
     public init(keys: Int, log: OrderLog) {
         lines = (0..<keys).map { _ in Line() }
@@ -45,7 +77,20 @@ public final class LockedLines: KeyedSystem {
         submitted.add(1, ordering: .relaxed)
         let line = lines[key]
         let log = log
-        let operation: @Sendable () -> Void = { log.ran(key: key, index: index) }
+        let operation: @Sendable () -> Void
+        if Tracking.tracks {
+            let id = OperationID.random()
+            let shard = shard(id)
+            shard.records.withLock { $0[id] = Record() }
+            ids.withLock { $0.append(id) }
+            operation = {
+                shard.records.withLock { $0[id]?.state = .running }
+                log.ran(key: key, index: index)
+                shard.records.withLock { $0[id] = Record(state: .succeeded, result: index) }
+            }
+        } else {
+            operation = { log.ran(key: key, index: index) }
+        }
         let schedule = line.state.withLock { state -> Bool in
             state.queue.append(operation)
             if state.scheduled { return false }
@@ -55,9 +100,21 @@ public final class LockedLines: KeyedSystem {
         if schedule { enqueue(line) }
     }
 
-    /// Waits for every operation, then ends the workers.
-    public func finish() async {
+    private func shard(_ id: OperationID) -> RecordShard {
+        shards[id.hashValue & (shards.count - 1)]
+    }
+
+    /// Waits for every operation, then ends the workers; with tracking, reads each result once.
+    public func finish() async throws {
         await completion.wait(for: submitted.load(ordering: .relaxed))
+        if Tracking.tracks {
+            for id in ids.withLock({ $0 }) {
+                let record = shard(id).records.withLock { $0.removeValue(forKey: id) }
+                guard let record, record.state == .succeeded, record.result != nil else {
+                    throw WorkloadError("\(Self.name): operation \(id) did not succeed")
+                }
+            }
+        }
         let parked = pool.withLock { pool in
             pool.stopped = true
             defer { pool.parked = [] }
