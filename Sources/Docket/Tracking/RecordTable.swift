@@ -15,7 +15,15 @@ struct RecordTable: Sendable {
     // Proof of safety: a box is reached only through its shard's table, whose every access
     // holds that shard's Mutex, and no box reference escapes a locked region.
     final class Box: @unchecked Sendable {
+        #if DEBUG
         var record: TrackingRecord
+        #else
+        /// Release builds skip the run-time exclusivity bookkeeping on the record (a
+        /// thread-local access set entered and left on every read and write, 5–8% of taking a
+        /// result): other threads are kept out by the shard's lock, and overlapping accesses
+        /// on one thread are still caught by the debug builds the tests run.
+        @exclusivity(unchecked) var record: TrackingRecord
+        #endif
         init(_ record: TrackingRecord) { self.record = record }
     }
 
