@@ -164,7 +164,7 @@ final class Tracker: Sendable {
     /// cancelled. Marks the unfinished ones as having dependents. Returns whether all have succeeded.
     func registerDependencies(_ dependencies: [OperationID], owner: String?) throws -> Bool {
         guard !dependencies.isEmpty else { return true }
-        let now = clock.now().nanoseconds
+        let now = clock.nowNanoseconds()
         var allSucceeded = true
         for dependency in dependencies {
             let answer = shard(dependency).state.withLock { state -> Result<Bool, DocketError> in
@@ -204,7 +204,7 @@ final class Tracker: Sendable {
     }
 
     func dependencyState(_ dependencies: [OperationID]) -> DependencyState {
-        let now = clock.now().nanoseconds
+        let now = clock.nowNanoseconds()
         var result = DependencyState.satisfied
         for dependency in dependencies {
             let state = shard(dependency).state.withLock { state -> DependencyState in
@@ -369,7 +369,7 @@ final class Tracker: Sendable {
     /// for that wait, which may not have registered yet (``Rejection``); otherwise nothing
     /// is left.
     func reject(_ id: OperationID, with error: DocketError, awaited: Bool) {
-        let now = clock.now().nanoseconds
+        let now = clock.nowNanoseconds()
         var deferred = Deferred()
         shard(id).state.withLock { state in
             guard let record = state.records.removeValue(forKey: id) else { return }
