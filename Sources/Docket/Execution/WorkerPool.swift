@@ -105,53 +105,102 @@ final class WorkerPool: Sendable {
     /// claims it again, unless by then another mailbox waits or the gate closed.
     private func work() async {
         var sinceYield = 0
-        while let mailbox = await next() {
-            var turn = await mailbox.drain(budget: Self.drainBudget)
+        var mailbox = await next()
+        while let current = mailbox {
+            var turn = await current.drain(budget: Self.drainBudget)
             sinceYield += turn.ran
             while turn.keepsLine {
                 sinceYield = 0
                 await Task.yield()
                 guard keepsDraining(budgetLeft: false) else {
                     // Another mailbox waits, or the gate closed: the ready line joins the queue.
-                    enqueue(mailbox)
+                    enqueue(current)
                     break
                 }
-                turn = await mailbox.drain(budget: Self.drainBudget)
+                turn = await current.drain(budget: Self.drainBudget)
                 sinceYield += turn.ran
             }
-            finishedOne()
             if sinceYield >= Self.drainBudget {
                 sinceYield = 0
+                finishedOne()
                 await Task.yield()
+                mailbox = await next()
+            } else {
+                // One lock for the end of this turn and the start of the next, and no
+                // suspension while the queue has a mailbox: at many objects a turn is one or
+                // two operations long.
+                mailbox = switch finishedOneAndTakeNext() {
+                case .mailbox(let next): next
+                case .stop: nil
+                case .park: await next()
+                }
             }
         }
     }
 
+    /// What a worker may do next, decided under the lock.
+    private enum Next {
+        case mailbox(Mailbox)
+        /// The pool stopped: the worker ends (it is no longer counted).
+        case stop
+        /// Nothing to take: the worker must park.
+        case park
+    }
+
+    /// Takes a mailbox off the queue if the gate is open and one waits; ends the worker if
+    /// the pool stopped. Called under the lock.
+    private func takeNext(_ state: inout State) -> Next {
+        if state.stopped {
+            state.workers -= 1
+            return .stop
+        }
+        guard state.gateOpen, let mailbox = state.ready.popFirst() else { return .park }
+        state.busy += 1
+        publishDrainSignal(state)
+        return .mailbox(mailbox)
+    }
+
+    /// The next mailbox to drain, parking the worker until one is handed to it; `nil` once
+    /// the pool stops. Suspends only to park.
     private func next() async -> Mailbox? {
-        await withUnsafeContinuation { (continuation: UnsafeContinuation<Mailbox?, Never>) in
+        switch state.withLock({ takeNext(&$0) }) {
+        case .mailbox(let mailbox): return mailbox
+        case .stop: return nil
+        case .park: break
+        }
+        return await withUnsafeContinuation { (continuation: UnsafeContinuation<Mailbox?, Never>) in
             let immediate = state.withLock { state -> Mailbox?? in
-                if state.stopped {
-                    state.workers -= 1
-                    return .some(nil)
+                switch takeNext(&state) {
+                case .mailbox(let mailbox): return .some(mailbox)
+                case .stop: return .some(nil)
+                case .park:
+                    state.parked.append(continuation)
+                    return nil
                 }
-                if state.gateOpen, let mailbox = state.ready.popFirst() {
-                    state.busy += 1
-                    publishDrainSignal(state)
-                    return .some(mailbox)
-                }
-                state.parked.append(continuation)
-                return nil
             }
             if let immediate { continuation.resume(returning: immediate) }
         }
     }
 
+    /// A worker ended its turn with a mailbox.
     private func finishedOne() {
         let waiters = state.withLock { state in
             state.busy -= 1
             return takeWaiters(&state)
         }
         for waiter in waiters { waiter.resume() }
+    }
+
+    /// ``finishedOne()`` and the first step of ``next()`` under one lock: the same as the two
+    /// in a row with nothing between them.
+    private func finishedOneAndTakeNext() -> Next {
+        let (waiters, next) = state.withLock { state in
+            state.busy -= 1
+            let waiters = takeWaiters(&state)
+            return (waiters, takeNext(&state))
+        }
+        for waiter in waiters { waiter.resume() }
+        return next
     }
 
     // MARK: Idle gauge
