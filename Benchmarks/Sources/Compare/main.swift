@@ -114,8 +114,9 @@ func slowdown(_ figure: Double, against reference: Double) -> String { String(fo
         row(Array(repeating: "---", count: 10))
         let systems: [any KeyedSystem.Type] = [
             DocketSystem.self, DispatchQueuePerKey.self, OperationQueuePerKey.self, TaskPerOperation.self,
-            DrainingMailbox.self, LockedLines<Untracked>.self, LockedLines<Tracked>.self,
+            DrainingMailbox.self, LockedLines<Untracked>.self, LockedLines<Tracked>.self, CoreBoundDocketSystem.self,
         ]
+        var coreBound: [String] = []
         var withoutActors: [String] = []
         var trackedWithoutActors: [String] = []
         var perRound: [String] = []
@@ -129,9 +130,10 @@ func slowdown(_ figure: Double, against reference: Double) -> String { String(fo
             }
             let medians = samples.map(median)
             let (docket, dispatch, operation, tasks, floor) = (medians[0], medians[1], medians[2], medians[3], medians[4])
-            let (locked, tracked) = (medians[5], medians[6])
+            let (locked, tracked, bound) = (medians[5], medians[6], medians[7])
             row(["\(keys)", ns(docket), ns(dispatch), ns(operation), ns(tasks), ns(floor),
                  ratio(dispatch, docket), ratio(operation, docket), ratio(tasks, docket), ratio(floor, docket)])
+            coreBound.append("K = \(keys): \(ns(bound)), \(ratio(docket, bound)) the default's speed; to (a) \(ratio(dispatch, bound)), to (b) \(ratio(operation, bound)), to (c) \(ratio(tasks, bound)), to (d) \(ratio(floor, bound))")
             withoutActors.append("K = \(keys): \(ns(locked)), \(ratio(dispatch, locked)) DispatchQueue's speed, \(ratio(floor, locked)) the drain floor's, \(ratio(docket, locked)) Docket's")
             trackedWithoutActors.append("K = \(keys): \(ns(tracked)), \(ratio(dispatch, tracked)) DispatchQueue's speed, \(ratio(floor, tracked)) the drain floor's, \(ratio(docket, tracked)) Docket's; its tracking \(ns(tracked - locked)) per operation over (e)")
             if rounds > 1 {
@@ -143,6 +145,10 @@ func slowdown(_ figure: Double, against reference: Double) -> String { String(fo
             print("\nDocket's ratio within each round (the spread the medians smooth):")
             for line in perRound { print("  " + line) }
         }
+        // Docket configured for bodies that compute rather than wait: more workers than cores
+        // only take turns on the same threads.
+        print("\nDocket with maxConcurrentOperations at the core count (\(ProcessInfo.processInfo.activeProcessorCount)) instead of the default 64\(rounds > 1 ? " (medians)" : ""):")
+        for line in coreBound { print("  " + line) }
         // Not baselines of the targets: how fast a line can be kept in order without an actor
         // per object (a locked queue per key, a fixed pool of workers; see LockedLines), and
         // what the simplest tracking adds to it.
@@ -180,6 +186,16 @@ func slowdown(_ figure: Double, against reference: Double) -> String { String(fo
             let read = progressOnly ? "progress(of:)" : "status(of:)"
             let polled = try await throughputWhilePolling(operations: operations, keys: midKeys, progressOnly: progressOnly, workerPriority: .utility)
             print("  pollers reading \(read): \(ns(polled.nsPerOperation))/op with pollers (slowdown \(slowdown(polled.nsPerOperation, against: quietUtility)), \(slowdown(polled.nsPerOperation, against: quiet)) against the default workers without pollers); \(String(format: "%.2f", polled.lookupsPerSecond / 1e6)) million lookups/s; the pollers were given \(String(format: "%.2f", polled.pollerShare)) cores and spent \(ns(polled.nsPerLookup)) per lookup")
+        }
+        // The same with at most one operation running per core (maxConcurrentOperations): the
+        // pool's threads are shared by count of tasks, so fewer workers leave the pollers more turns.
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let quietCoreBound = try await keyedThroughput(CoreBoundDocketSystem.self, operations: operations, keys: midKeys)
+        print("With maxConcurrentOperations at the core count (\(cores)), K = \(midKeys) without pollers: \(ns(quietCoreBound))/op (\(String(format: "%.2f", quietCoreBound / quiet))× the default workers' figure above)")
+        for progressOnly in [false, true] {
+            let read = progressOnly ? "progress(of:)" : "status(of:)"
+            let polled = try await throughputWhilePolling(operations: operations, keys: midKeys, progressOnly: progressOnly, maxConcurrentOperations: cores)
+            print("  pollers reading \(read): \(ns(polled.nsPerOperation))/op with pollers (slowdown \(slowdown(polled.nsPerOperation, against: quietCoreBound)), \(slowdown(polled.nsPerOperation, against: quiet)) against the default workers without pollers); \(String(format: "%.2f", polled.lookupsPerSecond / 1e6)) million lookups/s; the pollers were given \(String(format: "%.2f", polled.pollerShare)) cores and spent \(ns(polled.nsPerLookup)) per lookup")
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Docket
 import Synchronization
 
@@ -23,13 +24,15 @@ public final class DocketSystem: KeyedSystem {
     }
 
     /// With `workerPriority`, the docket's workers run at that priority (see
-    /// ``DocketConfiguration/workerPriority``).
-    public init(keys: Int, log: OrderLog, workerPriority: TaskPriority?) throws {
+    /// ``DocketConfiguration/workerPriority``); with `maxConcurrentOperations`, at most that
+    /// many run at once (the configuration's default otherwise).
+    public init(keys: Int, log: OrderLog, workerPriority: TaskPriority?, maxConcurrentOperations: Int? = nil) throws {
         definition = Self.definition(log: log)
         var registry = OperationRegistry()
         try registry.register(definition)
-        docket = try Docket(
-            registry: registry, configuration: DocketConfiguration(maxQueuedOperations: 20_000_000, workerPriority: workerPriority))
+        var configuration = DocketConfiguration(maxQueuedOperations: 20_000_000, workerPriority: workerPriority)
+        if let maxConcurrentOperations { configuration.maxConcurrentOperations = maxConcurrentOperations }
+        docket = try Docket(registry: registry, configuration: configuration)
         keyNames = (0..<keys).map { "object-\($0)" }
     }
 
@@ -95,6 +98,23 @@ public final class UtilityDocketSystem: KeyedSystem {
 
     public init(keys: Int, log: OrderLog) throws {
         system = try DocketSystem(keys: keys, log: log, workerPriority: .utility)
+    }
+
+    public func submit(key: Int, index: Int) async throws { try await system.submit(key: key, index: index) }
+
+    public func finish() async throws { try await system.finish() }
+}
+
+/// Docket as ``DocketSystem`` runs it, with at most as many operations running at once as
+/// the machine has cores: the setting for bodies that compute rather than wait, where more
+/// workers than cores only take turns on the same threads.
+public final class CoreBoundDocketSystem: KeyedSystem {
+    public static let name = "Docket (workers at the core count)"
+    public static let keepsOrder = true
+    private let system: DocketSystem
+
+    public init(keys: Int, log: OrderLog) throws {
+        system = try DocketSystem(keys: keys, log: log, workerPriority: nil, maxConcurrentOperations: ProcessInfo.processInfo.activeProcessorCount)
     }
 
     public func submit(key: Int, index: Int) async throws { try await system.submit(key: key, index: index) }

@@ -26,10 +26,11 @@ public struct PollingRun: Sendable {
 /// Each poller times its batches, so the run tells apart what a lookup costs under load
 /// from how much of the machine the pollers were given.
 public func throughputWhilePolling(
-    operations: Int, keys: Int, progressOnly: Bool = false, workerPriority: TaskPriority? = nil
+    operations: Int, keys: Int, progressOnly: Bool = false, workerPriority: TaskPriority? = nil,
+    maxConcurrentOperations: Int? = nil
 ) async throws -> PollingRun {
     let log = OrderLog(keys: keys)
-    let system = try DocketSystem(keys: keys, log: log, workerPriority: workerPriority)
+    let system = try DocketSystem(keys: keys, log: log, workerPriority: workerPriority, maxConcurrentOperations: maxConcurrentOperations)
     // Seed some IDs so the pollers have live targets from the start.
     for index in 0..<min(keys, 1000) { try await system.submit(key: index % keys, index: index) }
     let seeded = min(keys, 1000)
