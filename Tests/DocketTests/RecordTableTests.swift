@@ -1,8 +1,10 @@
 @testable import Docket
+import Foundation
 import Testing
 
-/// Unit tests of the open-addressing record table: lookups, deletion by backward shift,
-/// shrinking, and the expiry sweep that replaces an expiry heap.
+/// Unit tests of the record table: direct slots by the ID's sequence number, the probing
+/// table behind them (deletion by backward shift), shrinking, the expiry sweep that
+/// replaces an expiry heap, and the IDs the tracker draws.
 @Suite("Record table")
 struct RecordTableTests {
     static let definition = OperationDefinition<Int, Int>("table") { value, _ in value }.erased(ordinal: 0)
@@ -34,7 +36,8 @@ struct RecordTableTests {
         var live: [OperationID] = []
         for step in 0..<40_000 {
             if live.isEmpty || generator.next() % 3 != 0 {
-                // Every fourth ID shares its low word's top bits with others: long probe runs.
+                // Every fourth ID has no sequence bits and shares its low word's top bits with
+                // others: they all claim one direct slot, and make long probe runs behind.
                 let low = step % 4 == 0 ? generator.next() & 0xFF00_0000_0000_0000 : generator.next()
                 let id = OperationID(high: generator.next(), low: low)
                 table.insert(Self.record(step), for: id)
@@ -52,6 +55,104 @@ struct RecordTableTests {
         #expect(Dictionary(uniqueKeysWithValues: table.entries.map { ($0.key, $0.value.attempt) }) == reference)
         #expect(table.box(OperationID(high: 0, low: 0)) == nil)
         #expect(table.removeValue(forKey: OperationID(high: 1, low: 1)) == nil)
+    }
+
+    /// An ID of shard 0 carrying `sequence`, as ``Tracker/mintID()`` draws them, with random bits `salt`.
+    static func drawn(_ sequence: UInt64, salt: UInt64) -> OperationID {
+        OperationID(high: salt, low: salt << 32 | sequence << 6)
+    }
+
+    @Test("Records drawn in turn sit in their own slots; one whose slot a newer record claims goes behind and comes back as the table grows")
+    func directSlots() throws {
+        var table = RecordTable()
+        let first = (1...11).map { Self.drawn($0, salt: $0 &* 0x9E37_79B9) }
+        for (index, id) in first.enumerated() { table.insert(Self.record(index), for: id) }
+        #expect(table.capacity == 16)
+        #expect(table.countBehind == 0)
+        // Sequence 17 selects the slot of sequence 1 in a table of 16, which holds 12 records.
+        let late = Self.drawn(17, salt: 99)
+        table.insert(Self.record(17), for: late)
+        #expect(table.countBehind == 1)
+        #expect(table[late]?.attempt == 17)
+        #expect(table[first[0]]?.attempt == 0)
+        // The 13th record grows the table to 32 slots, which give sequences 1 and 17 a slot
+        // each: the record behind comes back.
+        for sequence in UInt64(18)...22 { table.insert(Self.record(Int(sequence)), for: Self.drawn(sequence, salt: sequence)) }
+        #expect(table.capacity == 32)
+        #expect(table.countBehind == 0)
+        #expect(table[first[0]]?.attempt == 0)
+        #expect(table[late]?.attempt == 17)
+        // A lookup of an ID that shares a slot but not its random bits finds nothing.
+        #expect(table.box(Self.drawn(1, salt: 12_345)) == nil)
+        #expect(table.removeValue(forKey: first[0])?.attempt == 0)
+        #expect(table[first[0]] == nil)
+        #expect(table.count == 16)
+    }
+
+    @Test("A line of IDs drawn in turn, taken in order with some results left unread, agrees with a dictionary and keeps few records behind")
+    func drawnInTurn() {
+        var generator = SplitMix64(seed: 11)
+        var table = RecordTable()
+        var reference: [OperationID: Int] = [:]
+        var line: [OperationID] = []
+        var unread: [OperationID] = []
+        var mostBehind = 0
+        for sequence in UInt64(1)...60_000 {
+            let id = Self.drawn(sequence, salt: generator.next() >> 32)
+            table.insert(Self.record(Int(sequence)), for: id)
+            reference[id] = Int(sequence)
+            line.append(id)
+            // Results are taken about 500 operations behind the submissions; one in 200 is
+            // left unread for a long time (taken at the end).
+            if line.count > 500 {
+                let taken = line.removeFirst()
+                if generator.next() % 200 == 0 {
+                    unread.append(taken)
+                } else {
+                    #expect(table.removeValue(forKey: taken)?.attempt == reference.removeValue(forKey: taken))
+                }
+            }
+            mostBehind = max(mostBehind, table.countBehind)
+        }
+        #expect(table.count == reference.count)
+        #expect(reference.allSatisfy { table[$0.key]?.attempt == $0.value })
+        // Only the records left unread can be behind.
+        #expect(mostBehind <= unread.count)
+        for id in unread + line { #expect(table.removeValue(forKey: id)?.attempt == reference.removeValue(forKey: id)) }
+        #expect(table.count == 0)
+        #expect(reference.isEmpty)
+    }
+
+    @Test("The tracker draws IDs spread over its shards, distinct, each with its shard's next sequence number")
+    func mintedIDs() {
+        let tracker = Tracker(
+            clock: EngineClock(ContinuousClock(), wallOrigin: Date()), unreadResultLifetime: .seconds(60),
+            tombstoneLifetime: .seconds(60), names: [])
+        let ids = (0..<20_000).map { _ in tracker.mintID() }
+        #expect(Set(ids).count == ids.count)
+        var lastSequence: [Int: UInt64] = [:]
+        for id in ids {
+            let sequence = RecordTable.sequence(of: id)
+            #expect(sequence == (lastSequence[id.shardIndex] ?? 0) + 1)
+            lastSequence[id.shardIndex] = sequence
+        }
+        #expect(lastSequence.count == 64)
+        // Apart from the sequence, the bits are the random source's: the high words differ.
+        #expect(Set(ids.map(\.high)).count == ids.count)
+    }
+
+    @Test("After records are restored from a journal, a shard's new IDs go on from their sequence numbers")
+    func mintingAfterRestore() {
+        let tracker = Tracker(
+            clock: EngineClock(ContinuousClock(), wallOrigin: Date()), unreadResultLifetime: .seconds(60),
+            tombstoneLifetime: .seconds(60), names: [])
+        // Shard 5, sequence 1 000.
+        let restored = OperationID(high: 42, low: 7 << 32 | 1_000 << 6 | 5)
+        tracker.restore(restored, Self.record(1))
+        var next = tracker.mintID()
+        while next.shardIndex != 5 { next = tracker.mintID() }
+        #expect(RecordTable.sequence(of: next) == 1_001)
+        #expect(tracker.isLive(restored))
     }
 
     @Test("A drained table gives its capacity back and keeps what is left")

@@ -82,7 +82,7 @@ final class Engine: Sendable {
             throw DocketError(.invalidInput, "The object key is empty. Pass nil for an independent operation, or a non-empty key.")
         }
         let dependenciesMet = try tracker.registerDependencies(options.dependencies, owner: options.owner)
-        let id = OperationID.random()
+        let id = tracker.mintID()
         let now = clock.now()
         if let key = options.idempotencyKey,
            let existing = try await idempotency.reserve(owner: options.owner, key: key, operation: definition.name, for: id, runsNow: runsNow, clock: { [clock] in clock.now() }) {

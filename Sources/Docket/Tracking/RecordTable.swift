@@ -1,10 +1,17 @@
 /// The tracking records of one ``Tracker`` shard, keyed by operation ID.
 ///
-/// An open-addressing hash table with linear probing. IDs are uniformly random, so an ID's
-/// own bits place it (no hashing), and each slot carries the record's result expiry, so the
-/// table itself is the expiry index: ``expired(limit:now:)`` walks slots round-robin and
-/// reports expired results without any heap to keep in step. Each record lives in its own
-/// box, so growing the table moves 40 bytes per entry and a change to a record is made in place.
+/// Direct-mapped by the sequence number an ID carries: the tracker draws each ID with the
+/// next number of its shard (``Tracker/mintID()``), and a record sits in the slot that
+/// number selects, so records submitted in turn sit side by side and an object's line, run
+/// and taken in order, walks its shard's slots in order instead of missing the cache at
+/// every step. A lookup reads one slot. A record whose slot a newer one claims (a result
+/// left unread while the numbers came round), or whose ID was not drawn by this process's
+/// shards (a journal's, or a number met by chance), is kept in a ``ProbingTable`` behind.
+///
+/// Each slot carries the record's result expiry, so the table itself is the expiry index:
+/// ``expired(limit:now:)`` walks slots round-robin and reports expired results without any
+/// heap to keep in step. Each record lives in its own box, so growing the table moves 40
+/// bytes per entry and a change to a record is made in place.
 ///
 /// A slot also keeps a ``Glance`` of its record, so that the commonest poll, state and
 /// progress, reads the slot alone: in a large table the record is a cache miss of its own.
@@ -53,9 +60,12 @@ struct RecordTable: Sendable {
     /// Where a record sits, valid until the table next inserts or removes.
     struct Position {
         fileprivate let index: Int
+        /// In the probing table behind, rather than the direct slots.
+        fileprivate let isBehind: Bool
     }
 
-    private struct Slot: Sendable {
+    /// One record's place: its ID, box, result expiry and glance; an empty slot has no box.
+    struct Slot: Sendable {
         var high: UInt64 = 0
         var low: UInt64 = 0
         /// The record's result expiry in engine-clock nanoseconds, `Int64.max` for none.
@@ -63,15 +73,42 @@ struct RecordTable: Sendable {
         /// `nil` marks an empty slot.
         var box: Box?
         var glance = Glance.empty
+
+        var id: OperationID { OperationID(high: high, low: low) }
+
+        func holds(_ id: OperationID) -> Bool { low == id.low && high == id.high }
     }
 
+    /// The direct slots: none, or a power of two of them.
     private var slots: [Slot] = []
-    /// The number of records.
-    private(set) var count = 0
-    /// Where the next sweep starts.
+    /// The number of records in the direct slots.
+    private var direct = 0
+    /// The records that are not in their direct slot.
+    private var behind = ProbingTable()
+    /// Where the next sweep starts, counting the direct slots first, then the probing table's.
     private var cursor = 0
 
+    /// The most direct slots a shard keeps: the sequence numbers an ID carries go this far.
+    static let maximumDirectCapacity = 1 << 26
+
     init() {}
+
+    /// The number of records.
+    var count: Int { direct + behind.count }
+
+    /// The number of slots, direct and behind (for sizing a full sweep).
+    var capacity: Int { slots.count + behind.capacity }
+
+    /// The number of records kept behind, not in their direct slot.
+    var countBehind: Int { behind.count }
+
+    /// The sequence number an ID carries, as ``Tracker/mintID()`` drew it.
+    static func sequence(of id: OperationID) -> UInt64 { (id.low >> 6) & UInt64(maximumDirectCapacity - 1) }
+
+    /// The ID's direct slot; the table has slots.
+    private func directIndex(_ id: OperationID) -> Int {
+        Int(truncatingIfNeeded: Self.sequence(of: id)) & (slots.count - 1)
+    }
 
     /// A copy of the record of `id`; assigning replaces it in place, assigning `nil` removes it.
     subscript(id: OperationID) -> TrackingRecord? {
@@ -92,11 +129,19 @@ struct RecordTable: Sendable {
 
     /// Adds the record of a new operation (its ID is fresh, so nothing is replaced).
     mutating func insert(_ record: TrackingRecord, for id: OperationID) {
-        if (count + 1) * 4 > slots.count * 3 { resize(to: Swift.max(16, slots.count * 2)) }
-        var index = home(id)
-        while slots[index].box != nil { index = next(index) }
+        if (count + 1) * 4 > slots.count * 3, slots.count < Self.maximumDirectCapacity {
+            resize(to: Swift.max(16, slots.count * 2))
+        }
+        let index = directIndex(id)
+        if slots[index].box != nil {
+            // The older record goes behind: the newer is the one its line reaches next.
+            var older = Slot()
+            swap(&older, &slots[index])
+            behind.insert(&older)
+            direct -= 1
+        }
         slots[index] = Slot(high: id.high, low: id.low, expires: record.expiresNanoseconds, box: Box(record), glance: record.glance)
-        count += 1
+        direct += 1
     }
 
     /// The box of `id`'s record, to read the record in place while the shard is locked.
@@ -107,39 +152,44 @@ struct RecordTable: Sendable {
     /// Where the record of `id` sits and its box, to change the record in place while the
     /// shard is locked and then ``refresh(at:from:)`` its slot.
     func locate(_ id: OperationID) -> (position: Position, box: Box)? {
-        guard let index = find(id), let box = slots[index].box else { return nil }
-        assertFresh(index)
-        return (Position(index: index), box)
+        guard let position = find(id), let box = box(at: position) else { return nil }
+        assertFresh(position)
+        return (position, box)
     }
 
     /// The box of `id`'s record with its result expiry (engine-clock nanoseconds,
     /// `Int64.max` for none), from one probe.
     func peek(_ id: OperationID) -> (box: Box, expires: Int64)? {
-        locate(id).map { ($0.box, slots[$0.position.index].expires) }
+        locate(id).map { ($0.box, kept(at: $0.position).expires) }
     }
 
     /// The result expiry and glance of `id`'s record, from its slot alone: the box is not
     /// retained, so the record's memory is not touched.
     func glance(_ id: OperationID) -> (expires: Int64, glance: Glance)? {
-        guard let index = find(id) else { return nil }
-        assertFresh(index)
-        return (slots[index].expires, slots[index].glance)
+        guard let position = find(id) else { return nil }
+        assertFresh(position)
+        return kept(at: position)
     }
 
     /// Copies what the slot keeps of its record (result expiry and glance) from the record,
     /// after the record changed through `box`, the box ``locate(_:)`` found there.
     mutating func refresh(at position: Position, from box: Box) {
-        assert(slots[position.index].box === box, "A slot refreshed from another slot's box")
+        assert(self.box(at: position) === box, "A slot refreshed from another slot's box")
         // Member by member, in place: passing `box.record` whole would copy it, retaining each reference in it.
-        slots[position.index].expires = box.record.expiresNanoseconds
-        slots[position.index].glance = box.record.glance
+        let (expires, glance) = (box.record.expiresNanoseconds, box.record.glance)
+        if position.isBehind {
+            behind.keep(at: position.index, expires: expires, glance: glance)
+        } else {
+            slots[position.index].expires = expires
+            slots[position.index].glance = glance
+        }
     }
 
     /// Debug builds check that the slot agrees with its record: a change made through a box
     /// without a refresh would otherwise show up only as a wrong answer to a poll.
-    private func assertFresh(_ index: Int) {
+    private func assertFresh(_ position: Position) {
         assert(
-            slots[index].box.map { slots[index].expires == $0.record.expiresNanoseconds && slots[index].glance == $0.record.glance } ?? true,
+            box(at: position).map { kept(at: position) == ($0.record.expiresNanoseconds, $0.record.glance) } ?? true,
             "A record changed through its box without refreshing its slot")
     }
 
@@ -157,97 +207,91 @@ struct RecordTable: Sendable {
 
     /// Removes the record of `id` and returns its box, shrinking the table once it is mostly empty.
     private mutating func removeBox(_ id: OperationID) -> Box? {
-        guard let index = find(id), let box = slots[index].box else { return nil }
-        remove(at: index)
-        if slots.count > 1024, count < slots.count / 8 { resize(to: Swift.max(16, count * 4)) }
+        guard let position = find(id) else { return nil }
+        let box: Box?
+        if position.isBehind {
+            box = behind.remove(at: position.index)
+        } else {
+            // Swapped out, not copied: no retain of the box to release straight away.
+            var removed = Slot()
+            swap(&removed, &slots[position.index])
+            direct -= 1
+            box = removed.box
+        }
+        if slots.count > 1024, count < slots.count / 8 {
+            resize(to: Swift.max(16, Self.powerOfTwo(atLeast: count * 4)))
+        }
         return box
     }
 
     /// Every record with its ID, in no particular order.
-    var entries: some Sequence<(key: OperationID, value: TrackingRecord)> {
-        slots.lazy.compactMap { slot in slot.box.map { (key: OperationID(high: slot.high, low: slot.low), value: $0.record) } }
+    var entries: [(key: OperationID, value: TrackingRecord)] {
+        slots.compactMap { slot in slot.box.map { (key: slot.id, value: $0.record) } } + Array(behind.entries)
     }
 
     /// Walks up to `limit` slots from where the last sweep stopped and returns the IDs whose
     /// result expired by `now` (nanoseconds). A full pass takes `capacity / limit` sweeps.
     mutating func expired(limit: Int, now: Int64) -> [OperationID] {
-        guard !slots.isEmpty else { return [] }
+        let capacity = capacity
+        guard capacity > 0 else { return [] }
         var found: [OperationID] = []
-        for _ in 0..<Swift.min(limit, slots.count) {
-            if cursor >= slots.count { cursor = 0 }
-            if slots[cursor].box != nil, slots[cursor].expires <= now {
-                found.append(OperationID(high: slots[cursor].high, low: slots[cursor].low))
+        for _ in 0..<Swift.min(limit, capacity) {
+            if cursor >= capacity { cursor = 0 }
+            if cursor < slots.count {
+                if slots[cursor].box != nil, slots[cursor].expires <= now { found.append(slots[cursor].id) }
+            } else if let id = behind.expiredID(at: cursor - slots.count, now: now) {
+                found.append(id)
             }
             cursor += 1
         }
         return found
     }
 
-    /// The number of slots (for sizing a full sweep).
-    var capacity: Int { slots.count }
+    // MARK: Slots
 
-    // MARK: Probing
-
-    /// The ID's random low word mapped onto the slots (multiply-shift, any capacity).
-    private func home(_ id: OperationID) -> Int { Self.home(id, slots.count) }
-
-    private static func home(_ id: OperationID, _ capacity: Int) -> Int {
-        Int(truncatingIfNeeded: id.low.multipliedFullWidth(by: UInt64(capacity)).high)
+    private func box(at position: Position) -> Box? {
+        position.isBehind ? behind.box(at: position.index) : slots[position.index].box
     }
 
-    private func next(_ index: Int) -> Int { Self.next(index, slots.count) }
+    private func kept(at position: Position) -> (expires: Int64, glance: Glance) {
+        position.isBehind ? behind.kept(at: position.index) : (slots[position.index].expires, slots[position.index].glance)
+    }
 
-    private static func next(_ index: Int, _ capacity: Int) -> Int { index + 1 == capacity ? 0 : index + 1 }
-
-    private func find(_ id: OperationID) -> Int? {
-        guard !slots.isEmpty else { return nil }
-        var index = home(id)
-        while slots[index].box != nil {
-            if slots[index].low == id.low && slots[index].high == id.high { return index }
-            index = next(index)
+    private func find(_ id: OperationID) -> Position? {
+        if !slots.isEmpty {
+            let index = directIndex(id)
+            if slots[index].box != nil, slots[index].holds(id) { return Position(index: index, isBehind: false) }
         }
+        if behind.count > 0, let index = behind.find(id) { return Position(index: index, isBehind: true) }
         return nil
     }
 
-    /// Empties a slot and shifts later entries of its probe run back, so every entry stays
-    /// reachable from its home without tombstone markers.
-    private mutating func remove(at removed: Int) {
-        var hole = removed
-        var index = next(hole)
-        // Entries are swapped, not copied: a copy would retain and release each moved entry's
-        // box, a cache miss apiece. The removed entry travels to the last hole and is dropped there.
-        slots.withUnsafeMutableBufferPointer { slots in
-            while slots[index].box != nil {
-                let home = Self.home(OperationID(high: slots[index].high, low: slots[index].low), slots.count)
-                // The entry may fill the hole when its home is not strictly between hole and index (cyclically).
-                let homeBetween = hole <= index ? (hole < home && home <= index) : (hole < home || home <= index)
-                if !homeBetween {
-                    slots.swapAt(hole, index)
-                    hole = index
-                }
-                index = Self.next(index, slots.count)
-            }
-        }
-        slots[hole] = Slot()
-        count -= 1
+    private static func powerOfTwo(atLeast count: Int) -> Int {
+        count <= 1 ? 1 : 1 << (Int.bitWidth - (count - 1).leadingZeroBitCount)
     }
 
+    /// Moves the direct slots to a table of `capacity` (a power of two). Growing, the records
+    /// behind whose direct slot is free come back to it; shrinking, a record whose slot another
+    /// one took goes behind.
     private mutating func resize(to capacity: Int) {
         var old = Array(repeating: Slot(), count: capacity)
         swap(&old, &slots)
         cursor = 0
+        direct = 0
+        var returning = capacity > old.count ? behind.removeAll() : []
         // Entries are moved, not copied, so no box is retained or released (a cache miss apiece).
-        count = slots.withUnsafeMutableBufferPointer { slots in
-            var count = 0
-            old.withUnsafeMutableBufferPointer { old in
-                for position in old.indices where old[position].box != nil {
-                    var index = Self.home(OperationID(high: old[position].high, low: old[position].low), slots.count)
-                    while slots[index].box != nil { index = Self.next(index, slots.count) }
-                    swap(&slots[index], &old[position])
-                    count += 1
-                }
-            }
-            return count
+        for position in old.indices where old[position].box != nil { place(&old[position]) }
+        for position in returning.indices { place(&returning[position]) }
+    }
+
+    /// Puts a moved record in its direct slot if that is free, else behind.
+    private mutating func place(_ slot: inout Slot) {
+        let index = directIndex(slot.id)
+        if slots[index].box == nil {
+            swap(&slots[index], &slot)
+            direct += 1
+        } else {
+            behind.insert(&slot)
         }
     }
 }

@@ -8,6 +8,8 @@ import Synchronization
 final class Tracker: Sendable {
     private final class Shard: Sendable {
         let state: Locked<ShardState>
+        /// The last sequence number drawn for an ID of this shard (see ``Tracker/mintID()``).
+        let sequence = Atomic<UInt64>(0)
         init(tombstoneLifetime: Int64, journal: JournalWriter?) {
             // A refusal waits for a caller that is about to ask: at least a minute, whatever
             // the tombstone window (which may be zero).
@@ -84,6 +86,17 @@ final class Tracker: Sendable {
 
     private func shard(_ id: OperationID) -> Shard { shards[id.shardIndex] }
 
+    /// Draws the ID of a new operation: 102 bits from the secure random source, among them the
+    /// six that choose its shard, and in the 26 bits above those the shard's next sequence
+    /// number, which places its record beside the one submitted before it in that shard
+    /// (``RecordTable``). The number says in which order IDs were drawn, not what they are.
+    func mintID() -> OperationID {
+        let drawn = OperationID.random()
+        let sequence = shard(drawn).sequence.add(1, ordering: .relaxed).newValue & UInt64(RecordTable.maximumDirectCapacity - 1)
+        let mask = UInt64(RecordTable.maximumDirectCapacity - 1) << 6
+        return OperationID(high: drawn.high, low: drawn.low & ~mask | sequence << 6)
+    }
+
     func nextToken() -> UInt64 {
         tokens.add(1, ordering: .relaxed).newValue
     }
@@ -134,8 +147,11 @@ final class Tracker: Sendable {
     // MARK: Recovery
 
     /// Puts back a record rebuilt from the journal, with its counts and result expiry.
-    /// Writes nothing to the journal: the record is what the journal already says.
+    /// Writes nothing to the journal: the record is what the journal already says. The
+    /// shard's IDs go on from the restored sequence numbers, so new records do not claim
+    /// the restored ones' slots.
     func restore(_ id: OperationID, _ record: TrackingRecord) {
+        shard(id).sequence.max(RecordTable.sequence(of: id), ordering: .relaxed)
         shard(id).state.withLock { state in
             state.records.insert(record, for: id)
             switch record.state {
