@@ -11,6 +11,11 @@ public struct DocketConfiguration: Sendable {
     }
 
     /// The most operations running at once, across all objects. I/O-bound work wants hundreds.
+    ///
+    /// Bodies that compute rather than wait gain nothing from more than one per core: the
+    /// extra workers only take turns on the cooperative pool's threads. The pool shares its
+    /// threads by count of tasks, so at the core count the server's other tasks (request
+    /// handlers polling statuses) get more of them: `Benchmarks/README.md` measures both.
     public var maxConcurrentOperations: Int
     /// The most operations queued (waiting or delayed) at once; past it, submitting is refused.
     public var maxQueuedOperations: Int
