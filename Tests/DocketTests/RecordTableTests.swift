@@ -31,13 +31,14 @@ struct RecordTableTests {
     @Test("Random inserts and removals agree with a dictionary, clustered IDs included")
     func agreesWithDictionary() {
         var generator = SplitMix64(seed: 3)
-        var table = RecordTable()
+        var table = RecordTable(cipher: Self.cipher)
         var reference: [OperationID: Int] = [:]
         var live: [OperationID] = []
         for step in 0..<40_000 {
             if live.isEmpty || generator.next() % 3 != 0 {
-                // Every fourth ID has no sequence bits and shares its low word's top bits with
-                // others: they all claim one direct slot, and make long probe runs behind.
+                // Every fourth ID has its sequence bits zero, so one sequence number, and shares its
+                // low word's top bits with others: they all claim one direct slot, and make long
+                // probe runs behind.
                 let low = step % 4 == 0 ? generator.next() & 0xFF00_0000_0000_0000 : generator.next()
                 let id = OperationID(high: generator.next(), low: low)
                 table.insert(Self.record(step), for: id)
@@ -57,14 +58,37 @@ struct RecordTableTests {
         #expect(table.removeValue(forKey: OperationID(high: 1, low: 1)) == nil)
     }
 
+    static let cipher = SequenceCipher(keys: (0x1234_5678, 0x9ABC_DEF0, 0x0F1E_2D3C, 0x4B5A_6978))
+
     /// An ID of shard 0 carrying `sequence`, as ``Tracker/mintID()`` draws them, with random bits `salt`.
     static func drawn(_ sequence: UInt64, salt: UInt64) -> OperationID {
-        OperationID(high: salt, low: salt << 32 | sequence << 6)
+        cipher.id(OperationID(high: salt, low: salt << 32), carrying: sequence)
+    }
+
+    @Test("The sequence cipher is a permutation of the 26-bit numbers, and numbers in turn do not read in turn")
+    func sequenceCipher() {
+        var generator = SplitMix64(seed: 5)
+        for sequence in [0, 1, SequenceCipher.count - 1] + (0..<10_000).map({ _ in generator.next() % SequenceCipher.count }) {
+            let code = Self.cipher.encrypt(sequence)
+            #expect(code < SequenceCipher.count)
+            #expect(Self.cipher.decrypt(code) == sequence)
+        }
+        let codes = (UInt64(0)..<4_096).map(Self.cipher.encrypt)
+        #expect(Set(codes).count == codes.count)
+        // In turn, a code would follow its predecessor: here few are even close.
+        let close = zip(codes, codes.dropFirst()).filter { $1 &- $0 < 64 }.count
+        #expect(close < 40)
+        // Another key, another permutation; the ID keeps its random and shard bits.
+        let other = SequenceCipher(keys: (1, 2, 3, 4))
+        #expect((0..<64).filter { other.encrypt($0) == Self.cipher.encrypt($0) }.count < 4)
+        let id = Self.cipher.id(OperationID(high: 7, low: 0xFFFF_FFFF_FFFF_FFFF), carrying: 12_345)
+        #expect(id.high == 7 && id.shardIndex == 63 && id.low >> 32 == 0xFFFF_FFFF)
+        #expect(Self.cipher.sequence(of: id) == 12_345)
     }
 
     @Test("Records drawn in turn sit in their own slots; one whose slot a newer record claims goes behind and comes back as the table grows")
     func directSlots() throws {
-        var table = RecordTable()
+        var table = RecordTable(cipher: Self.cipher)
         let first = (1...11).map { Self.drawn($0, salt: $0 &* 0x9E37_79B9) }
         for (index, id) in first.enumerated() { table.insert(Self.record(index), for: id) }
         #expect(table.capacity == 16)
@@ -92,7 +116,7 @@ struct RecordTableTests {
     @Test("A line of IDs drawn in turn, taken in order with some results left unread, agrees with a dictionary and keeps few records behind")
     func drawnInTurn() {
         var generator = SplitMix64(seed: 11)
-        var table = RecordTable()
+        var table = RecordTable(cipher: Self.cipher)
         var reference: [OperationID: Int] = [:]
         var line: [OperationID] = []
         var unread: [OperationID] = []
@@ -132,7 +156,7 @@ struct RecordTableTests {
         #expect(Set(ids).count == ids.count)
         var lastSequence: [Int: UInt64] = [:]
         for id in ids {
-            let sequence = RecordTable.sequence(of: id)
+            let sequence = tracker.cipher.sequence(of: id)
             #expect(sequence == (lastSequence[id.shardIndex] ?? 0) + 1)
             lastSequence[id.shardIndex] = sequence
         }
@@ -147,17 +171,17 @@ struct RecordTableTests {
             clock: EngineClock(ContinuousClock(), wallOrigin: Date()), unreadResultLifetime: .seconds(60),
             tombstoneLifetime: .seconds(60), names: [])
         // Shard 5, sequence 1 000.
-        let restored = OperationID(high: 42, low: 7 << 32 | 1_000 << 6 | 5)
+        let restored = tracker.cipher.id(OperationID(high: 42, low: 7 << 32 | 5), carrying: 1_000)
         tracker.restore(restored, Self.record(1))
         var next = tracker.mintID()
         while next.shardIndex != 5 { next = tracker.mintID() }
-        #expect(RecordTable.sequence(of: next) == 1_001)
+        #expect(tracker.cipher.sequence(of: next) == 1_001)
         #expect(tracker.isLive(restored))
     }
 
     @Test("A drained table gives its capacity back and keeps what is left")
     func shrinks() {
-        var table = RecordTable()
+        var table = RecordTable(cipher: Self.cipher)
         let ids = (0..<50_000).map { OperationID(high: UInt64($0), low: UInt64($0) &* 0x9E37_79B9_7F4A_7C15) }
         for (index, id) in ids.enumerated() { table.insert(Self.record(index), for: id) }
         let peak = table.capacity
@@ -170,7 +194,7 @@ struct RecordTableTests {
     @Test("The sweep reports exactly the expired results, across passes, and sees expiry changes")
     func sweepFindsExpired() throws {
         var generator = SplitMix64(seed: 9)
-        var table = RecordTable()
+        var table = RecordTable(cipher: Self.cipher)
         var expiring: Set<OperationID> = []
         for index in 0..<1_000 {
             let id = OperationID(high: generator.next(), low: generator.next())
@@ -199,7 +223,7 @@ struct RecordTableTests {
 
     @Test("A slot's glance answers state and progress only where the record would answer the same at any time")
     func glance() throws {
-        var table = RecordTable()
+        var table = RecordTable(cipher: Self.cipher)
         let plain = OperationID(high: 1, low: 1 << 60)
         let owned = OperationID(high: 2, low: 2 << 60)
         let delayed = OperationID(high: 3, low: 3 << 60)

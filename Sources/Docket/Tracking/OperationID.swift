@@ -1,10 +1,11 @@
 /// The tracking ID of a submitted operation.
 ///
-/// The ID of a submission carries 102 bits from the system's cryptographically secure
-/// generator, so it cannot be guessed or enumerated: IDs submitted one after another differ
-/// in all of those bits. Its other 26 bits are a sequence number the docket uses to keep
-/// the records of operations submitted in turn side by side. It prints as 32 lowercase
-/// hexadecimal digits, parses back from that form, and encodes as that string.
+/// The ID of a submission carries 102 bits drawn afresh from the system's cryptographically
+/// secure generator, so it cannot be guessed or enumerated. Its other 26 bits are a
+/// sequence number, enciphered with keys drawn for each docket, that the docket uses to
+/// keep the records of operations submitted in turn side by side; to anyone else they read
+/// as random, so two IDs do not tell how many operations came between them. It prints as
+/// 32 lowercase hexadecimal digits, parses back from that form, and encodes as that string.
 public struct OperationID: Hashable, Sendable, Codable, CustomStringConvertible, LosslessStringConvertible {
     let high: UInt64
     let low: UInt64

@@ -83,8 +83,16 @@ struct ProbingTable: Sendable {
     mutating func removeAll() -> [RecordTable.Slot] {
         var old: [RecordTable.Slot] = []
         swap(&old, &slots)
+        var records: [RecordTable.Slot] = []
+        records.reserveCapacity(count)
         count = 0
-        return old.filter { $0.box != nil }
+        // Swapped out of the old slots, not copied: no box is retained or released.
+        for index in old.indices where old[index].box != nil {
+            var slot = RecordTable.Slot()
+            swap(&slot, &old[index])
+            records.append(slot)
+        }
+        return records
     }
 
     /// Every record with its ID, in no particular order.

@@ -1,12 +1,14 @@
 /// The tracking records of one ``Tracker`` shard, keyed by operation ID.
 ///
 /// Direct-mapped by the sequence number an ID carries: the tracker draws each ID with the
-/// next number of its shard (``Tracker/mintID()``), and a record sits in the slot that
-/// number selects, so records submitted in turn sit side by side and an object's line, run
-/// and taken in order, walks its shard's slots in order instead of missing the cache at
-/// every step. A lookup reads one slot. A record whose slot a newer one claims (a result
-/// left unread while the numbers came round), or whose ID was not drawn by this process's
-/// shards (a journal's, or a number met by chance), is kept in a ``ProbingTable`` behind.
+/// next number of its shard (``Tracker/mintID()``, enciphered by ``SequenceCipher``), and a
+/// record sits in the slot that number selects, so records submitted in turn sit side by
+/// side and an object's line, run and taken in order, walks its shard's slots in order
+/// instead of missing the cache at every step. A lookup reads one slot. A record whose slot
+/// another one claims moves to a ``ProbingTable`` behind: an older record when a newer one
+/// comes to its slot (a result left unread while the numbers came round), or either one
+/// when an ID this process did not draw (one restored from a journal, whose number reads
+/// as random here) meets another's slot.
 ///
 /// Each slot carries the record's result expiry, so the table itself is the expiry index:
 /// ``expired(limit:now:)`` walks slots round-robin and reports expired results without any
@@ -88,10 +90,15 @@ struct RecordTable: Sendable {
     /// Where the next sweep starts, counting the direct slots first, then the probing table's.
     private var cursor = 0
 
-    /// The most direct slots a shard keeps: the sequence numbers an ID carries go this far.
-    static let maximumDirectCapacity = 1 << 26
+    /// How IDs carry their sequence numbers.
+    private let cipher: SequenceCipher
 
-    init() {}
+    /// The most direct slots a shard keeps: the sequence numbers an ID carries go this far.
+    static let maximumDirectCapacity = Int(SequenceCipher.count)
+
+    init(cipher: SequenceCipher) {
+        self.cipher = cipher
+    }
 
     /// The number of records.
     var count: Int { direct + behind.count }
@@ -102,12 +109,9 @@ struct RecordTable: Sendable {
     /// The number of records kept behind, not in their direct slot.
     var countBehind: Int { behind.count }
 
-    /// The sequence number an ID carries, as ``Tracker/mintID()`` drew it.
-    static func sequence(of id: OperationID) -> UInt64 { (id.low >> 6) & UInt64(maximumDirectCapacity - 1) }
-
-    /// The ID's direct slot; the table has slots.
+    /// The ID's direct slot, by the sequence number it carries; the table has slots.
     private func directIndex(_ id: OperationID) -> Int {
-        Int(truncatingIfNeeded: Self.sequence(of: id)) & (slots.count - 1)
+        Int(truncatingIfNeeded: cipher.sequence(of: id)) & (slots.count - 1)
     }
 
     /// A copy of the record of `id`; assigning replaces it in place, assigning `nil` removes it.
@@ -225,8 +229,8 @@ struct RecordTable: Sendable {
     }
 
     /// Every record with its ID, in no particular order.
-    var entries: [(key: OperationID, value: TrackingRecord)] {
-        slots.compactMap { slot in slot.box.map { (key: slot.id, value: $0.record) } } + Array(behind.entries)
+    var entries: some Sequence<(key: OperationID, value: TrackingRecord)> {
+        [AnySequence(slots.lazy.compactMap { slot in slot.box.map { (key: slot.id, value: $0.record) } }), AnySequence(behind.entries)].joined()
     }
 
     /// Walks up to `limit` slots from where the last sweep stopped and returns the IDs whose

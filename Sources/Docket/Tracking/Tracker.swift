@@ -10,11 +10,11 @@ final class Tracker: Sendable {
         let state: Locked<ShardState>
         /// The last sequence number drawn for an ID of this shard (see ``Tracker/mintID()``).
         let sequence = Atomic<UInt64>(0)
-        init(tombstoneLifetime: Int64, journal: JournalWriter?) {
+        init(tombstoneLifetime: Int64, journal: JournalWriter?, cipher: SequenceCipher) {
             // A refusal waits for a caller that is about to ask: at least a minute, whatever
             // the tombstone window (which may be zero).
             let rejectionLifetime = Swift.max(tombstoneLifetime, 60_000_000_000)
-            state = Locked(ShardState(tombstones: TombstoneTable(lifetime: tombstoneLifetime), rejectionLifetime: rejectionLifetime, journal: journal))
+            state = Locked(ShardState(records: RecordTable(cipher: cipher), tombstones: TombstoneTable(lifetime: tombstoneLifetime), rejectionLifetime: rejectionLifetime, journal: journal))
         }
     }
 
@@ -28,7 +28,7 @@ final class Tracker: Sendable {
 
     private struct ShardState: Sendable {
         /// Live records; also the index of when their results expire.
-        var records = RecordTable()
+        var records: RecordTable
         var tombstones: TombstoneTable
         var counts = Counts()
         /// Run-now operations refused before their caller started waiting (their object
@@ -71,6 +71,8 @@ final class Tracker: Sendable {
     /// The registered operations' names by ordinal, to name the operation of a tombstone.
     let names: [String]
     private let shards: [Shard]
+    /// How this docket's IDs carry their shards' sequence numbers (``mintID()``).
+    let cipher: SequenceCipher
     private let tokens = Atomic<UInt64>(0)
 
     let journal: JournalWriter?
@@ -81,20 +83,21 @@ final class Tracker: Sendable {
         self.unreadResultLifetime = unreadResultLifetime
         self.names = names
         let lifetime = tombstoneLifetime.nanoseconds
-        shards = (0..<64).map { _ in Shard(tombstoneLifetime: lifetime, journal: journal) }
+        let cipher = SequenceCipher.random()
+        self.cipher = cipher
+        shards = (0..<64).map { _ in Shard(tombstoneLifetime: lifetime, journal: journal, cipher: cipher) }
     }
 
     private func shard(_ id: OperationID) -> Shard { shards[id.shardIndex] }
 
     /// Draws the ID of a new operation: 102 bits from the secure random source, among them the
     /// six that choose its shard, and in the 26 bits above those the shard's next sequence
-    /// number, which places its record beside the one submitted before it in that shard
-    /// (``RecordTable``). The number says in which order IDs were drawn, not what they are.
+    /// number, enciphered with this docket's keys: the record table deciphers it to place the
+    /// record beside the one submitted before it in that shard (``RecordTable``), and to
+    /// anyone else it reads as random.
     func mintID() -> OperationID {
         let drawn = OperationID.random()
-        let sequence = shard(drawn).sequence.add(1, ordering: .relaxed).newValue & UInt64(RecordTable.maximumDirectCapacity - 1)
-        let mask = UInt64(RecordTable.maximumDirectCapacity - 1) << 6
-        return OperationID(high: drawn.high, low: drawn.low & ~mask | sequence << 6)
+        return cipher.id(drawn, carrying: shard(drawn).sequence.add(1, ordering: .relaxed).newValue)
     }
 
     func nextToken() -> UInt64 {
@@ -151,7 +154,7 @@ final class Tracker: Sendable {
     /// shard's IDs go on from the restored sequence numbers, so new records do not claim
     /// the restored ones' slots.
     func restore(_ id: OperationID, _ record: TrackingRecord) {
-        shard(id).sequence.max(RecordTable.sequence(of: id), ordering: .relaxed)
+        shard(id).sequence.max(cipher.sequence(of: id), ordering: .relaxed)
         shard(id).state.withLock { state in
             state.records.insert(record, for: id)
             switch record.state {
