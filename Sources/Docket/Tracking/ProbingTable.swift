@@ -29,7 +29,7 @@ struct ProbingTable: Sendable {
 
     /// The ID in the slot at `index` if it holds a record whose result expired by `now`.
     func expiredID(at index: Int, now: Int64) -> OperationID? {
-        slots[index].box != nil && slots[index].expires <= now ? slots[index].id : nil
+        slots[index].expiredID(now: now)
     }
 
     /// Where the record of `id` sits.
@@ -97,7 +97,7 @@ struct ProbingTable: Sendable {
 
     /// Every record with its ID, in no particular order.
     var entries: some Sequence<(key: OperationID, value: TrackingRecord)> {
-        slots.lazy.compactMap { slot in slot.box.map { (key: slot.id, value: $0.record) } }
+        slots.lazy.compactMap(\.entry)
     }
 
     // MARK: Probing

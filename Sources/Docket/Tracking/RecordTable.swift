@@ -79,6 +79,12 @@ struct RecordTable: Sendable {
         var id: OperationID { OperationID(high: high, low: low) }
 
         func holds(_ id: OperationID) -> Bool { low == id.low && high == id.high }
+
+        /// The slot's ID if it holds a record whose result expired by `now` (nanoseconds).
+        func expiredID(now: Int64) -> OperationID? { box != nil && expires <= now ? id : nil }
+
+        /// The slot's ID and a copy of its record, if it holds one.
+        var entry: (key: OperationID, value: TrackingRecord)? { box.map { (key: id, value: $0.record) } }
     }
 
     /// The direct slots: none, or a power of two of them.
@@ -230,7 +236,7 @@ struct RecordTable: Sendable {
 
     /// Every record with its ID, in no particular order.
     var entries: some Sequence<(key: OperationID, value: TrackingRecord)> {
-        [AnySequence(slots.lazy.compactMap { slot in slot.box.map { (key: slot.id, value: $0.record) } }), AnySequence(behind.entries)].joined()
+        [AnySequence(slots.lazy.compactMap(\.entry)), AnySequence(behind.entries)].joined()
     }
 
     /// Walks up to `limit` slots from where the last sweep stopped and returns the IDs whose
@@ -241,9 +247,7 @@ struct RecordTable: Sendable {
         var found: [OperationID] = []
         for _ in 0..<Swift.min(limit, capacity) {
             if cursor >= capacity { cursor = 0 }
-            if cursor < slots.count {
-                if slots[cursor].box != nil, slots[cursor].expires <= now { found.append(slots[cursor].id) }
-            } else if let id = behind.expiredID(at: cursor - slots.count, now: now) {
+            if let id = cursor < slots.count ? slots[cursor].expiredID(now: now) : behind.expiredID(at: cursor - slots.count, now: now) {
                 found.append(id)
             }
             cursor += 1
