@@ -179,25 +179,26 @@ func slowdown(_ figure: Double, against reference: Double) -> String { String(fo
                 print("  one \(read) on a quiet docket with \(live) live operations: \(ns(lookup)) (\(String(format: "%.1f", 1e3 / lookup)) million per second per core)")
             }
         }
-        // The same with the workers at .utility priority (DocketConfiguration.workerPriority):
-        // the pollers' tasks then run ahead of the docket's jobs instead of queueing behind them.
-        let quietUtility = try await keyedThroughput(UtilityDocketSystem.self, operations: operations, keys: midKeys)
-        print("With the workers at .utility priority, K = \(midKeys) without pollers: \(ns(quietUtility))/op (\(String(format: "%.2f", quietUtility / quiet))× the default workers' figure above)")
-        for progressOnly in [false, true] {
-            let read = progressOnly ? "progress(of:)" : "status(of:)"
-            let polled = try await throughputWhilePolling(operations: operations, keys: midKeys, progressOnly: progressOnly, workerPriority: .utility)
-            print("  pollers reading \(read): \(ns(polled.nsPerOperation))/op with pollers (slowdown \(slowdown(polled.nsPerOperation, against: quietUtility)), \(slowdown(polled.nsPerOperation, against: quiet)) against the default workers without pollers); \(String(format: "%.2f", polled.lookupsPerSecond / 1e6)) million lookups/s; the pollers were given \(String(format: "%.2f", polled.pollerShare)) cores and spent \(ns(polled.nsPerLookup)) per lookup")
+        // The same with the docket configured otherwise: Docket's figure without pollers in that
+        // configuration, then with pollers, against both it and the default workers' figure.
+        func pollAnother(_ system: any KeyedSystem.Type, _ label: String, workerPriority: TaskPriority? = nil, maxConcurrentOperations: Int? = nil) async throws {
+            let quietHere = try await keyedThroughput(system, operations: operations, keys: midKeys)
+            print("With \(label), K = \(midKeys) without pollers: \(ns(quietHere))/op (\(String(format: "%.2f", quietHere / quiet))× the default workers' figure above)")
+            for progressOnly in [false, true] {
+                let read = progressOnly ? "progress(of:)" : "status(of:)"
+                let polled = try await throughputWhilePolling(
+                    operations: operations, keys: midKeys, progressOnly: progressOnly, workerPriority: workerPriority,
+                    maxConcurrentOperations: maxConcurrentOperations)
+                print("  pollers reading \(read): \(ns(polled.nsPerOperation))/op with pollers (slowdown \(slowdown(polled.nsPerOperation, against: quietHere)), \(slowdown(polled.nsPerOperation, against: quiet)) against the default workers without pollers); \(String(format: "%.2f", polled.lookupsPerSecond / 1e6)) million lookups/s; the pollers were given \(String(format: "%.2f", polled.pollerShare)) cores and spent \(ns(polled.nsPerLookup)) per lookup")
+            }
         }
-        // The same with at most one operation running per core (maxConcurrentOperations): the
-        // pool's threads are shared by count of tasks, so fewer workers leave the pollers more turns.
+        // With the workers at .utility priority (DocketConfiguration.workerPriority), the
+        // pollers' tasks run ahead of the docket's jobs instead of queueing behind them.
+        try await pollAnother(UtilityDocketSystem.self, "the workers at .utility priority", workerPriority: .utility)
+        // With at most one operation running per core (maxConcurrentOperations): the pool's
+        // threads are shared by count of tasks, so fewer workers leave the pollers more turns.
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        let quietCoreBound = try await keyedThroughput(CoreBoundDocketSystem.self, operations: operations, keys: midKeys)
-        print("With maxConcurrentOperations at the core count (\(cores)), K = \(midKeys) without pollers: \(ns(quietCoreBound))/op (\(String(format: "%.2f", quietCoreBound / quiet))× the default workers' figure above)")
-        for progressOnly in [false, true] {
-            let read = progressOnly ? "progress(of:)" : "status(of:)"
-            let polled = try await throughputWhilePolling(operations: operations, keys: midKeys, progressOnly: progressOnly, maxConcurrentOperations: cores)
-            print("  pollers reading \(read): \(ns(polled.nsPerOperation))/op with pollers (slowdown \(slowdown(polled.nsPerOperation, against: quietCoreBound)), \(slowdown(polled.nsPerOperation, against: quiet)) against the default workers without pollers); \(String(format: "%.2f", polled.lookupsPerSecond / 1e6)) million lookups/s; the pollers were given \(String(format: "%.2f", polled.pollerShare)) cores and spent \(ns(polled.nsPerLookup)) per lookup")
-        }
+        try await pollAnother(CoreBoundDocketSystem.self, "maxConcurrentOperations at the core count (\(cores))", maxConcurrentOperations: cores)
     }
 
     if runs(3) {
