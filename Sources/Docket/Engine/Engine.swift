@@ -146,11 +146,12 @@ final class Engine: Sendable {
         _ entry: Mailbox.Machine.Entry, on objectKey: ObjectKey, journaling submitted: JournalRecord?, now: Duration,
         options: SubmitOptions
     ) async throws -> UInt64? {
+        let directoryKey = MailboxDirectory.Key(objectKey)
         while true {
             var opened: (mailbox: Mailbox, opening: Mailbox.Opening, ticket: UInt64?)?
-            let mailbox = directory.mailbox(for: objectKey) {
-                guard let (mailbox, opening) = Mailbox.opening(objectKey, engine: self, with: entry, now: now) else {
-                    return Mailbox(key: objectKey, engine: self)
+            let mailbox = directory.mailbox(for: directoryKey) {
+                guard let (mailbox, opening) = Mailbox.opening(directoryKey, engine: self, with: entry, now: now) else {
+                    return Mailbox(key: directoryKey, engine: self)
                 }
                 opened = (mailbox, opening, submitted.flatMap { journal?.append($0) })
                 return mailbox

@@ -158,7 +158,7 @@ extension Engine {
         record.consumed = read
         tracker.restore(id, record)
         if isNew { journal.append(.failed(id, failure, at: journal.date(at))) }
-        let key = ObjectKey(owner: submission.owner, key: submission.objectKey, id: id)
+        let key = MailboxDirectory.Key(ObjectKey(owner: submission.owner, key: submission.objectKey, id: id))
         // Without input the retry must bring corrected input; the entry holds the raw bytes meanwhile.
         var entry = Mailbox.Machine.Entry(id: id, job: Job(definition: definition, input: input ?? submission.input), due: at)
         entry.attempt = submission.attempt
@@ -174,7 +174,8 @@ extension Engine {
 
     /// Puts a restored entry in its line's inbox; returns the mailbox when it needs a turn to
     /// take its inbox in (once per line: later entries find it attended).
-    private func enqueueRestored(_ entry: Mailbox.Machine.Entry, on key: ObjectKey) -> Mailbox? {
+    private func enqueueRestored(_ entry: Mailbox.Machine.Entry, on objectKey: ObjectKey) -> Mailbox? {
+        let key = MailboxDirectory.Key(objectKey)
         while true {
             let mailbox = directory.mailbox(for: key) { Mailbox(key: key, engine: self) }
             switch mailbox.submit(entry) {

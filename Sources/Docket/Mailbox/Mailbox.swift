@@ -9,7 +9,10 @@ import Synchronization
 actor Mailbox {
     typealias Machine = MailboxStateMachine<Job>
 
-    nonisolated let key: ObjectKey
+    /// The object whose line this is, with its hash, as the directory keeps it.
+    nonisolated let directoryKey: MailboxDirectory.Key
+    /// The object whose line this is.
+    nonisolated var key: ObjectKey { directoryKey.object }
     private let engine: Engine
     private var machine = Machine()
 
@@ -44,13 +47,13 @@ actor Mailbox {
     /// head was due: a `makeReady` until a worker's turn starts must not queue it again.
     private var queuedByWake = false
 
-    init(key: ObjectKey, engine: Engine) {
-        self.key = key
+    init(key: MailboxDirectory.Key, engine: Engine) {
+        self.directoryKey = key
         self.engine = engine
     }
 
-    private init(key: ObjectKey, engine: Engine, machine: Machine) {
-        self.key = key
+    private init(key: MailboxDirectory.Key, engine: Engine, machine: Machine) {
+        self.directoryKey = key
         self.engine = engine
         self.machine = machine
         // What settle() would publish after this first turn: a ready line has a turn coming,
@@ -72,7 +75,7 @@ actor Mailbox {
     /// A mailbox whose line starts with `entry`, already in it: the object's first submission
     /// costs no turn of the actor. The caller performs the returned opening. Only for an entry
     /// without pending dependencies, whose check needs the actor; `nil` for one with them.
-    static func opening(_ key: ObjectKey, engine: Engine, with entry: Machine.Entry, now: Duration) -> (Mailbox, Opening)? {
+    static func opening(_ key: MailboxDirectory.Key, engine: Engine, with entry: Machine.Entry, now: Duration) -> (Mailbox, Opening)? {
         guard entry.dependencies.isEmpty else { return nil }
         var machine = Machine()
         let opening: Opening
