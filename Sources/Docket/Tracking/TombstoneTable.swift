@@ -1,48 +1,58 @@
 /// The tombstones of one ``Tracker`` shard: what is left of operations whose result was
 /// taken, expired, or that were cancelled or deleted, for the tombstone window.
 ///
-/// A tombstone is 32 bytes in an open-addressing table (the ID, one packed word, the expiry)
-/// with no entry in any expiry heap. Tombstones all live for the same window, so they are
-/// kept in generations by burial time: a generation covers at most 1/16 of the window (and at
-/// most ``generationCapacity`` tombstones) and is dropped whole once its last tombstone has
-/// expired. A lookup checks the exact expiry, so an ID reads
-/// as unknown exactly when its window ends; its memory goes at most 1/16 of a window later.
+/// A tombstone is 32 bytes (the ID, one packed word, the expiry) with no entry in any expiry
+/// heap. Tombstones all live for the same window, so they are kept in generations by burial
+/// time: a generation covers at most 1/16 of the window (and at most ``generationCapacity``
+/// tombstones) and is dropped whole once its last tombstone has expired. Within a
+/// generation a tombstone sits where the sequence number its ID carries says
+/// (``TombstoneGeneration``). A lookup checks the exact expiry, so an ID reads as unknown
+/// exactly when its window ends; its memory goes at most 1/16 of a window later.
 struct TombstoneTable: Sendable {
-    private var generations: [Generation] = []
+    private var generations: [TombstoneGeneration] = []
     private let lifetime: Int64
     private let span: Int64
+    private let cipher: SequenceCipher
 
-    /// - Parameter lifetime: The tombstone window, in nanoseconds of the engine clock.
-    init(lifetime: Int64) {
+    /// - Parameters:
+    ///   - lifetime: The tombstone window, in nanoseconds of the engine clock.
+    ///   - cipher: How the shard's IDs carry their sequence numbers.
+    init(lifetime: Int64, cipher: SequenceCipher) {
         self.lifetime = max(lifetime, 1)
         self.span = max(lifetime / 16, 1)
+        self.cipher = cipher
     }
 
     /// How many generations (tables) are held.
     var generationCount: Int { generations.count }
 
     /// The slots of every generation's table (for memory checks).
-    var slotCount: Int { generations.reduce(0) { $0 + $1.table.capacity } }
+    var slotCount: Int { generations.reduce(0) { $0 + $1.capacity } }
 
     /// How many tombstones are held, including expired ones whose generation is not yet dropped.
-    var count: Int { generations.reduce(0) { $0 + $1.table.count } }
+    var count: Int { generations.reduce(0) { $0 + $1.count } }
+
+    /// How many tombstones sit behind their generation's direct slots.
+    var countBehind: Int { generations.reduce(0) { $0 + $1.countBehind } }
 
     /// Buries an operation at `now` (nanoseconds); it reads as unknown from `now + lifetime`.
     mutating func bury(_ id: OperationID, _ tombstone: Tombstone, now: Int64) {
         if generations.last.map({ now >= $0.opened + span }) ?? true {
-            generations.append(Generation(opened: now, table: PackedTable()))
-        } else if generations[generations.count - 1].table.count >= Self.generationCapacity {
+            generations.append(TombstoneGeneration(opened: now, cipher: cipher))
+        } else if generations[generations.count - 1].count >= Self.generationCapacity {
             // A burst filled a table within its span: the next will likely fill too, so it is
             // sized for that from the start.
-            generations.append(Generation(opened: now, table: PackedTable(reservingFor: Self.generationCapacity)))
+            generations.append(TombstoneGeneration(opened: now, cipher: cipher, reservingFor: Self.generationCapacity))
         }
-        generations[generations.count - 1].table.insert(id, word: tombstone.word, expires: now + lifetime)
+        generations[generations.count - 1].insert(id, sequence: cipher.sequence(of: id), word: tombstone.word, expires: now + lifetime)
     }
 
     /// The tombstone of `id`, or `nil` when there is none or it expired before `now`.
     func tombstone(_ id: OperationID, now: Int64) -> Tombstone? {
+        guard !generations.isEmpty else { return nil }
+        let sequence = cipher.sequence(of: id)
         for generation in generations.reversed() {
-            if let (word, expires) = generation.table.find(id) {
+            if let (word, expires) = generation.find(id, sequence: sequence) {
                 return expires > now ? Tombstone(word: word) : nil
             }
         }
@@ -60,75 +70,6 @@ struct TombstoneTable: Sendable {
     /// fills small tables that stay in cache instead of growing one that does not (and
     /// copying it as it grows); a lookup then probes a few more tables.
     static let generationCapacity = 1 << 15
-
-    private struct Generation: Sendable {
-        let opened: Int64
-        var table: PackedTable
-    }
-
-    /// An insert-only open-addressing hash table of tombstones with linear probing. Its
-    /// capacity grows by half when 7/8 full (IDs are uniformly random, so their low bits
-    /// spread well), keeping it between 58% and 87% full: 37 to 55 bytes per tombstone.
-    private struct PackedTable: Sendable {
-        struct Slot: Sendable {
-            var high: UInt64 = 0
-            var low: UInt64 = 0
-            /// ``Tombstone/word``; zero marks an empty slot (an occupied word has its top bit set).
-            var word: UInt64 = 0
-            var expires: Int64 = 0
-        }
-
-        private var slots: [Slot] = []
-        private(set) var count = 0
-
-        var capacity: Int { slots.count }
-
-        init() {}
-
-        /// A table that holds `count` tombstones without growing, 7/8 full then.
-        init(reservingFor count: Int) {
-            slots = Array(repeating: Slot(), count: count * 8 / 7 + 1)
-        }
-
-        func find(_ id: OperationID) -> (word: UInt64, expires: Int64)? {
-            guard !slots.isEmpty else { return nil }
-            var index = Self.home(id, slots.count)
-            while slots[index].word != 0 {
-                if slots[index].high == id.high && slots[index].low == id.low { return (slots[index].word, slots[index].expires) }
-                index = index + 1 == slots.count ? 0 : index + 1
-            }
-            return nil
-        }
-
-        mutating func insert(_ id: OperationID, word: UInt64, expires: Int64) {
-            if (count + 1) * 8 > slots.count * 7 { grow() }
-            var index = Self.home(id, slots.count)
-            while slots[index].word != 0 {
-                if slots[index].high == id.high && slots[index].low == id.low {
-                    slots[index].word = word
-                    slots[index].expires = expires
-                    return
-                }
-                index = index + 1 == slots.count ? 0 : index + 1
-            }
-            slots[index] = Slot(high: id.high, low: id.low, word: word, expires: expires)
-            count += 1
-        }
-
-        private mutating func grow() {
-            let old = slots
-            slots = Array(repeating: Slot(), count: max(16, old.count + old.count / 2))
-            count = 0
-            for slot in old where slot.word != 0 {
-                insert(OperationID(high: slot.high, low: slot.low), word: slot.word, expires: slot.expires)
-            }
-        }
-
-        /// Maps the ID's random low word onto `0..<capacity` (multiply-shift, any capacity).
-        private static func home(_ id: OperationID, _ capacity: Int) -> Int {
-            Int(truncatingIfNeeded: id.low.multipliedFullWidth(by: UInt64(capacity)).high)
-        }
-    }
 }
 
 /// What is left of an operation once its result was taken, it expired, or it was cancelled:

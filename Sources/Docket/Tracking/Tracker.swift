@@ -14,7 +14,7 @@ final class Tracker: Sendable {
             // A refusal waits for a caller that is about to ask: at least a minute, whatever
             // the tombstone window (which may be zero).
             let rejectionLifetime = Swift.max(tombstoneLifetime, 60_000_000_000)
-            state = Locked(ShardState(records: RecordTable(cipher: cipher), tombstones: TombstoneTable(lifetime: tombstoneLifetime), rejectionLifetime: rejectionLifetime, journal: journal))
+            state = Locked(ShardState(records: RecordTable(cipher: cipher), tombstones: TombstoneTable(lifetime: tombstoneLifetime, cipher: cipher), rejectionLifetime: rejectionLifetime, journal: journal))
         }
     }
 

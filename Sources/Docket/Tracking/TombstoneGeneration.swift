@@ -1,0 +1,177 @@
+/// The tombstones one ``TombstoneTable`` buried within one span of its window, insert-only,
+/// direct-mapped by the sequence number their IDs carry.
+///
+/// Results are mostly taken in about the order their operations were submitted, so the
+/// tombstones of one generation carry nearly consecutive numbers of their shard
+/// (``Tracker/mintID()``). Each sits in the slot its number selects modulo the capacity, so
+/// burials made in turn fill adjacent slots, two to a cache line, instead of a random slot
+/// each, and a lookup reads one slot. A tombstone whose slot is taken goes behind, to an
+/// open-addressing table hashed by the ID's random bits: one from another run of numbers
+/// that meets a run already here modulo the capacity, or one whose ID this process did not
+/// draw (restored from a journal), whose number reads as random here. A tombstone is behind
+/// only while another holds its slot, and slots are never vacated, so a lookup that finds
+/// its slot empty is done.
+///
+/// The direct slots grow by half when the tombstones, direct and behind, come to 7/8 of them
+/// (counting only the direct ones, numbers missing at a period that divides the capacity
+/// would keep it from ever growing), and the table behind grows by half when 7/8 full. With
+/// numbers in turn, gaps included, nearly every tombstone is direct: 37 to 55 bytes each.
+/// When more than an eighth went behind as the direct slots grew (numbers that read as
+/// random, or runs that keep meeting), the generation gives up its direct slots and keeps
+/// every tombstone in the table behind, which holds any numbers in 37 to 55 bytes each.
+struct TombstoneGeneration: Sendable {
+    /// When the generation was opened, in engine-clock nanoseconds.
+    let opened: Int64
+
+    private var slots: [Slot] = []
+    /// How many direct slots are taken.
+    private var direct = 0
+    /// Lemire's multiplier for reducing a sequence number modulo `slots.count`.
+    private var reducer: UInt64 = 0
+    private var behind = Probing()
+    /// Whether tombstones go to their direct slots; once not, all are behind.
+    private var isDirect = true
+    private let cipher: SequenceCipher
+
+    /// An empty generation, opened at `opened`, whose IDs carry their numbers through `cipher`.
+    init(opened: Int64, cipher: SequenceCipher) {
+        self.opened = opened
+        self.cipher = cipher
+    }
+
+    /// A generation that holds `count` tombstones of consecutive numbers without growing,
+    /// 7/8 full then.
+    init(opened: Int64, cipher: SequenceCipher, reservingFor count: Int) {
+        self.init(opened: opened, cipher: cipher)
+        resize(to: count * 8 / 7 + 1)
+    }
+
+    /// How many tombstones are held.
+    var count: Int { direct + behind.count }
+
+    /// The slots, direct and behind (for memory checks).
+    var capacity: Int { slots.count + behind.capacity }
+
+    /// How many tombstones are behind, not in their direct slot.
+    var countBehind: Int { behind.count }
+
+    /// The packed word and expiry buried for `id`, whose number is `sequence`.
+    func find(_ id: OperationID, sequence: UInt64) -> (word: UInt64, expires: Int64)? {
+        guard !slots.isEmpty else { return behind.find(id) }
+        let slot = slots[index(sequence)]
+        if slot.word == 0 { return nil }
+        if slot.holds(id) { return (slot.word, slot.expires) }
+        return behind.find(id)
+    }
+
+    /// Buries `id`, whose number is `sequence`; buried again, its tombstone is replaced.
+    mutating func insert(_ id: OperationID, sequence: UInt64, word: UInt64, expires: Int64) {
+        let slot = Slot(high: id.high, low: id.low, word: word, expires: expires)
+        guard isDirect else { return behind.insert(slot) }
+        if (count + 1) * 8 > slots.count * 7 {
+            resize(to: Swift.max(16, slots.count + slots.count / 2))
+            guard isDirect else { return behind.insert(slot) }
+        }
+        place(slot, at: index(sequence))
+    }
+
+    private mutating func place(_ slot: Slot, at index: Int) {
+        if slots[index].word == 0 {
+            slots[index] = slot
+            direct += 1
+        } else if slots[index].holds(slot.id) {
+            slots[index] = slot
+        } else {
+            behind.insert(slot)
+        }
+    }
+
+    /// The slot of a sequence number: the number modulo the capacity, with two multiplications
+    /// (Lemire, Kaser and Kurz, "Faster remainder by direct computation", 2019; exact for
+    /// 32-bit numbers and capacities).
+    private func index(_ sequence: UInt64) -> Int {
+        Int(truncatingIfNeeded: (reducer &* sequence).multipliedFullWidth(by: UInt64(slots.count)).high)
+    }
+
+    /// Places every tombstone again in `capacity` direct slots; those that meet go behind.
+    /// When more than an eighth of them do, all go behind, for good.
+    private mutating func resize(to capacity: Int) {
+        let old = slots
+        let oldBehind = behind
+        slots = Array(repeating: Slot(), count: capacity)
+        reducer = UInt64.max / UInt64(capacity) &+ 1
+        direct = 0
+        behind = Probing()
+        for slot in old where slot.word != 0 { place(slot, at: index(cipher.sequence(of: slot.id))) }
+        oldBehind.forEach { place($0, at: index(cipher.sequence(of: $0.id))) }
+        if behind.count * 8 > count {
+            for slot in slots where slot.word != 0 { behind.insert(slot) }
+            slots = []
+            direct = 0
+            isDirect = false
+        }
+    }
+
+    /// A tombstone's place: its ID, its packed word, its expiry.
+    struct Slot: Sendable {
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        /// ``Tombstone/word``; zero marks an empty slot (an occupied word has its top bit set).
+        var word: UInt64 = 0
+        var expires: Int64 = 0
+
+        var id: OperationID { OperationID(high: high, low: low) }
+
+        func holds(_ id: OperationID) -> Bool { low == id.low && high == id.high }
+    }
+
+    /// The tombstones behind: an insert-only open-addressing table with linear probing,
+    /// hashed by the ID's random top bits. Its capacity grows by half when 7/8 full.
+    private struct Probing: Sendable {
+        private var slots: [Slot] = []
+        private(set) var count = 0
+
+        var capacity: Int { slots.count }
+
+        func find(_ id: OperationID) -> (word: UInt64, expires: Int64)? {
+            guard !slots.isEmpty else { return nil }
+            var index = home(id)
+            while slots[index].word != 0 {
+                if slots[index].holds(id) { return (slots[index].word, slots[index].expires) }
+                index = index + 1 == slots.count ? 0 : index + 1
+            }
+            return nil
+        }
+
+        mutating func insert(_ slot: Slot) {
+            if (count + 1) * 8 > slots.count * 7 { grow() }
+            var index = home(slot.id)
+            while slots[index].word != 0 {
+                if slots[index].holds(slot.id) {
+                    slots[index] = slot
+                    return
+                }
+                index = index + 1 == slots.count ? 0 : index + 1
+            }
+            slots[index] = slot
+            count += 1
+        }
+
+        func forEach(_ body: (Slot) -> Void) {
+            for slot in slots where slot.word != 0 { body(slot) }
+        }
+
+        private mutating func grow() {
+            let old = slots
+            slots = Array(repeating: Slot(), count: Swift.max(16, old.count + old.count / 2))
+            count = 0
+            for slot in old where slot.word != 0 { insert(slot) }
+        }
+
+        /// Maps the ID's random low word onto `0..<capacity` by its top bits (multiply-shift,
+        /// any capacity): its sequence number and shard bits, below, are not random here.
+        private func home(_ id: OperationID) -> Int {
+            Int(truncatingIfNeeded: id.low.multipliedFullWidth(by: UInt64(slots.count)).high)
+        }
+    }
+}
