@@ -406,32 +406,66 @@ struct CollectionsTests {
 
     // MARK: Shrinking
 
-    @Test("A drained dictionary gives its capacity back and keeps what is left")
-    func dictionaryShrinks() {
-        var dictionary: [Int: Int] = [:]
-        for key in 0..<100_000 { dictionary[key] = key }
-        let peak = dictionary.capacity
-        for key in 0..<99_990 {
-            dictionary[key] = nil
-            dictionary.shrinkIfSparse()
-        }
-        #expect(dictionary.capacity < peak / 64)
-        #expect(dictionary == Dictionary(uniqueKeysWithValues: (99_990..<100_000).map { ($0, $0) }))
+    // MARK: Mailbox table
+
+    /// A value of a ``MailboxTable``, with the key its hash stands for.
+    final class Keyed {
+        let key: Int
+        init(_ key: Int) { self.key = key }
     }
 
-    @Test("A small or well-filled dictionary is left alone")
-    func dictionaryKeeps() {
-        var small: [Int: Int] = [:]
-        for key in 0..<500 { small[key] = key }
-        for key in 0..<499 { small[key] = nil }
-        let smallCapacity = small.capacity
-        small.shrinkIfSparse()
-        #expect(small.capacity == smallCapacity)
-        var full: [Int: Int] = [:]
-        for key in 0..<10_000 { full[key] = key }
-        let fullCapacity = full.capacity
-        full.shrinkIfSparse()
-        #expect(full.capacity == fullCapacity)
+    /// A hash for `key` that many keys share, so that probe runs are long and cross the end.
+    static func collidingHash(_ key: Int) -> Int { Int(bitPattern: UInt(key % 37) &* 0x9E37_79B9_7F4A_7C15) }
+
+    @Test("The mailbox table agrees with a dictionary through inserts and removals, hashes shared by many keys", arguments: [1, 2, 3] as [UInt64])
+    func mailboxTableAgreesWithDictionary(seed: UInt64) {
+        var generator = SplitMix64(seed: seed)
+        var table = MailboxTable<Keyed>()
+        var reference: [Int: Keyed] = [:]
+        for step in 0..<40_000 {
+            let key = Int(generator.next() % 3_000)
+            let hash = Self.collidingHash(key)
+            let found = table.find(hash: hash) { $0.key == key }
+            #expect(found === reference[key])
+            if let found, generator.next() % 3 != 0 {
+                // A newer value of the same key is not removed in its place.
+                let removedOther = table.remove(Keyed(key), hash: hash)
+                let removed = table.remove(found, hash: hash)
+                #expect(!removedOther)
+                #expect(removed)
+                reference[key] = nil
+            } else if found == nil {
+                let value = Keyed(key)
+                table.insert(value, hash: hash)
+                reference[key] = value
+            }
+            if step % 4_000 == 3_999 {
+                #expect(table.count == reference.count)
+                #expect((0..<3_000).allSatisfy { key in table.find(hash: Self.collidingHash(key)) { $0.key == key } === reference[key] })
+            }
+        }
+    }
+
+    @Test("A drained mailbox table gives its slots back and keeps what is left")
+    func mailboxTableShrinks() {
+        var table = MailboxTable<Keyed>()
+        var generator = SplitMix64(seed: 9)
+        let values = (0..<100_000).map { Keyed($0) }
+        let hashes = values.map { _ in Int(bitPattern: UInt(generator.next())) }
+        for (value, hash) in zip(values, hashes) { table.insert(value, hash: hash) }
+        let peak = table.capacity
+        #expect(table.count * 4 <= peak * 3)
+        var removed = 0
+        for index in 0..<99_990 where table.remove(values[index], hash: hashes[index]) { removed += 1 }
+        #expect(removed == 99_990)
+        #expect(table.capacity < peak / 64)
+        #expect(table.count == 10)
+        #expect((99_990..<100_000).allSatisfy { index in table.find(hash: hashes[index]) { $0 === values[index] } === values[index] })
+        #expect((0..<1_000).allSatisfy { index in table.find(hash: hashes[index]) { $0 === values[index] } == nil })
+        for index in 99_990..<100_000 where table.remove(values[index], hash: hashes[index]) { removed += 1 }
+        #expect(removed == 100_000)
+        #expect(table.count == 0)
+        #expect(table.capacity == 16)
     }
 
     @Test("Popping while a predicate holds returns exactly the matching minimums, in order")

@@ -6,9 +6,9 @@ import Synchronization
 /// when its line is empty and unblocked, so idle objects cost nothing.
 final class MailboxDirectory: Sendable {
     /// An object key with its hash, computed once per submission: choosing the shard, finding
-    /// the mailbox, opening a line and retiring it then hash one integer instead of the
-    /// key's strings each time (a mailbox keeps the key it was opened with).
-    struct Key: Hashable, Sendable {
+    /// the mailbox, opening a line and retiring it then hash nothing more (a mailbox keeps
+    /// the key it was opened with).
+    struct Key: Sendable {
         let object: ObjectKey
         let hash: Int
 
@@ -16,18 +16,15 @@ final class MailboxDirectory: Sendable {
             self.object = object
             hash = object.hashValue
         }
-
-        func hash(into hasher: inout Hasher) { hasher.combine(hash) }
-
-        static func == (lhs: Key, rhs: Key) -> Bool { lhs.hash == rhs.hash && lhs.object == rhs.object }
     }
 
     private final class Shard: Sendable {
-        let mailboxes = Locked<[Key: Mailbox]>([:])
+        let mailboxes = Locked(MailboxTable<Mailbox>())
     }
 
     private let shards: [Shard] = (0..<32).map { _ in Shard() }
 
+    /// The shard of a key, by its hash's low bits (a shard's table indexes by the top bits).
     private func shard(_ key: Key) -> Shard {
         shards[Int(UInt(bitPattern: key.hash) % UInt(shards.count))]
     }
@@ -36,26 +33,21 @@ final class MailboxDirectory: Sendable {
     /// directory's lock, before any other submitter can see the mailbox.
     func mailbox(for key: Key, make: () -> Mailbox) -> Mailbox {
         shard(key).mailboxes.withLock { mailboxes in
-            if let existing = mailboxes[key] { return existing }
+            if let existing = mailboxes.find(hash: key.hash, where: { $0.directoryKey.object == key.object }) { return existing }
             let created = make()
-            mailboxes[key] = created
+            mailboxes.insert(created, hash: key.hash)
             return created
         }
     }
 
     func existing(_ key: ObjectKey) -> Mailbox? {
         let key = Key(key)
-        return shard(key).mailboxes.withLock { $0[key] }
+        return shard(key).mailboxes.withLock { $0.find(hash: key.hash, where: { $0.directoryKey.object == key.object }) }
     }
 
     /// Removes a retiring mailbox, unless another has already taken its place.
     func retire(_ mailbox: Mailbox) {
-        shard(mailbox.directoryKey).mailboxes.withLock { mailboxes in
-            if let index = mailboxes.index(forKey: mailbox.directoryKey), mailboxes.values[index] === mailbox {
-                mailboxes.remove(at: index)
-                mailboxes.shrinkIfSparse()
-            }
-        }
+        shard(mailbox.directoryKey).mailboxes.withLock { _ = $0.remove(mailbox, hash: mailbox.directoryKey.hash) }
     }
 
     /// How many mailboxes are live (for memory checks and metrics).
