@@ -446,6 +446,15 @@ struct CollectionsTests {
         }
     }
 
+    @Test("A shard's hashes, alike in their low bits, spread over the whole mailbox table")
+    func mailboxTableUsesTopBits() {
+        var generator = SplitMix64(seed: 13)
+        var table = MailboxTable<Keyed>()
+        // The directory picks a shard by a hash's low bits, so a shard's hashes share them.
+        for key in 0..<20_000 { table.insert(Keyed(key), hash: Int(bitPattern: UInt(generator.next() & ~31 | 5))) }
+        #expect(table.meanDisplacement < 3)
+    }
+
     @Test("A drained mailbox table gives its slots back and keeps what is left")
     func mailboxTableShrinks() {
         var table = MailboxTable<Keyed>()

@@ -113,7 +113,7 @@ struct TombstoneTableTests {
                 older += 1
             default:
                 id = mintedID(main, &generator)
-                main += 1 + generator.next() % 2
+                main += generator.next() % 8 == 0 ? 2 : 1  // sparse gaps
             }
             let tombstone = Tombstone(definition: step % 1_000, owner: nil, state: .succeeded, consumed: step % 2 == 0)
             table.bury(id, tombstone, now: Int64(step))
@@ -128,6 +128,22 @@ struct TombstoneTableTests {
         #expect(table.slotCount * MemoryLayout<TombstoneGeneration.Slot>.stride <= 64 * table.count)
         for _ in 0..<1_000 { #expect(table.tombstone(randomID(&generator), now: 0) == nil) }
         for sequence in UInt64(1 << 24)..<(1 << 24) + 1_000 { #expect(table.tombstone(mintedID(sequence, &generator), now: 0) == nil) }
+    }
+
+    @Test("Generations sized for a burst give up their direct slots too when numbers with periodic gaps meet there", arguments: [2, 7, 107] as [UInt64])
+    func presizedGenerationsStayBounded(stride: UInt64) {
+        var generator = SplitMix64(seed: stride)
+        var table = Self.table(lifetime: 1_600)
+        var buried: [OperationID] = []
+        // A burst at one instant: the generations after the first are sized for a full one.
+        for index in 0..<UInt64(TombstoneTable.generationCapacity * 5 / 2) {
+            let id = mintedID(index * stride % SequenceCipher.count, &generator)
+            table.bury(id, Tombstone(definition: Int(index % 11), owner: nil, state: .succeeded, consumed: true), now: 10)
+            buried.append(id)
+        }
+        #expect(table.generationCount == 3)
+        #expect(table.slotCount * MemoryLayout<TombstoneGeneration.Slot>.stride <= 64 * table.count)
+        #expect(buried.enumerated().allSatisfy { index, id in table.tombstone(id, now: 11)?.definition == index % 11 })
     }
 
     @Test("A tombstone reads as unknown exactly when its window ends")

@@ -35,6 +35,7 @@ final class MailboxDirectory: Sendable {
         shard(key).mailboxes.withLock { mailboxes in
             if let existing = mailboxes.find(hash: key.hash, where: { $0.directoryKey.object == key.object }) { return existing }
             let created = make()
+            assert(created.directoryKey.hash == key.hash, "a mailbox is opened under the key it is filed by")
             mailboxes.insert(created, hash: key.hash)
             return created
         }

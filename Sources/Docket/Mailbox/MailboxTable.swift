@@ -14,8 +14,8 @@ struct MailboxTable<Value: AnyObject> {
     }
 
     private var slots: [Slot] = []
-    /// 64 minus the log2 of the capacity: the shift that takes a hash's top bits.
-    private var shift = 64
+    /// The hash's width minus the log2 of the capacity: the shift that takes its top bits.
+    private var shift = UInt.bitWidth
     /// How many values are held.
     private(set) var count = 0
 
@@ -60,8 +60,16 @@ struct MailboxTable<Value: AnyObject> {
     }
 
     private func home(_ hash: Int) -> Int {
-        // A shift of 64 (no slots) is never asked: every caller checks for slots first.
-        Int(truncatingIfNeeded: UInt64(UInt(bitPattern: hash)) >> UInt64(shift))
+        // A shift of the whole width (no slots) is never asked: every caller checks for slots first.
+        Int(bitPattern: UInt(bitPattern: hash) >> UInt(shift))
+    }
+
+    /// The mean distance of the values from their home slots (for tests).
+    var meanDisplacement: Double {
+        guard count > 0 else { return 0 }
+        var total = 0
+        for (index, slot) in slots.enumerated() where slot.value != nil { total += (index - home(slot.hash)) & (slots.count - 1) }
+        return Double(total) / Double(count)
     }
 
     private mutating func place(_ slot: Slot) {
@@ -90,7 +98,7 @@ struct MailboxTable<Value: AnyObject> {
     private mutating func resize(to capacity: Int) {
         let old = slots
         slots = Array(repeating: Slot(), count: capacity)
-        shift = 64 - capacity.trailingZeroBitCount
+        shift = UInt.bitWidth - capacity.trailingZeroBitCount
         for slot in old where slot.value != nil { place(slot) }
     }
 }

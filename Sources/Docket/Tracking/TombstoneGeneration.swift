@@ -15,10 +15,12 @@
 /// The direct slots grow by half when the tombstones, direct and behind, come to 7/8 of them
 /// (counting only the direct ones, numbers missing at a period that divides the capacity
 /// would keep it from ever growing), and the table behind grows by half when 7/8 full. With
-/// numbers in turn, gaps included, nearly every tombstone is direct: 37 to 55 bytes each.
-/// When more than an eighth went behind as the direct slots grew (numbers that read as
-/// random, or runs that keep meeting), the generation gives up its direct slots and keeps
-/// every tombstone in the table behind, which holds any numbers in 37 to 55 bytes each.
+/// numbers in turn and sparse gaps, nearly every tombstone is direct: 37 to 55 bytes each.
+/// Once a generation holds 64 tombstones, it gives up its direct slots for good as soon as
+/// more than an eighth of them are behind (numbers that read as random, periodic or dense
+/// gaps, runs that keep meeting) and keeps every tombstone in the table behind, which holds
+/// any numbers in 37 to 55 bytes each. Short of that, the direct slots (at most 12/7 of the
+/// count) and at most an eighth behind come to under 64 bytes per tombstone.
 struct TombstoneGeneration: Sendable {
     /// When the generation was opened, in engine-clock nanoseconds.
     let opened: Int64
@@ -39,8 +41,8 @@ struct TombstoneGeneration: Sendable {
         self.cipher = cipher
     }
 
-    /// A generation that holds `count` tombstones of consecutive numbers without growing,
-    /// 7/8 full then.
+    /// A generation that holds `count` tombstones without growing, 7/8 full then when their
+    /// numbers are consecutive.
     init(opened: Int64, cipher: SequenceCipher, reservingFor count: Int) {
         self.init(opened: opened, cipher: cipher)
         resize(to: count * 8 / 7 + 1)
@@ -73,6 +75,7 @@ struct TombstoneGeneration: Sendable {
             guard isDirect else { return behind.insert(slot) }
         }
         place(slot, at: index(sequence))
+        if tooManyBehind { giveUpDirectSlots() }
     }
 
     private mutating func place(_ slot: Slot, at index: Int) {
@@ -86,6 +89,17 @@ struct TombstoneGeneration: Sendable {
         }
     }
 
+    /// Once 64 are held, more than an eighth of them are behind.
+    private var tooManyBehind: Bool { count >= 64 && behind.count * 8 > count }
+
+    /// Moves every direct tombstone behind, for good.
+    private mutating func giveUpDirectSlots() {
+        for slot in slots where slot.word != 0 { behind.insert(slot) }
+        slots = []
+        direct = 0
+        isDirect = false
+    }
+
     /// The slot of a sequence number: the number modulo the capacity, with two multiplications
     /// (Lemire, Kaser and Kurz, "Faster remainder by direct computation", 2019; exact for
     /// 32-bit numbers and capacities).
@@ -94,7 +108,7 @@ struct TombstoneGeneration: Sendable {
     }
 
     /// Places every tombstone again in `capacity` direct slots; those that meet go behind.
-    /// When more than an eighth of them do, all go behind, for good.
+    /// When too many do, all go behind, for good.
     private mutating func resize(to capacity: Int) {
         let old = slots
         let oldBehind = behind
@@ -104,12 +118,7 @@ struct TombstoneGeneration: Sendable {
         behind = Probing()
         for slot in old where slot.word != 0 { place(slot, at: index(cipher.sequence(of: slot.id))) }
         oldBehind.forEach { place($0, at: index(cipher.sequence(of: $0.id))) }
-        if behind.count * 8 > count {
-            for slot in slots where slot.word != 0 { behind.insert(slot) }
-            slots = []
-            direct = 0
-            isDirect = false
-        }
+        if tooManyBehind { giveUpDirectSlots() }
     }
 
     /// A tombstone's place: its ID, its packed word, its expiry.
