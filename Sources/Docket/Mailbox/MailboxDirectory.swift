@@ -33,7 +33,7 @@ final class MailboxDirectory: Sendable {
     /// directory's lock, before any other submitter can see the mailbox.
     func mailbox(for key: Key, make: () -> Mailbox) -> Mailbox {
         shard(key).mailboxes.withLock { mailboxes in
-            if let existing = mailboxes.find(hash: key.hash, where: { $0.directoryKey.object == key.object }) { return existing }
+            if let existing = Self.find(key, in: mailboxes) { return existing }
             let created = make()
             assert(created.directoryKey.hash == key.hash, "a mailbox is opened under the key it is filed by")
             mailboxes.insert(created, hash: key.hash)
@@ -43,7 +43,12 @@ final class MailboxDirectory: Sendable {
 
     func existing(_ key: ObjectKey) -> Mailbox? {
         let key = Key(key)
-        return shard(key).mailboxes.withLock { $0.find(hash: key.hash, where: { $0.directoryKey.object == key.object }) }
+        return shard(key).mailboxes.withLock { Self.find(key, in: $0) }
+    }
+
+    /// The mailbox filed under `key` in a shard's table, comparing keys only on equal hashes.
+    private static func find(_ key: Key, in mailboxes: borrowing MailboxTable<Mailbox>) -> Mailbox? {
+        mailboxes.find(hash: key.hash) { $0.directoryKey.object == key.object }
     }
 
     /// Removes a retiring mailbox, unless another has already taken its place.

@@ -69,11 +69,9 @@ struct TombstoneGeneration: Sendable {
     /// Buries `id`, whose number is `sequence`; buried again, its tombstone is replaced.
     mutating func insert(_ id: OperationID, sequence: UInt64, word: UInt64, expires: Int64) {
         let slot = Slot(high: id.high, low: id.low, word: word, expires: expires)
+        if isDirect, (count + 1) * 8 > slots.count * 7 { resize(to: Swift.max(16, slots.count + slots.count / 2)) }
+        // A resize may have given up the direct slots.
         guard isDirect else { return behind.insert(slot) }
-        if (count + 1) * 8 > slots.count * 7 {
-            resize(to: Swift.max(16, slots.count + slots.count / 2))
-            guard isDirect else { return behind.insert(slot) }
-        }
         place(slot, at: index(sequence))
         if tooManyBehind { giveUpDirectSlots() }
     }
