@@ -103,9 +103,14 @@ actor Mailbox {
         case retired
     }
 
-    /// An entry a worker is to run, with its context.
+    /// What a worker needs of the entry it runs, with its context: the job and the counts
+    /// its retry policy reads, not the whole entry (its dependencies, its due time), so a run
+    /// passed from turn to turn copies no more than it uses.
     struct Run: Sendable {
-        let entry: Machine.Entry
+        let id: OperationID
+        let job: Job
+        /// Attempts started in this retry round, this one included.
+        let attemptsThisRound: Int
         let context: OperationContext
         /// The journal ticket of its start, when the body must not run before it is durable.
         var durableStart: UInt64?
@@ -198,7 +203,7 @@ actor Mailbox {
 
     /// Runs one attempt's body, with its timeout armed.
     private func execute(_ run: Run) async -> Result<OperationPayload, any Error> {
-        let definition = run.entry.job.definition
+        let definition = run.job.definition
         if let timeout = definition.timeout {
             engine.timer.schedule(.timeout(run.context), at: engine.clock.now() + timeout)
         }
@@ -208,7 +213,7 @@ actor Mailbox {
                 // A crash after this point leaves a start on record, so a restart will not run it again.
                 try await journal.store.waitDurable(ticket)
             }
-            result = .success(try await definition.run(run.entry.job.input, run.context))
+            result = .success(try await definition.run(run.job.input, run.context))
         } catch {
             result = .failure(error)
         }
@@ -298,9 +303,9 @@ actor Mailbox {
     /// With `holdsReadyLine`, a line left ready (its next head may run, but `keepDraining` is
     /// false) is not put on the ready queue: the worker keeps it (``Completion/heldReady``).
     private func finish(
-        _ run: Run, result: Result<OperationPayload, any Error>, keepDraining: Bool, holdsReadyLine: Bool
+        _ run: borrowing Run, result: consuming Result<OperationPayload, any Error>, keepDraining: Bool, holdsReadyLine: Bool
     ) async -> Completion {
-        let id = run.entry.id
+        let id = run.id
         let context = run.context
         let now = engine.clock.now()
         var completion = Completion()
@@ -311,7 +316,7 @@ actor Mailbox {
             // With a journal, an output that cannot be encoded fails the operation, in memory as
             // in the journal, rather than succeeding in one and failing in the other.
             do {
-                encodedOutput = try run.entry.job.definition.encodeOutput(payload)
+                encodedOutput = try run.job.definition.encodeOutput(payload)
             } catch {
                 result = .failure(OperationFailure(.thrown, "The output could not be encoded for the journal: \(error)"))
             }
@@ -330,13 +335,13 @@ actor Mailbox {
             switch result {
             case .failure(let error) where !context.isTimedOut: failure = .from(error)
             default:
-                let limit = run.entry.job.definition.timeout.map { " of \($0)" } ?? ""
+                let limit = run.job.definition.timeout.map { " of \($0)" } ?? ""
                 failure = OperationFailure(.timedOut, "The operation ran past its timeout\(limit).")
             }
             let retryable: Bool
             if case .failure(let error) = result, error is any NonRetryableError { retryable = false } else { retryable = true }
-            if retryable, let policy = run.entry.job.definition.retryPolicy, run.entry.attemptsThisRound < policy.maxAttempts {
-                let due = now + policy.delay(afterAttempt: run.entry.attemptsThisRound)
+            if retryable, let policy = run.job.definition.retryPolicy, run.attemptsThisRound < policy.maxAttempts {
+                let due = now + policy.delay(afterAttempt: run.attemptsThisRound)
                 engine.counters.retried()
                 engine.claimQueuedSlot()
                 engine.tracker.markRequeued(id, error: failure, due: due)
@@ -481,16 +486,18 @@ actor Mailbox {
     // MARK: Actions
 
     /// Starts `entry` at `now` (the clock as its turn came).
-    private func start(_ entry: Machine.Entry, at now: Duration) -> Run {
+    private func start(_ entry: consuming Machine.Entry, at now: Duration) -> Run {
         if entry.runsNow { engine.idempotency.leftLine(entry.id) }
         let context = OperationContext(operationID: entry.id, attempt: entry.attempt, tracker: engine.tracker)
         engine.releaseQueuedSlot()
         let ticket = engine.tracker.markStarted(entry.id, attempt: entry.attempt, context: context, at: now)
-        var run = Run(entry: entry, context: context)
+        let definition = entry.job.definition
+        let runsNow = entry.runsNow
+        var run = Run(id: entry.id, job: entry.job, attemptsThisRound: entry.attemptsThisRound, context: context)
         // A body runs only once its records so far are durable, so a crash never loses an
         // operation whose body ran. An idempotent run-now operation is the exception: its
         // caller has not been answered, and running it twice does no harm.
-        if let journal = engine.journal, journal.isDurable, !(entry.job.definition.isIdempotent && entry.runsNow) {
+        if let journal = engine.journal, journal.isDurable, !(definition.isIdempotent && runsNow) {
             run.durableStart = ticket
         }
         return run
