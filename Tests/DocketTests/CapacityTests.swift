@@ -113,19 +113,33 @@ struct CapacityTests {
         #expect(try await run.value == BatchReport(succeeded: total, failed: 0))
     }
 
-    @Test("A lone line that gives its thread back after its budget leaves its next operation waiting, so a cancel meanwhile removes it before it runs")
-    func cancelBetweenTurns() async throws {
+    /// What ``probeTurnEnd(slice:busyNeighbour:)`` saw.
+    struct TurnEnd {
+        /// The probe operations that ran, in order.
+        let ran: [Int]
+        /// "cancelled", or why the cancel failed.
+        let cancelled: [String]
+        let report: BatchReport
+        /// The state of the operation whose cancel was asked for.
+        let askedState: OperationState
+    }
+
+    /// Runs `budget + 8` operations on one line in batch mode. The last operation of the
+    /// line's first `budget` asks, from another task, for the cancel of the next one: the
+    /// cancel reaches the line only if the turn ends there and the worker gives its thread
+    /// back. With `busyNeighbour`, another line's operation holds a second worker until the
+    /// cancel is answered, and the probe asks only once that worker is busy.
+    func probeTurnEnd(slice: Duration, busyNeighbour: Bool) async throws -> TurnEnd {
         let ids = Locked<[OperationID]>([])
         let ran = Locked<[Int]>([])
-        /// "cancelled", or why the cancel failed.
         let cancelled = Journal()
+        let neighbourBusy = Atomic<Bool>(false)
         let budget = WorkerPool.drainBudget
         let docket = Locked<Docket?>(nil)
         let probe = OperationDefinition<Int, Int>("probe") { index, _ in
             ran.withLock { $0.append(index) }
             if index == budget - 1, let docket = docket.withLock({ $0 }) {
-                // The last operation of the turn asks, from another task, for the cancel of the
-                // next one: it reaches the line while the worker gives its thread back.
+                if busyNeighbour { _ = await yield(until: { neighbourBusy.load(ordering: .acquiring) }) }
                 let next = ids.withLock { $0[budget] }
                 Task {
                     let outcome: String
@@ -140,21 +154,59 @@ struct CapacityTests {
             }
             return index
         }
+        let neighbour = OperationDefinition<Int, Int>("neighbour") { value, _ in
+            neighbourBusy.store(true, ordering: .releasing)
+            _ = await yield(until: { !cancelled.all.isEmpty })
+            return value
+        }
         var registry = OperationRegistry()
         try registry.register(probe)
-        let instance = try Docket(registry: registry, configuration: DocketConfiguration(execution: .batch))
+        try registry.register(neighbour)
+        var configuration = DocketConfiguration(execution: .batch)
+        configuration.loneLineSlice = slice
+        let instance = try Docket(registry: registry, configuration: configuration)
         docket.withLock { $0 = instance }
         for index in 0..<(budget + 8) {
             let id = try await instance.submit(probe, input: index, options: SubmitOptions(objectKey: "lone")).id
             ids.withLock { $0.append(id) }
         }
+        if busyNeighbour { _ = try await instance.submit(neighbour, input: 0, options: SubmitOptions(objectKey: "neighbour")) }
         let report = try await instance.runDue()
         #expect(await yield(until: { !cancelled.all.isEmpty }))
-        #expect(cancelled.all == ["cancelled"])
-        #expect(!ran.withLock { $0 }.contains(budget))
-        #expect(ran.withLock { $0 } == Array(0..<budget) + Array((budget + 1)..<(budget + 8)))
-        #expect(report == BatchReport(succeeded: budget + 7, failed: 0))
-        #expect(try instance.status(of: ids.withLock { $0[budget] }).state == .cancelled(.cancelled))
+        return TurnEnd(
+            ran: ran.withLock { $0 }, cancelled: cancelled.all, report: report,
+            askedState: try instance.status(of: ids.withLock { $0[budget] }).state)
+    }
+
+    @Test("A lone line that gives its thread back after its budget leaves its next operation waiting, so a cancel meanwhile removes it before it runs")
+    func cancelBetweenTurns() async throws {
+        // A slice of zero ends a lone line's turn at its budget, as a slow body's would.
+        let budget = WorkerPool.drainBudget
+        let seen = try await probeTurnEnd(slice: .zero, busyNeighbour: false)
+        #expect(seen.cancelled == ["cancelled"])
+        #expect(seen.ran == Array(0..<budget) + Array((budget + 1)..<(budget + 8)))
+        #expect(seen.report == BatchReport(succeeded: budget + 7, failed: 0))
+        #expect(seen.askedState == .cancelled(.cancelled))
+    }
+
+    @Test("A lone line runs on past its budget within its slice: the cancel asked for at the budget comes too late")
+    func loneLineRunsPastBudget() async throws {
+        let budget = WorkerPool.drainBudget
+        let seen = try await probeTurnEnd(slice: .seconds(3600), busyNeighbour: false)
+        #expect(seen.ran == Array(0..<(budget + 8)))
+        #expect(seen.cancelled.count == 1 && seen.cancelled != ["cancelled"])
+        #expect(seen.report == BatchReport(succeeded: budget + 8, failed: 0))
+        #expect(seen.askedState == .succeeded)
+    }
+
+    @Test("With another worker busy, a line keeps to its budget whatever its slice: the cancel asked for at the budget lands")
+    func busyPoolKeepsTheBudget() async throws {
+        let budget = WorkerPool.drainBudget
+        let seen = try await probeTurnEnd(slice: .seconds(3600), busyNeighbour: true)
+        #expect(seen.cancelled == ["cancelled"])
+        #expect(seen.ran == Array(0..<budget) + Array((budget + 1)..<(budget + 8)))
+        #expect(seen.report == BatchReport(succeeded: budget + 8, failed: 0))
+        #expect(seen.askedState == .cancelled(.cancelled))
     }
 
     @Test("runDue outside batch mode is refused")

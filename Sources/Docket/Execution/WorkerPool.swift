@@ -35,14 +35,16 @@ final class WorkerPool: Sendable {
     private let clock: EngineClock
 
     /// How many operations a worker runs from one mailbox before giving others a turn.
-    static let drainBudget = YieldPacing.minimum
+    static let drainBudget = 32
+    /// How long a lone line's turn may run past its budget (``TurnLimit``).
+    let loneLineSlice: Duration
+    /// The number of workers holding a mailbox, for ``runsAlone``; written under the lock
+    /// whenever it changes, read without it.
+    private let busySignal = Atomic<Int>(0)
 
-    private static func nanoseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds &* 1_000_000_000 &+ duration.components.attoseconds / 1_000_000_000
-    }
-
-    init(maxWorkers: Int, gateOpen: Bool, priority: TaskPriority? = nil, clock: EngineClock) {
+    init(maxWorkers: Int, gateOpen: Bool, priority: TaskPriority? = nil, loneLineSlice: Duration = TurnLimit.slice, clock: EngineClock) {
         self.maxWorkers = maxWorkers
+        self.loneLineSlice = loneLineSlice
         self.priority = priority
         self.clock = clock
         self.state = Locked(State(gateOpen: gateOpen))
@@ -65,6 +67,7 @@ final class WorkerPool: Sendable {
         let step = state.withLock { state -> Step in
             if state.gateOpen, !state.parked.isEmpty {
                 state.busy += 1
+                busySignal.store(state.busy, ordering: .relaxed)
                 return .handOff(state.parked.removeLast())
             }
             state.ready.append(mailbox)
@@ -100,54 +103,56 @@ final class WorkerPool: Sendable {
     /// is called through reabstraction thunks, each allocating an async frame per turn.
     ///
     /// Taking the next mailbox from a non-empty queue does not suspend, so a worker gives its
-    /// thread back to the cooperative pool every ``drainBudget`` operations: a backlog of
-    /// bodies that never suspend would otherwise keep the server's other tasks (request
-    /// handlers, the docket's own callers) off the pool's threads until it drained.
+    /// thread back to the cooperative pool once it has run ``drainBudget`` operations since it
+    /// last gave it up (or parked), in one line or several: a backlog of bodies that never
+    /// suspend would otherwise keep the server's other tasks (request handlers, the docket's
+    /// own callers) off the pool's threads until it drained.
     ///
     /// A lone busy line keeps its worker past the budget: the worker gives its thread back
     /// between turns with the line ready and off the queue (no other mailbox waits), and
-    /// claims it again, unless by then another mailbox waits or the gate closed. Its turns are
-    /// as long as the worker's ``YieldPacing`` says, about 200 µs of trivial bodies rather
-    /// than 32 of them: with one line busy, one worker holds a thread and the pool's others
-    /// are free, while with many busy lines every worker's stretch adds to another task's
-    /// wait for a thread (the workers queue ahead of it), so there they keep to the budget.
+    /// claims it again, unless by then another mailbox waits or the gate closed. While it runs
+    /// alone, with no other worker busy, its turns last until a slice of time after the
+    /// worker last gave its thread up (``TurnLimit``).
     private func work() async {
-        var pacing = YieldPacing()
         var sinceYield = 0
-        var stretchStart = ContinuousClock.now
-        /// Gives the thread back, pacing the next stretch by the one that ends here.
-        func yieldThread() async {
-            pacing.measured(sinceYield, in: Self.nanoseconds(ContinuousClock.now - stretchStart))
-            sinceYield = 0
-            await Task.yield()
-            stretchStart = ContinuousClock.now
-        }
         var mailbox = await next()
+        var stretchStart = ContinuousClock.now
+        func limit() -> TurnLimit { TurnLimit(budget: Self.drainBudget, deadline: stretchStart + loneLineSlice) }
         while let current = mailbox {
-            var turn = await current.drain(budget: Self.drainBudget, yieldAfter: pacing.operations)
+            var turn = await current.drain(limit())
             sinceYield += turn.ran
             while turn.keepsLine {
-                await yieldThread()
+                sinceYield = 0
+                await Task.yield()
+                stretchStart = .now
                 guard keepsDraining(budgetLeft: false) else {
                     // Another mailbox waits, or the gate closed: the ready line joins the queue.
                     enqueue(current)
                     break
                 }
-                turn = await current.drain(budget: Self.drainBudget, yieldAfter: pacing.operations)
+                turn = await current.drain(limit())
                 sinceYield += turn.ran
             }
             if sinceYield >= Self.drainBudget {
+                sinceYield = 0
                 finishedOne()
-                await yieldThread()
+                await Task.yield()
                 mailbox = await next()
+                stretchStart = .now
             } else {
                 // One lock for the end of this turn and the start of the next, and no
                 // suspension while the queue has a mailbox: at many objects a turn is one or
                 // two operations long.
-                mailbox = switch finishedOneAndTakeNext() {
-                case .mailbox(let next): next
-                case .stop: nil
-                case .park: await next()
+                switch finishedOneAndTakeNext() {
+                case .mailbox(let next):
+                    mailbox = next
+                case .stop:
+                    mailbox = nil
+                case .park:
+                    // Parked, the worker gave its thread up.
+                    mailbox = await next()
+                    sinceYield = 0
+                    stretchStart = .now
                 }
             }
         }
@@ -171,6 +176,7 @@ final class WorkerPool: Sendable {
         }
         guard state.gateOpen, let mailbox = state.ready.popFirst() else { return .park }
         state.busy += 1
+        busySignal.store(state.busy, ordering: .relaxed)
         publishDrainSignal(state)
         return .mailbox(mailbox)
     }
@@ -201,6 +207,7 @@ final class WorkerPool: Sendable {
     private func finishedOne() {
         let waiters = state.withLock { state in
             state.busy -= 1
+            busySignal.store(state.busy, ordering: .relaxed)
             return takeWaiters(&state)
         }
         for waiter in waiters { waiter.resume() }
@@ -211,6 +218,7 @@ final class WorkerPool: Sendable {
     private func finishedOneAndTakeNext() -> Next {
         let (waiters, next) = state.withLock { state in
             state.busy -= 1
+            busySignal.store(state.busy, ordering: .relaxed)
             let waiters = takeWaiters(&state)
             return (waiters, takeNext(&state))
         }
@@ -289,6 +297,12 @@ final class WorkerPool: Sendable {
         return signal >= 0 && (budgetLeft || signal == 0)
     }
 
+    /// Whether the calling worker, which holds a mailbox, is the only one that does: its line
+    /// runs alone, and may run past its budget (``TurnLimit``).
+    var runsAlone: Bool {
+        busySignal.load(ordering: .relaxed) == 1
+    }
+
     // MARK: Gate
 
     /// Opens or closes the gate; with it closed, ready mailboxes wait in the queue (batch mode, shutdown).
@@ -322,17 +336,18 @@ final class WorkerPool: Sendable {
     /// caller resumes and starts them after unlocking.
     private func startReady(_ state: inout State) -> (handOffs: [(UnsafeContinuation<Mailbox?, Never>, Mailbox)], spawn: Int) {
         guard !state.stopped else { return ([], 0) }
-        let handOffs = Self.pairParkedWithReady(&state)
+        let handOffs = pairParkedWithReady(&state)
         let spawn = Swift.max(0, Swift.min(state.ready.count, maxWorkers - state.workers))
         state.workers += spawn
         return (handOffs, spawn)
     }
 
     /// Takes a queued mailbox for each parked worker, to resume them after unlocking.
-    private static func pairParkedWithReady(_ state: inout State) -> [(UnsafeContinuation<Mailbox?, Never>, Mailbox)] {
+    private func pairParkedWithReady(_ state: inout State) -> [(UnsafeContinuation<Mailbox?, Never>, Mailbox)] {
         var handOffs: [(UnsafeContinuation<Mailbox?, Never>, Mailbox)] = []
         while !state.parked.isEmpty, let mailbox = state.ready.popFirst() {
             state.busy += 1
+            busySignal.store(state.busy, ordering: .relaxed)
             handOffs.append((state.parked.removeLast(), mailbox))
         }
         return handOffs

@@ -156,14 +156,12 @@ actor Mailbox {
     /// the actor takes other events (a cancel, a deletion of queued followers, a wake), as it
     /// would between any two turns.
     ///
-    /// Past its budget, a line that no other mailbox is waiting behind keeps its worker and
-    /// runs on, up to `yieldAfter` operations in the turn (the worker's ``YieldPacing``, never
-    /// less than `budget`). Then it ends the turn ready, with its next head waiting, not
-    /// started, and off the ready queue: the worker gives its thread back and then calls
-    /// `drain` again (``Turn/keepsLine``). In between, the actor is free, and a cancel or a
-    /// deletion finds that head waiting and removes it before it runs, as it would on the
-    /// ready queue.
-    func drain(budget: Int, yieldAfter: Int) async -> Turn {
+    /// A line that keeps its worker past the turn's budget (no other mailbox is waiting) ends
+    /// the turn when its ``TurnLimit`` says, ready, with its next head waiting, not started,
+    /// and off the ready queue: the worker gives its thread back and then calls `drain` again
+    /// (``Turn/keepsLine``). In between, the actor is free, and a cancel or a deletion finds
+    /// that head waiting and removes it before it runs, as it would on the ready queue.
+    func drain(_ limit: TurnLimit) async -> Turn {
         await ingest()
         // Taken off the ready queue (or held by its worker since its last turn, when no wake
         // can have queued it): this turn's claim is the one a wake's `makeReady` asked for.
@@ -181,9 +179,9 @@ actor Mailbox {
             let result = await execute(run)
             turn.ran += 1
             await ingest()
-            let budgetLeft = turn.ran < budget
+            let budgetLeft = turn.ran < limit.budget
             let keepsLine = engine.pool.keepsDraining(budgetLeft: budgetLeft)
-            let keepDraining = keepsLine && (budgetLeft || turn.ran < yieldAfter)
+            let keepDraining = keepsLine && (budgetLeft || limit.continuesPastBudget(after: turn.ran, alone: engine.pool.runsAlone) { .now })
             let completion = await finish(run, result: result, keepDraining: keepDraining, holdsReadyLine: keepsLine)
             for notice in completion.notices {
                 await engine.supervisor.handle(notice)
@@ -200,7 +198,7 @@ actor Mailbox {
         /// How many operations ran.
         var ran = 0
         /// The line is ready, off the ready queue, and the worker keeps it: it claims it with
-        /// another ``Mailbox/drain(budget:yieldAfter:)``, or else puts it on the ready queue.
+        /// another ``Mailbox/drain(_:)``, or else puts it on the ready queue.
         var keepsLine = false
     }
 
