@@ -38,15 +38,21 @@ public struct DocketConfiguration: Sendable {
     /// the handlers' tasks (a status poll, a submission) then run ahead of it instead of
     /// waiting behind a queue of the docket's jobs. The docket's own throughput is lower for
     /// it when nothing else competes; `Benchmarks/README.md` measures both. At any priority
-    /// a worker gives its thread back every 32 operations (every 200 µs or so while a single
-    /// line is busy), so a backlog of bodies that never suspend does not hold the pool until
-    /// it drains.
+    /// a worker gives its thread back after 32 operations or so (while its line is the only
+    /// one busy, after 32 operations and 200 µs since it last did, the clock checked every
+    /// 32nd operation), so a backlog of bodies that never suspend does not hold the pool
+    /// until it drains.
     public var workerPriority: TaskPriority?
 
-    /// How long a lone busy line's turn may run past its 32 operations before its worker
-    /// gives its thread back (``TurnLimit``): not public, so that tests can pin turns to
-    /// the budget (zero) or stretch them.
+    /// How long after its worker last gave its thread up a lone busy line's turn may run past
+    /// its 32 operations (``TurnLimit``): not public, so that tests can pin turns to the
+    /// budget (zero) or stretch them.
     var loneLineSlice: Duration = TurnLimit.slice
+
+    /// Called by a worker after each turn, with the object's key and the operations the turn
+    /// ran, before the worker gives its thread back or takes its next mailbox; the actor is
+    /// free meanwhile. Not public: tests read the turns through it, and act between two.
+    var turnObserver: (@Sendable (_ objectKey: String, _ ran: Int) async -> Void)?
 
     /// Creates a configuration; every value has a default suited to a server.
     public init(

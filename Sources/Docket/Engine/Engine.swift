@@ -31,7 +31,8 @@ final class Engine: Sendable {
             tombstoneLifetime: configuration.tombstoneLifetime, names: registry.names, journal: journal)
         pool = WorkerPool(
             maxWorkers: configuration.maxConcurrentOperations, gateOpen: configuration.execution == .automatic,
-            priority: configuration.workerPriority, loneLineSlice: configuration.loneLineSlice, clock: clock)
+            priority: configuration.workerPriority, loneLineSlice: configuration.loneLineSlice,
+            turnObserver: configuration.turnObserver, clock: clock)
         timer = DueTimer(clock: clock, activity: pool, tracker: tracker)
         supervisor = Supervisor(directory: directory)
         idempotency = IdempotencyIndex(window: configuration.idempotencyWindow)

@@ -7,14 +7,14 @@
 /// pool and starts another turn, so that bodies that never suspend do not keep the
 /// server's other tasks off the pool's threads.
 ///
-/// A line that runs alone (no mailbox waiting and no other worker busy) holds one thread
-/// while the pool's others are free, so its turn runs on past the budget until its
-/// ``deadline``, a slice of time after the worker last gave its thread back (200 µs by
-/// default): every yield costs a thread wake-up, which with trivial bodies every 32
-/// operations was about a tenth of a lone line's CPU time. With other workers busy, each
-/// worker's stretch adds to how long another task waits for a thread, so turns keep to the
-/// budget. The clock is read only at every ``budget``-th operation of the turn, so a turn
-/// overruns its deadline by fewer than ``budget`` operations.
+/// A line that runs alone (no mailbox waiting and no other docket worker holding one)
+/// holds one of the pool's threads and leaves the others to the server's tasks, so its turn
+/// runs on past the budget until its ``deadline``, a slice of time after the worker last
+/// gave its thread up (200 µs by default): every yield costs a thread wake-up, which with
+/// trivial bodies every 32 operations took about 6% more CPU time. With other workers busy,
+/// each worker's stretch adds to how long another task waits for a thread, so turns keep to
+/// the budget. The clock is read only at every ``budget``-th operation of the turn, so a
+/// turn overruns its deadline by at most ``budget`` operations.
 struct TurnLimit: Sendable {
     /// The operations a turn may always run.
     let budget: Int

@@ -36,15 +36,22 @@ final class WorkerPool: Sendable {
 
     /// How many operations a worker runs from one mailbox before giving others a turn.
     static let drainBudget = 32
-    /// How long a lone line's turn may run past its budget (``TurnLimit``).
+    /// How long after its worker last gave its thread up a lone line's turn may run past its
+    /// budget (``TurnLimit``).
     let loneLineSlice: Duration
+    /// ``DocketConfiguration/turnObserver``.
+    private let turnObserver: (@Sendable (String, Int) async -> Void)?
     /// The number of workers holding a mailbox, for ``runsAlone``; written under the lock
     /// whenever it changes, read without it.
     private let busySignal = Atomic<Int>(0)
 
-    init(maxWorkers: Int, gateOpen: Bool, priority: TaskPriority? = nil, loneLineSlice: Duration = TurnLimit.slice, clock: EngineClock) {
+    init(
+        maxWorkers: Int, gateOpen: Bool, priority: TaskPriority? = nil, loneLineSlice: Duration = TurnLimit.slice,
+        turnObserver: (@Sendable (String, Int) async -> Void)? = nil, clock: EngineClock
+    ) {
         self.maxWorkers = maxWorkers
         self.loneLineSlice = loneLineSlice
+        self.turnObserver = turnObserver
         self.priority = priority
         self.clock = clock
         self.state = Locked(State(gateOpen: gateOpen))
@@ -103,10 +110,11 @@ final class WorkerPool: Sendable {
     /// is called through reabstraction thunks, each allocating an async frame per turn.
     ///
     /// Taking the next mailbox from a non-empty queue does not suspend, so a worker gives its
-    /// thread back to the cooperative pool once it has run ``drainBudget`` operations since it
-    /// last gave it up (or parked), in one line or several: a backlog of bodies that never
-    /// suspend would otherwise keep the server's other tasks (request handlers, the docket's
-    /// own callers) off the pool's threads until it drained.
+    /// thread back to the cooperative pool at the end of the turn in which it reaches
+    /// ``drainBudget`` operations since it last gave it up (or parked), in one line or
+    /// several: a backlog of bodies that never suspend would otherwise keep the server's
+    /// other tasks (request handlers, the docket's own callers) off the pool's threads until
+    /// it drained.
     ///
     /// A lone busy line keeps its worker past the budget: the worker gives its thread back
     /// between turns with the line ready and off the queue (no other mailbox waits), and
@@ -120,6 +128,7 @@ final class WorkerPool: Sendable {
         func limit() -> TurnLimit { TurnLimit(budget: Self.drainBudget, deadline: stretchStart + loneLineSlice) }
         while let current = mailbox {
             var turn = await current.drain(limit())
+            if let turnObserver { await turnObserver(current.key.description, turn.ran) }
             sinceYield += turn.ran
             while turn.keepsLine {
                 sinceYield = 0
@@ -131,6 +140,7 @@ final class WorkerPool: Sendable {
                     break
                 }
                 turn = await current.drain(limit())
+                if let turnObserver { await turnObserver(current.key.description, turn.ran) }
                 sinceYield += turn.ran
             }
             if sinceYield >= Self.drainBudget {
@@ -149,7 +159,8 @@ final class WorkerPool: Sendable {
                 case .stop:
                     mailbox = nil
                 case .park:
-                    // Parked, the worker gave its thread up.
+                    // Parked, the worker gave its thread up (or took a mailbox queued
+                    // meanwhile, when counting afresh only makes it yield sooner).
                     mailbox = await next()
                     sinceYield = 0
                     stretchStart = .now

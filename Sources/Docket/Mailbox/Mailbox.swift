@@ -149,7 +149,7 @@ actor Mailbox {
     }
 
     /// A worker's turn: runs the head, and keeps running the line while it stays runnable,
-    /// for up to `budget` operations when other mailboxes are waiting for a worker.
+    /// for up to ``TurnLimit/budget`` operations when other mailboxes are waiting for a worker.
     ///
     /// Operation bodies are `nonisolated(nonsending)`, so they run here, on this actor's
     /// executor: a run of operations costs no hop per operation. While a body is suspended
