@@ -123,6 +123,10 @@ actor Mailbox {
         var notices: [Supervisor.Notice] = []
         /// The line is ready for its next head and the worker keeps it, to claim it again.
         var heldReady = false
+        /// What the line's machine asked for once the attempt ended, for the worker to
+        /// perform: ``finish(_:result:keepDraining:holdsReadyLine:)`` suspends nowhere, so
+        /// an operation's end costs no async call of its own.
+        var action = Machine.Action.none
     }
 
     // MARK: Submission and execution
@@ -178,11 +182,13 @@ actor Mailbox {
         while let run = next {
             let result = await execute(run)
             turn.ran += 1
-            await ingest()
+            // An empty inbox, the common case, is seen without an async call.
+            if let batch = inboxBatch() { await ingest(batch) }
             let budgetLeft = turn.ran < limit.budget
             let keepsLine = engine.pool.keepsDraining(budgetLeft: budgetLeft)
             let keepDraining = keepsLine && (budgetLeft || limit.continuesPastBudget(after: turn.ran, alone: engine.pool.runsAlone) { .now })
-            let completion = await finish(run, result: result, keepDraining: keepDraining, holdsReadyLine: keepsLine)
+            let completion = finish(run, result: result, keepDraining: keepDraining, holdsReadyLine: keepsLine)
+            if completion.action != .none { await perform(completion.action) }
             for notice in completion.notices {
                 await engine.supervisor.handle(notice)
             }
@@ -232,17 +238,36 @@ actor Mailbox {
     /// held here, that cancel could empty the line and retire the mailbox with submissions
     /// that never joined it.
     private func ingest() async {
-        while true {
-            let (entries, wake, queued) = inbox.withLock { inbox -> ([Machine.Entry], Duration?, Bool) in
-                defer {
-                    inbox.entries = []
-                    inbox.wake = nil
-                    inbox.queuedByWake = false
-                }
-                return (inbox.entries, inbox.wake, inbox.queuedByWake)
+        if let batch = inboxBatch() { await ingest(batch) }
+    }
+
+    /// What ``inboxBatch()`` moved out of the inbox: submissions in order, and the latest wake.
+    private struct InboxBatch {
+        let entries: [Machine.Entry]
+        let wake: Duration?
+    }
+
+    /// Moves the inbox's submissions and wake out under its lock; `nil` when it held neither.
+    private func inboxBatch() -> InboxBatch? {
+        let (entries, wake, queued) = inbox.withLock { inbox -> ([Machine.Entry], Duration?, Bool) in
+            defer {
+                inbox.entries = []
+                inbox.wake = nil
+                inbox.queuedByWake = false
             }
-            if queued { queuedByWake = true }
-            if entries.isEmpty, wake == nil { return }
+            return (inbox.entries, inbox.wake, inbox.queuedByWake)
+        }
+        if queued { queuedByWake = true }
+        if entries.isEmpty, wake == nil { return nil }
+        return InboxBatch(entries: entries, wake: wake)
+    }
+
+    /// ``ingest()`` from a batch already taken, until the inbox is empty.
+    private func ingest(_ first: InboxBatch) async {
+        var next: InboxBatch? = first
+        while let batch = next {
+            let entries = batch.entries
+            let wake = batch.wake
             if !entries.isEmpty, machine.phase == .retired { machine.revive() }
             // The first action is kept apart, so the common batch of one allocates nothing.
             var first = Machine.Action.none
@@ -269,6 +294,7 @@ actor Mailbox {
             if let wake { collect(machine.wake(at: wake, now: now)) }
             await perform(first)
             for action in actions { await perform(action) }
+            next = inboxBatch()
         }
     }
 
@@ -305,7 +331,7 @@ actor Mailbox {
     /// false) is not put on the ready queue: the worker keeps it (``Completion/heldReady``).
     private func finish(
         _ run: borrowing Run, result: consuming Result<OperationPayload, any Error>, keepDraining: Bool, holdsReadyLine: Bool
-    ) async -> Completion {
+    ) -> Completion {
         let id = run.id
         let context = run.context
         let now = engine.clock.now()
@@ -359,7 +385,7 @@ actor Mailbox {
         case .next(.then(.makeReady)) where holdsReadyLine:
             completion.heldReady = true
         case .next(.then(let action)):
-            await perform(action)
+            completion.action = action
         case .blocked(let removed):
             for runNow in removed {
                 engine.releaseQueuedSlot()
