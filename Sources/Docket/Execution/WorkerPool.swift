@@ -64,6 +64,13 @@ final class WorkerPool: Sendable {
         drainSignal.store(state.gateOpen && !state.stopped ? state.ready.count : -1, ordering: .relaxed)
     }
 
+    /// Counts a worker taking a mailbox (`+1`) or ending its turn (`-1`), and publishes the
+    /// count ``runsAlone`` reads; called under the lock.
+    private func changeBusy(_ state: inout State, by change: Int) {
+        state.busy += change
+        busySignal.store(state.busy, ordering: .relaxed)
+    }
+
     private func spawnWorkers(_ count: Int) {
         for _ in 0..<count { Task(priority: priority) { await self.work() } }
     }
@@ -73,8 +80,7 @@ final class WorkerPool: Sendable {
         enum Step { case handOff(UnsafeContinuation<Mailbox?, Never>), spawn, none }
         let step = state.withLock { state -> Step in
             if state.gateOpen, !state.parked.isEmpty {
-                state.busy += 1
-                busySignal.store(state.busy, ordering: .relaxed)
+                changeBusy(&state, by: 1)
                 return .handOff(state.parked.removeLast())
             }
             state.ready.append(mailbox)
@@ -125,6 +131,8 @@ final class WorkerPool: Sendable {
         var sinceYield = 0
         var mailbox = await next()
         var stretchStart = ContinuousClock.now
+        // The turn is taken and reported inline at both call sites: a local async function
+        // would cost an async frame per turn, and at many objects a turn is one operation.
         func limit() -> TurnLimit { TurnLimit(budget: Self.drainBudget, deadline: stretchStart + loneLineSlice) }
         while let current = mailbox {
             var turn = await current.drain(limit())
@@ -186,8 +194,7 @@ final class WorkerPool: Sendable {
             return .stop
         }
         guard state.gateOpen, let mailbox = state.ready.popFirst() else { return .park }
-        state.busy += 1
-        busySignal.store(state.busy, ordering: .relaxed)
+        changeBusy(&state, by: 1)
         publishDrainSignal(state)
         return .mailbox(mailbox)
     }
@@ -217,8 +224,7 @@ final class WorkerPool: Sendable {
     /// A worker ended its turn with a mailbox.
     private func finishedOne() {
         let waiters = state.withLock { state in
-            state.busy -= 1
-            busySignal.store(state.busy, ordering: .relaxed)
+            changeBusy(&state, by: -1)
             return takeWaiters(&state)
         }
         for waiter in waiters { waiter.resume() }
@@ -228,8 +234,7 @@ final class WorkerPool: Sendable {
     /// in a row with nothing between them.
     private func finishedOneAndTakeNext() -> Next {
         let (waiters, next) = state.withLock { state in
-            state.busy -= 1
-            busySignal.store(state.busy, ordering: .relaxed)
+            changeBusy(&state, by: -1)
             let waiters = takeWaiters(&state)
             return (waiters, takeNext(&state))
         }
@@ -357,8 +362,7 @@ final class WorkerPool: Sendable {
     private func pairParkedWithReady(_ state: inout State) -> [(UnsafeContinuation<Mailbox?, Never>, Mailbox)] {
         var handOffs: [(UnsafeContinuation<Mailbox?, Never>, Mailbox)] = []
         while !state.parked.isEmpty, let mailbox = state.ready.popFirst() {
-            state.busy += 1
-            busySignal.store(state.busy, ordering: .relaxed)
+            changeBusy(&state, by: 1)
             handOffs.append((state.parked.removeLast(), mailbox))
         }
         return handOffs

@@ -518,13 +518,11 @@ actor Mailbox {
         let context = OperationContext(operationID: entry.id, attempt: entry.attempt, tracker: engine.tracker)
         engine.releaseQueuedSlot()
         let ticket = engine.tracker.markStarted(entry.id, attempt: entry.attempt, context: context, at: now)
-        let definition = entry.job.definition
-        let runsNow = entry.runsNow
         var run = Run(id: entry.id, job: entry.job, attemptsThisRound: entry.attemptsThisRound, context: context)
         // A body runs only once its records so far are durable, so a crash never loses an
         // operation whose body ran. An idempotent run-now operation is the exception: its
         // caller has not been answered, and running it twice does no harm.
-        if let journal = engine.journal, journal.isDurable, !(definition.isIdempotent && runsNow) {
+        if let journal = engine.journal, journal.isDurable, !(entry.job.definition.isIdempotent && entry.runsNow) {
             run.durableStart = ticket
         }
         return run
