@@ -63,6 +63,27 @@ struct ResultTests {
         #expect(metrics.tombstones == 1)
     }
 
+    @Test("A poll of state and progress at the end of an unread result's window expires the result")
+    func progressPollExpiresUnreadResult() async throws {
+        let harness = try Harness(configuration: DocketConfiguration(unreadResultLifetime: .seconds(30)))
+        let handle = try await harness.submit("x")
+        await harness.idle()
+        let tracker = harness.docket.engine.tracker
+        harness.clock.advance(by: .seconds(29))
+        // Answered from the record's slot: the window has a second left.
+        #expect(try harness.docket.progress(of: handle.id) == OperationProgress(state: .succeeded, percent: 100))
+        #expect(tracker.isLive(handle.id))
+        harness.clock.advance(by: .seconds(1))
+        // The slot still says succeeded, but its window has ended: the poll reads the record
+        // again, which expires the result, and answers from the tombstone left in its place.
+        #expect(try harness.docket.progress(of: handle.id) == OperationProgress(state: .succeeded, percent: 100))
+        #expect(!tracker.isLive(handle.id))
+        #expect(handle.takeResult().isNotFound)
+        let metrics = await harness.docket.metrics()
+        #expect(metrics.succeeded == 0)
+        #expect(metrics.tombstones == 1)
+    }
+
     @Test("An unread result past its retention is reclaimed by later submissions, with no one asking for it")
     func unreadResultSwept() async throws {
         let harness = try Harness(configuration: DocketConfiguration(unreadResultLifetime: .seconds(30)))

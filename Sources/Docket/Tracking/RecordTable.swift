@@ -117,7 +117,12 @@ struct RecordTable: Sendable {
 
     /// The ID's direct slot, by the sequence number it carries; the table has slots.
     private func directIndex(_ id: OperationID) -> Int {
-        Int(truncatingIfNeeded: cipher.sequence(of: id)) & (slots.count - 1)
+        directIndex(sequence: cipher.sequence(of: id))
+    }
+
+    /// The direct slot of the sequence number an ID carries; the table has slots.
+    private func directIndex(sequence: UInt64) -> Int {
+        Int(truncatingIfNeeded: sequence) & (slots.count - 1)
     }
 
     /// A copy of the record of `id`; assigning replaces it in place, assigning `nil` removes it.
@@ -176,7 +181,13 @@ struct RecordTable: Sendable {
     /// The result expiry and glance of `id`'s record, from its slot alone: the box is not
     /// retained, so the record's memory is not touched.
     func glance(_ id: OperationID) -> (expires: Int64, glance: Glance)? {
-        guard let position = find(id) else { return nil }
+        glance(id, sequence: cipher.sequence(of: id))
+    }
+
+    /// ``glance(_:)`` with the sequence number `id` carries deciphered by the caller, before
+    /// it locked the shard, so the lock is held for less time.
+    func glance(_ id: OperationID, sequence: UInt64) -> (expires: Int64, glance: Glance)? {
+        guard let position = find(id, sequence: sequence) else { return nil }
         assertFresh(position)
         return kept(at: position)
     }
@@ -266,8 +277,13 @@ struct RecordTable: Sendable {
     }
 
     private func find(_ id: OperationID) -> Position? {
+        find(id, sequence: cipher.sequence(of: id))
+    }
+
+    /// Where `id`'s record sits, given the sequence number the ID carries.
+    private func find(_ id: OperationID, sequence: UInt64) -> Position? {
         if !slots.isEmpty {
-            let index = directIndex(id)
+            let index = directIndex(sequence: sequence)
             if slots[index].box != nil, slots[index].holds(id) { return Position(index: index, isBehind: false) }
         }
         if behind.count > 0, let index = behind.find(id) { return Position(index: index, isBehind: true) }

@@ -464,45 +464,51 @@ final class Tracker: Sendable {
     /// State and progress of `id` as `owner` may see it: from the record's slot alone when
     /// its glance answers, so a poll of a large table costs one cache miss, not two.
     func progress(_ id: OperationID, owner: String?) throws -> OperationProgress {
-        try read(id, owner: owner) { glance in
-            glance.state.map { OperationProgress(state: $0, percent: Int(glance.percent)) }
-        } live: { box, now in
+        let live = { (box: RecordTable.Box, now: Duration) in
             OperationProgress(state: box.record.visibleState(now: now), percent: box.record.progress)
-        } tombstone: { tombstone in
+        }
+        let buried = { (tombstone: Tombstone) in
             OperationProgress(state: tombstone.state, percent: tombstone.state == .succeeded ? 100 : 0)
         }
+        // A glance with a state belongs to a record without an owner.
+        guard owner == nil else { return try read(id, owner: owner, live: live, tombstone: buried) }
+        // The poll holds the lock only to copy the slot: the slot's place is deciphered from
+        // the ID before locking, and the result's expiry is compared with the clock after
+        // unlocking (`Int64.max` for an answer that needs no check). The slot is read without
+        // retaining the box, whose header is another cache miss.
+        let sequence = cipher.sequence(of: id)
+        let found = shard(id).state.withLock { state -> (answer: OperationProgress, expires: Int64)? in
+            if let slot = state.records.glance(id, sequence: sequence), let glanced = slot.glance.state {
+                return (OperationProgress(state: glanced, percent: Int(slot.glance.percent)), slot.expires)
+            }
+            return Self.answer(id, owner: nil, &state, now: clock.now(), live: live, tombstone: buried).map { ($0, .max) }
+        }
+        guard let found else { throw DocketError.notFound(id) }
+        // Unexpired now, so unexpired when the slot was copied: the answer held then.
+        if found.expires == .max || found.expires > clock.nowNanoseconds() { return found.answer }
+        // The result's window has ended since: read the record, which expires it.
+        return try read(id, owner: nil, live: live, tombstone: buried)
     }
 
     /// Reads `id`'s record, or else its tombstone, as `owner` may see it, under the shard lock.
-    /// A reader that can answer from the slot's glance, where the glance has an answer, touches
-    /// no record: the slot is read without retaining the box, whose header is another cache miss.
-    private func read<T>(
-        _ id: OperationID, owner: String?, glance: ((RecordTable.Glance) -> T?)? = nil,
-        live: (RecordTable.Box, Duration) -> T, tombstone: (Tombstone) -> T
-    ) throws -> T {
-        // A glance of a record without a result window (one not yet finished) answers without
-        // the clock; every other read takes it before the lock, as it will need it.
-        let glancing = owner == nil && glance != nil
-        var reading: Duration? = glancing ? nil : clock.now()
-        func currentTime() -> Duration {
-            if let reading { return reading }
-            let now = clock.now()
-            reading = now
-            return now
-        }
-        let found = shard(id).state.withLock { state -> T? in
-            // A glance with a state belongs to a record without an owner.
-            if glancing, let glance, let slot = state.records.glance(id),
-               slot.expires == .max || slot.expires > currentTime().nanoseconds, let answer = glance(slot.glance) {
-                return answer
-            }
-            let now = currentTime()
-            if let box = Self.liveBox(id, &state, now: now), box.record.owner == owner { return live(box, now) }
-            if let buried = state.tombstones.tombstone(id, now: now.nanoseconds), buried.isOwned(by: owner) { return tombstone(buried) }
-            return nil
+    private func read<T>(_ id: OperationID, owner: String?, live: (RecordTable.Box, Duration) -> T, tombstone: (Tombstone) -> T) throws -> T {
+        let now = clock.now()
+        let found = shard(id).state.withLock { state in
+            Self.answer(id, owner: owner, &state, now: now, live: live, tombstone: tombstone)
         }
         guard let found else { throw DocketError.notFound(id) }
         return found
+    }
+
+    /// The answer from `id`'s live record, or else its tombstone, as `owner` may see it,
+    /// expiring the record's result if its window has ended by `now`.
+    private static func answer<T>(
+        _ id: OperationID, owner: String?, _ state: inout ShardState, now: Duration,
+        live: (RecordTable.Box, Duration) -> T, tombstone: (Tombstone) -> T
+    ) -> sending T? {
+        if let box = liveBox(id, &state, now: now), box.record.owner == owner { return live(box, now) }
+        if let buried = state.tombstones.tombstone(id, now: now.nanoseconds), buried.isOwned(by: owner) { return tombstone(buried) }
+        return nil
     }
 
     private func status(_ id: OperationID, _ tombstone: Tombstone, owner: String?) -> OperationStatus {
