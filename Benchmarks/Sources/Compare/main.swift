@@ -34,9 +34,12 @@ let phasesKeys = value(after: "--phases")
 /// `--delays N`: only workload 4's batch-mode runs at N delayed operations per object, delayed
 /// and undelayed alternately, their results taken in submission order and in due order.
 let delaysPerObject = value(after: "--delays")
+/// `--lookups P`: only workload 2's lookups on a quiet docket of 1 000 finished operations,
+/// `progress(of:)` then `status(of:)`, from P threads at once, repeated, for a profiler.
+let lookupPollers = value(after: "--lookups")
 let selected = Set(arguments.compactMap { Int($0) })
-if profileKeys == nil, phasesKeys == nil, delaysPerObject == nil, let unknown = arguments.first(where: { !["--smoke", "--full"].contains($0) && !(1...8).contains(Int($0) ?? 0) }) {
-    FileHandle.standardError.write(Data("unknown argument \(unknown); usage: compare [--smoke | --full] [workload 1-8 ...] | --profile K | --phases K | --delays N | --recovery N | --scale OPERATIONS OBJECTS\n".utf8))
+if profileKeys == nil, phasesKeys == nil, delaysPerObject == nil, lookupPollers == nil, let unknown = arguments.first(where: { !["--smoke", "--full"].contains($0) && !(1...8).contains(Int($0) ?? 0) }) {
+    FileHandle.standardError.write(Data("unknown argument \(unknown); usage: compare [--smoke | --full] [workload 1-8 ...] | --profile K | --phases K | --delays N | --lookups P | --recovery N | --scale OPERATIONS OBJECTS\n".utf8))
     exit(2)
 }
 func runs(_ workload: Int) -> Bool { selected.isEmpty || selected.contains(workload) }
@@ -77,6 +80,14 @@ func slowdown(_ figure: Double, against reference: Double) -> String { String(fo
         for _ in 0..<10 {
             let phases = try await keyedPhases(operations: operations, keys: keys)
             print("in batch mode: submit \(ns(phases.submit)), run \(ns(phases.run)), take \(ns(phases.take))")
+        }
+        return
+    }
+    if let pollers = lookupPollers {
+        for _ in 0..<5 {
+            let progress = try await statusLookupCost(live: 1_000, keys: midKeys, lookups: 2_000_000, progressOnly: true, pollers: pollers)
+            let status = try await statusLookupCost(live: 1_000, keys: midKeys, lookups: 1_000_000, pollers: pollers)
+            print("from \(pollers) thread\(pollers == 1 ? "" : "s") at once, with 1000 live operations: progress(of:) \(ns(progress)), status(of:) \(ns(status)) per lookup")
         }
         return
     }

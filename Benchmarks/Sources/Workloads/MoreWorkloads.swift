@@ -82,29 +82,46 @@ public func throughputWhilePolling(
 }
 
 /// The cost of one status lookup on a quiet docket holding `live` finished operations over
-/// `keys` objects: one task looking up random IDs (ns per lookup).
-public func statusLookupCost(live: Int, keys: Int, lookups: Int, progressOnly: Bool = false) async throws -> Double {
+/// `keys` objects: `pollers` threads at once, each looking up random IDs (ns per lookup, the
+/// mean of the pollers' own times). With two, the pollers take the same shards' locks in turn.
+public func statusLookupCost(live: Int, keys: Int, lookups: Int, progressOnly: Bool = false, pollers: Int = 1) async throws -> Double {
     let log = OrderLog(keys: keys)
     let system = try DocketSystem(keys: keys, log: log)
     for index in 0..<live { try await system.submit(key: index % keys, index: index) }
     await system.docket.waitForIdle()
     let known = system.submittedIDs
     let docket = system.docket
-    var generator = SeededGenerator(seed: 7)
-    var found = 0
-    let start = ContinuousClock.now
-    for _ in 0..<lookups {
-        let id = known[Int(generator.next() % UInt64(known.count))]
-        if progressOnly {
-            if (try? docket.progress(of: id)) != nil { found += 1 }
-        } else if (try? docket.status(of: id)) != nil {
-            found += 1
+    // Threads of their own, not tasks: two pollers on a two-thread pool would otherwise run
+    // one after the other whenever the pool gave a thread to anything else.
+    let finished = Locked<(times: [Double], hits: Int)>(([], 0))
+    let each = await withCheckedContinuation { (continuation: CheckedContinuation<[Double], Never>) in
+        for poller in 0..<pollers {
+            Thread {
+                var generator = SeededGenerator(seed: UInt64(7 + poller))
+                var hits = 0
+                let start = ContinuousClock.now
+                for _ in 0..<lookups {
+                    let id = known[Int(generator.next() % UInt64(known.count))]
+                    if progressOnly {
+                        if (try? docket.progress(of: id)) != nil { hits += 1 }
+                    } else if (try? docket.status(of: id)) != nil {
+                        hits += 1
+                    }
+                }
+                let time = (ContinuousClock.now - start).nanoseconds / Double(lookups)
+                let all = finished.withLock { finished -> [Double]? in
+                    finished.times.append(time)
+                    finished.hits += hits
+                    return finished.times.count == pollers ? finished.times : nil
+                }
+                if let all { continuation.resume(returning: all) }
+            }.start()
         }
     }
-    let elapsed = ContinuousClock.now - start
-    guard found == lookups else { throw WorkloadError("lookups: found \(found) of \(lookups)") }
+    let hits = finished.withLock { $0.hits }
+    guard hits == lookups * pollers else { throw WorkloadError("lookups: found \(hits) of \(lookups * pollers)") }
     try await system.finish()
-    return elapsed.nanoseconds / Double(lookups)
+    return each.reduce(0, +) / Double(each.count)
 }
 
 /// Workload 4 (manual clock): `count` delayed operations with random due times; the cost of
