@@ -187,6 +187,7 @@ struct RecordTable: Sendable {
     /// ``glance(_:)`` with the sequence number `id` carries deciphered by the caller, before
     /// it locked the shard, so the lock is held for less time.
     func glance(_ id: OperationID, sequence: UInt64) -> (expires: Int64, glance: Glance)? {
+        assert(sequence == cipher.sequence(of: id), "A glance placed by another ID's sequence number")
         guard let position = find(id, sequence: sequence) else { return nil }
         assertFresh(position)
         return kept(at: position)

@@ -472,10 +472,12 @@ final class Tracker: Sendable {
         }
         // A glance with a state belongs to a record without an owner.
         guard owner == nil else { return try read(id, owner: owner, live: live, tombstone: buried) }
-        // The poll holds the lock only to copy the slot: the slot's place is deciphered from
-        // the ID before locking, and the result's expiry is compared with the clock after
-        // unlocking (`Int64.max` for an answer that needs no check). The slot is read without
-        // retaining the box, whose header is another cache miss.
+        // When the glance answers, the poll holds the lock only to copy the slot: the slot's
+        // place is deciphered from the ID before locking, and the result's expiry is compared
+        // with the clock after unlocking (`Int64.max` for an answer that needs no check). The
+        // slot is read without retaining the box, whose header is another cache miss. When it
+        // does not (a record that may read as delayed, a tombstone, an unknown ID), the read
+        // goes on under the same lock, with the clock read there.
         let sequence = cipher.sequence(of: id)
         let found = shard(id).state.withLock { state -> (answer: OperationProgress, expires: Int64)? in
             if let slot = state.records.glance(id, sequence: sequence), let glanced = slot.glance.state {
@@ -484,14 +486,15 @@ final class Tracker: Sendable {
             return Self.answer(id, owner: nil, &state, now: clock.now(), live: live, tombstone: buried).map { ($0, .max) }
         }
         guard let found else { throw DocketError.notFound(id) }
-        // Unexpired now, so unexpired when the slot was copied: the answer held then.
+        // Unexpired now, so unexpired when the slot was copied (engine clocks never go back):
+        // the answer held then.
         if found.expires == .max || found.expires > clock.nowNanoseconds() { return found.answer }
         // The result's window has ended since: read the record, which expires it.
         return try read(id, owner: nil, live: live, tombstone: buried)
     }
 
     /// Reads `id`'s record, or else its tombstone, as `owner` may see it, under the shard lock.
-    private func read<T>(_ id: OperationID, owner: String?, live: (RecordTable.Box, Duration) -> T, tombstone: (Tombstone) -> T) throws -> T {
+    private func read<T: Sendable>(_ id: OperationID, owner: String?, live: (RecordTable.Box, Duration) -> T, tombstone: (Tombstone) -> T) throws -> T {
         let now = clock.now()
         let found = shard(id).state.withLock { state in
             Self.answer(id, owner: owner, &state, now: now, live: live, tombstone: tombstone)
@@ -502,10 +505,10 @@ final class Tracker: Sendable {
 
     /// The answer from `id`'s live record, or else its tombstone, as `owner` may see it,
     /// expiring the record's result if its window has ended by `now`.
-    private static func answer<T>(
+    private static func answer<T: Sendable>(
         _ id: OperationID, owner: String?, _ state: inout ShardState, now: Duration,
         live: (RecordTable.Box, Duration) -> T, tombstone: (Tombstone) -> T
-    ) -> sending T? {
+    ) -> T? {
         if let box = liveBox(id, &state, now: now), box.record.owner == owner { return live(box, now) }
         if let buried = state.tombstones.tombstone(id, now: now.nanoseconds), buried.isOwned(by: owner) { return tombstone(buried) }
         return nil
