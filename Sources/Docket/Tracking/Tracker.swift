@@ -434,7 +434,7 @@ final class Tracker: Sendable {
 
     // MARK: Reading
 
-    enum Visibility {
+    enum Visibility: Sendable {
         case record(TrackingRecord)
         case tombstone(Tombstone)
         case none
@@ -443,11 +443,8 @@ final class Tracker: Sendable {
     /// The record or tombstone of `id` as `owner` may see it.
     func lookup(_ id: OperationID, owner: String?) -> Visibility {
         let now = clock.now()
-        return shard(id).state.withLock { state -> Visibility in
-            Self.expireIfDue(id, &state, now: now)
-            if let record = state.records[id], record.owner == owner { return .record(record) }
-            if let tombstone = state.tombstones.tombstone(id, now: now.nanoseconds), tombstone.isOwned(by: owner) { return .tombstone(tombstone) }
-            return .none
+        return shard(id).state.withLock { state in
+            Self.answer(id, owner: owner, &state, now: now, live: { box, _ in .record(box.record) }, tombstone: { .tombstone($0) }) ?? .none
         }
     }
 
