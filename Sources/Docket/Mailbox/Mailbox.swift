@@ -21,7 +21,7 @@ actor Mailbox {
     /// entries into its state machine at the start of its next turn, so submitting to an
     /// object a worker is draining costs one lock and no actor hop.
     private struct Inbox: Sendable {
-        var entries: [Machine.Entry] = []
+        var entries = Ring<Machine.Entry>()
         /// A turn of the actor is coming that will take the inbox in: a worker holds the
         /// running head, the mailbox is on the ready queue, or its worker holds the ready line
         /// between two turns. When `false`, the submitter that finds it so sets it and gives
@@ -75,7 +75,7 @@ actor Mailbox {
     /// A mailbox whose line starts with `entry`, already in it: the object's first submission
     /// costs no turn of the actor. The caller performs the returned opening. Only for an entry
     /// without pending dependencies, whose check needs the actor; `nil` for one with them.
-    static func opening(_ key: MailboxDirectory.Key, engine: Engine, with entry: Machine.Entry, now: Duration) -> (Mailbox, Opening)? {
+    static func opening(_ key: MailboxDirectory.Key, engine: Engine, with entry: consuming Machine.Entry, now: Duration) -> (Mailbox, Opening)? {
         guard entry.dependencies.isEmpty else { return nil }
         var machine = Machine()
         let opening: Opening
@@ -179,7 +179,9 @@ actor Mailbox {
             await perform(action)
         }
         var turn = Turn()
-        while let run = next {
+        // Each run moves from turn to turn (out of the optional, out of the completion):
+        // a copy would go through the input's value witnesses and retain the context.
+        while let run = next.take() {
             let result = await execute(run)
             turn.ran += 1
             // An empty inbox, the common case, is seen without an async call.
@@ -187,12 +189,12 @@ actor Mailbox {
             let budgetLeft = turn.ran < limit.budget
             let keepsLine = engine.pool.keepsDraining(budgetLeft: budgetLeft)
             let keepDraining = keepsLine && (budgetLeft || limit.continuesPastBudget(after: turn.ran, alone: engine.pool.runsAlone) { .now })
-            let completion = finish(run, result: result, keepDraining: keepDraining, holdsReadyLine: keepsLine)
+            var completion = finish(run, result: consume result, keepDraining: keepDraining, holdsReadyLine: keepsLine)
             if completion.action != .none { await perform(completion.action) }
             for notice in completion.notices {
                 await engine.supervisor.handle(notice)
             }
-            next = completion.next
+            next = completion.next.take()
             turn.keepsLine = completion.heldReady
         }
         await settle()
@@ -243,19 +245,22 @@ actor Mailbox {
 
     /// What ``inboxBatch()`` moved out of the inbox: submissions in order, and the latest wake.
     private struct InboxBatch {
-        let entries: [Machine.Entry]
+        /// In submission order; each moves out with `popFirst()`.
+        var entries: Ring<Machine.Entry>
         let wake: Duration?
     }
 
     /// Moves the inbox's submissions and wake out under its lock; `nil` when it held neither.
     private func inboxBatch() -> InboxBatch? {
-        let (entries, wake, queued) = inbox.withLock { inbox -> ([Machine.Entry], Duration?, Bool) in
+        var entries = Ring<Machine.Entry>()
+        let (wake, queued) = inbox.withLock { inbox -> (Duration?, Bool) in
+            // Swapped out, so the batch holds the only reference and its entries move out of it.
+            swap(&entries, &inbox.entries)
             defer {
-                inbox.entries = []
                 inbox.wake = nil
                 inbox.queuedByWake = false
             }
-            return (inbox.entries, inbox.wake, inbox.queuedByWake)
+            return (inbox.wake, inbox.queuedByWake)
         }
         if queued { queuedByWake = true }
         if entries.isEmpty, wake == nil { return nil }
@@ -263,12 +268,11 @@ actor Mailbox {
     }
 
     /// ``ingest()`` from a batch already taken, until the inbox is empty.
-    private func ingest(_ first: InboxBatch) async {
+    private func ingest(_ first: consuming InboxBatch) async {
         var next: InboxBatch? = first
-        while let batch = next {
-            let entries = batch.entries
+        while var batch = next.take() {
             let wake = batch.wake
-            if !entries.isEmpty, machine.phase == .retired { machine.revive() }
+            if !batch.entries.isEmpty, machine.phase == .retired { machine.revive() }
             // The first action is kept apart, so the common batch of one allocates nothing.
             var first = Machine.Action.none
             var actions: [Machine.Action] = []
@@ -277,15 +281,16 @@ actor Mailbox {
                 if first == .none { first = action } else { actions.append(action) }
             }
             let now = engine.clock.now()
-            for entry in entries {
+            while let entry = batch.entries.popFirst() {
+                let id = entry.id
                 switch machine.enqueue(entry, now: now) {
                 case .accepted(let action):
                     collect(action)
                 case .refusedBlocked(let failed):
                     // Blocked after the submitter looked: the run-now caller learns it from its wait.
                     engine.releaseQueuedSlot()
-                    engine.tracker.reject(entry.id, with: .blocked(by: failed, key: key.description), awaited: true)
-                    engine.idempotency.refusedBeforeStart(entry.id)
+                    engine.tracker.reject(id, with: .blocked(by: failed, key: key.description), awaited: true)
+                    engine.idempotency.refusedBeforeStart(id)
                 case .retired:
                     preconditionFailure("a revived line accepts entries")
                 }
@@ -335,11 +340,13 @@ actor Mailbox {
         let id = run.id
         let context = run.context
         let now = engine.clock.now()
+        // Read once: the timer may time the attempt out meanwhile, and what the journal
+        // records and the outcome below must agree.
+        let timedOut = context.isTimedOut
         var completion = Completion()
         let outcome: Machine.AttemptOutcome
-        var result = result
         var encodedOutput: Data?
-        if engine.journal != nil, case .success(let payload) = result, !context.isTimedOut {
+        if engine.journal != nil, !timedOut, case .success(let payload) = copy result {
             // With a journal, an output that cannot be encoded fails the operation, in memory as
             // in the journal, rather than succeeding in one and failing in the other.
             do {
@@ -348,25 +355,31 @@ actor Mailbox {
                 result = .failure(OperationFailure(.thrown, "The output could not be encoded for the journal: \(error)"))
             }
         }
-        switch result {
-        case .success(let payload) where !context.isTimedOut:
+        // The result moves into the switch, so binding its payload copies nothing.
+        switch consume result {
+        case .success(let payload) where !timedOut:
             engine.counters.succeeded()
             if engine.tracker.markSucceeded(id, payload, encodedOutput: encodedOutput, at: now) { completion.notices.append(.dependencySucceeded(id)) }
             outcome = .done
-        case .failure where context.isCancelled && !context.isTimedOut:
+        case .failure where context.isCancelled && !timedOut:
             engine.counters.cancelled()
             if engine.tracker.markCancelled(id, reason: .cancelled) == true { completion.notices.append(.removed([id])) }
             outcome = .done
-        default:
-            let failure: OperationFailure
-            switch result {
-            case .failure(let error) where !context.isTimedOut: failure = .from(error)
-            default:
+        case let ended:
+            func timeout() -> OperationFailure {
                 let limit = run.job.definition.timeout.map { " of \($0)" } ?? ""
-                failure = OperationFailure(.timedOut, "The operation ran past its timeout\(limit).")
+                return OperationFailure(.timedOut, "The operation ran past its timeout\(limit).")
             }
+            let failure: OperationFailure
             let retryable: Bool
-            if case .failure(let error) = result, error is any NonRetryableError { retryable = false } else { retryable = true }
+            switch ended {
+            case .failure(let error):
+                failure = timedOut ? timeout() : .from(error)
+                retryable = !(error is any NonRetryableError)
+            case .success:
+                failure = timeout()
+                retryable = true
+            }
             if retryable, let policy = run.job.definition.retryPolicy, run.attemptsThisRound < policy.maxAttempts {
                 let due = now + policy.delay(afterAttempt: run.attemptsThisRound)
                 engine.counters.retried()
@@ -379,6 +392,7 @@ actor Mailbox {
                 outcome = .failed
             }
         }
+
         switch machine.finish(id, outcome: outcome, now: now, keepDraining: keepDraining) {
         case .next(.run(let entry)):
             completion.next = start(entry, at: now)
@@ -513,7 +527,7 @@ actor Mailbox {
     // MARK: Actions
 
     /// Starts `entry` at `now` (the clock as its turn came).
-    private func start(_ entry: consuming Machine.Entry, at now: Duration) -> Run {
+    private func start(_ entry: consuming Machine.Start, at now: Duration) -> Run {
         if entry.runsNow { engine.idempotency.leftLine(entry.id) }
         let context = OperationContext(operationID: entry.id, attempt: entry.attempt, tracker: engine.tracker)
         engine.releaseQueuedSlot()

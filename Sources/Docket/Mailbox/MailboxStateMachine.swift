@@ -70,9 +70,22 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
         case retired
     }
 
+    /// What a worker needs of the head it starts: the head itself stays in the line (a
+    /// retry keeps it there, and a cancel finds it), so only these fields are copied out,
+    /// not its due time or dependencies.
+    struct Start: Sendable {
+        let id: OperationID
+        let job: Job
+        /// Attempts started so far, this one included.
+        let attempt: Int
+        /// Attempts started in this retry round, this one included.
+        let attemptsThisRound: Int
+        let runsNow: Bool
+    }
+
     enum Next: Sendable {
-        /// Run this entry now (the phase is `running` for it).
-        case run(Entry)
+        /// Run this head now (the phase is `running` for it).
+        case run(Start)
         case then(Action)
     }
 
@@ -126,7 +139,7 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
 
     // MARK: Events
 
-    mutating func enqueue(_ entry: Entry, now: Duration) -> EnqueueResult {
+    mutating func enqueue(_ entry: consuming Entry, now: Duration) -> EnqueueResult {
         switch phase {
         case .retired:
             return .retired
@@ -291,8 +304,11 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
     private mutating func startIfReady(_ action: Action) -> Next {
         guard action == .makeReady, !line.isEmpty else { return .then(action) }
         line[0].attempt += 1
-        phase = .running(line[0].id)
-        return .run(line[0])
+        let head = line[0].id
+        phase = .running(head)
+        return .run(Start(
+            id: head, job: line[0].job, attempt: line[0].attempt, attemptsThisRound: line[0].attemptsThisRound,
+            runsNow: line[0].runsNow))
     }
 
     /// Decide what the idle line does next.

@@ -37,21 +37,25 @@ struct Ring<Element> {
         }
     }
 
-    mutating func append(_ element: Element) {
+    /// Moves `element` in at the back (a closure capturing it would copy it, so the slot is
+    /// found first and initialized after).
+    mutating func append(_ element: consuming Element) {
         reserveOneMore()
-        buffer.unsafelyUnwrapped.withHeader { header, elements in
-            (elements + ((header.head + header.count) & header.mask)).initialize(to: element)
-            header.count += 1
+        let slot = buffer.unsafelyUnwrapped.withHeader { header, elements in
+            defer { header.count += 1 }
+            return elements + ((header.head + header.count) & header.mask)
         }
+        slot.initialize(to: element)
     }
 
-    mutating func prepend(_ element: Element) {
+    mutating func prepend(_ element: consuming Element) {
         reserveOneMore()
-        buffer.unsafelyUnwrapped.withHeader { header, elements in
+        let slot = buffer.unsafelyUnwrapped.withHeader { header, elements in
             header.head = (header.head - 1) & header.mask
-            (elements + header.head).initialize(to: element)
             header.count += 1
+            return elements + header.head
         }
+        slot.initialize(to: element)
     }
 
     @discardableResult
