@@ -298,6 +298,35 @@ struct CollectionsTests {
         #expect(Tracked.live.withLock { $0 } == before)
     }
 
+    @Test("Elements moved into a shared ring, with room left and when it grows, live exactly as long as a ring holds them")
+    func ringMovesIntoSharedBuffers() {
+        let before = Tracked.live.withLock { $0 }
+        func live() -> Int { Tracked.live.withLock { $0 } - before }
+        do {
+            var ring = Ring<Tracked>()
+            ring.prepend(Tracked(0))
+            #expect(ring.map(\.value) == [0])
+            for value in 1..<6 { ring.append(Tracked(value)) }
+            // Capacity 8 with six elements: the next append has room but finds the buffer shared.
+            let roomy = ring
+            ring.append(Tracked(6))
+            ring.prepend(Tracked(-1))
+            #expect(ring.map(\.value) == Array(-1..<7))
+            #expect(roomy.map(\.value) == Array(0..<6))
+            #expect(live() == 8)
+            // Full and shared: the append grows into a new buffer by copying, not moving.
+            let full = ring
+            ring.append(Tracked(7))
+            ring.prepend(Tracked(-2))
+            #expect(ring.map(\.value) == Array(-2..<8))
+            #expect(full.map(\.value) == Array(-1..<7))
+            #expect(live() == 10)
+            while ring.popFirst() != nil {}
+            #expect(live() == 8)
+        }
+        #expect(live() == 0)
+    }
+
     // MARK: BinaryHeap
 
     @Test("An empty heap has no minimum and pops nil")

@@ -411,6 +411,43 @@ struct MailboxStateMachineTests {
         #expect(seen(machine.finish(a, outcome: .done, now: s(51), keepDraining: true)) == .run(b, attempt: 1, job: "B"))
     }
 
+    @Test("Starting the head hands the worker its attempt, the attempts of this retry round and whether it runs now")
+    func startCarriesTheHeadsCounts() {
+        func start(_ next: Machine.Next) -> Machine.Start? {
+            if case .run(let start) = next { return start }
+            return nil
+        }
+        var machine = Machine()
+        _ = enqueueAll(&machine, [entry(a, "A", runsNow: true), entry(b, "B")])
+        let first = start(machine.claim(now: .zero))
+        #expect(first?.id == a)
+        #expect(first?.attempt == 1)
+        #expect(first?.attemptsThisRound == 1)
+        #expect(first?.runsNow == true)
+
+        // A failed attempt with attempts left stays at the head, and its round goes on.
+        #expect(seen(machine.finish(a, outcome: .retry(at: s(1)), now: .zero, keepDraining: true)) == .then(.scheduleWake(s(1))))
+        #expect(machine.wake(at: s(1), now: s(1)) == .makeReady)
+        let retried = start(machine.claim(now: s(1)))
+        #expect(retried?.attempt == 2)
+        #expect(retried?.attemptsThisRound == 2)
+
+        // A manual retry starts a new round: attempts go on counting, the round from one.
+        #expect(seen(machine.finish(a, outcome: .failed, now: s(2), keepDraining: true)) == .blocked(removedRunNow: []))
+        #expect(machine.retry(a, replacing: nil, now: s(3)) == .success(.makeReady))
+        let manual = start(machine.claim(now: s(3)))
+        #expect(manual?.attempt == 3)
+        #expect(manual?.attemptsThisRound == 1)
+        #expect(manual?.job == "A")
+
+        #expect(seen(machine.finish(a, outcome: .done, now: s(4), keepDraining: false)) == .then(.makeReady))
+        let next = start(machine.claim(now: s(4)))
+        #expect(next?.id == b)
+        #expect(next?.attempt == 1)
+        #expect(next?.attemptsThisRound == 1)
+        #expect(next?.runsNow == false)
+    }
+
     @Test("Retry without a replacement keeps the original job")
     func retryWithoutReplacement() {
         var machine = Machine()

@@ -75,7 +75,7 @@ actor Mailbox {
     /// A mailbox whose line starts with `entry`, already in it: the object's first submission
     /// costs no turn of the actor. The caller performs the returned opening. Only for an entry
     /// without pending dependencies, whose check needs the actor; `nil` for one with them.
-    static func opening(_ key: MailboxDirectory.Key, engine: Engine, with entry: consuming Machine.Entry, now: Duration) -> (Mailbox, Opening)? {
+    static func opening(_ key: MailboxDirectory.Key, engine: Engine, with entry: Machine.Entry, now: Duration) -> (Mailbox, Opening)? {
         guard entry.dependencies.isEmpty else { return nil }
         var machine = Machine()
         let opening: Opening
@@ -179,8 +179,8 @@ actor Mailbox {
             await perform(action)
         }
         var turn = Turn()
-        // Each run moves from turn to turn (out of the optional, out of the completion):
-        // a copy would go through the input's value witnesses and retain the context.
+        // Each run moves from one operation to the next (out of the optional, out of the
+        // completion): a copy would go through the input's value witnesses and retain the context.
         while let run = next.take() {
             let result = await execute(run)
             turn.ran += 1
@@ -340,8 +340,7 @@ actor Mailbox {
         let id = run.id
         let context = run.context
         let now = engine.clock.now()
-        // Read once: the timer may time the attempt out meanwhile, and what the journal
-        // records and the outcome below must agree.
+        // Settled by the context's `end()` when the body returned; read once.
         let timedOut = context.isTimedOut
         var completion = Completion()
         let outcome: Machine.AttemptOutcome

@@ -70,9 +70,10 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
         case retired
     }
 
-    /// What a worker needs of the head it starts: the head itself stays in the line (a
-    /// retry keeps it there, and a cancel finds it), so only these fields are copied out,
-    /// not its due time or dependencies.
+    /// What a worker needs of the head it starts. The head itself stays in the line while
+    /// it runs (a retry or a failure keeps it at the head; ``finish(_:outcome:now:keepDraining:)``
+    /// removes it once it is done), so only these fields are copied out, not its due time
+    /// or dependencies.
     struct Start: Sendable {
         let id: OperationID
         let job: Job
