@@ -320,4 +320,49 @@ struct RecoveryTests {
         await second.docket.waitForIdle()
         #expect(second.journal.all == ["waiting"])
     }
+
+    /// An output whose encoding always throws: a store cannot record it.
+    struct Unencodable: Codable, Sendable {
+        init() {}
+        init(from decoder: any Decoder) throws { self.init() }
+        func encode(to encoder: any Encoder) throws {
+            throw EncodingError.invalidValue(0, EncodingError.Context(codingPath: [], debugDescription: "never encodes"))
+        }
+    }
+
+    @Test("With a store, an output that cannot be encoded fails its operation, in memory and after a restart, and blocks its object")
+    func unencodableOutputFails() async throws {
+        let ran = Journal()
+        let unencodable = OperationDefinition<Step, Unencodable>("unencodable") { _, _ in Unencodable() }
+        let follower = OperationDefinition<Step, String>("follower") { step, _ in
+            ran.append(step.label)
+            return step.label
+        }
+        func open(_ store: any DocketStore) async throws -> Docket {
+            var registry = OperationRegistry()
+            try registry.register(unencodable)
+            try registry.register(follower)
+            return try await Docket(registry: registry, configuration: DocketConfiguration(), clock: ManualClock(), store: store)
+        }
+        let store = InMemoryStore()
+        let docket = try await open(store)
+        let failing = try await docket.submit(unencodable, input: Step(label: "output"), options: SubmitOptions(objectKey: "deal-1")).id
+        let behind = try await docket.submit(follower, input: Step(label: "behind"), options: SubmitOptions(objectKey: "deal-1")).id
+        await docket.waitForIdle()
+        let crashed = Self.crash(store)
+        #expect(try docket.status(of: failing).state == .failed)
+        #expect(try docket.status(of: behind).state == .waiting)
+        guard case .finished(.failure(let failure)) = docket.takeResult(of: failing) else {
+            Issue.record("the operation did not fail")
+            return
+        }
+        #expect(failure.kind == .thrown)
+        #expect(failure.message.contains("could not be encoded for the journal"))
+
+        let restarted = try await open(crashed)
+        await restarted.waitForIdle()
+        #expect(try restarted.status(of: failing).state == .failed)
+        #expect(try restarted.status(of: behind).state == .waiting)
+        #expect(ran.all == [])
+    }
 }
