@@ -122,7 +122,14 @@ final class Tracker: Sendable {
     }
 
     private static func emit(_ event: OperationEvent, _ record: TrackingRecord, _ deferred: inout Deferred) {
-        for observer in record.observers { deferred.events.append((observer.continuation, event)) }
+        emit(event, to: record.observers, &deferred)
+    }
+
+    private static func emit(
+        _ event: OperationEvent, to observers: [(token: UInt64, continuation: AsyncStream<OperationEvent>.Continuation)],
+        _ deferred: inout Deferred
+    ) {
+        for observer in observers { deferred.events.append((observer.continuation, event)) }
     }
 
     // MARK: Submission
@@ -321,7 +328,8 @@ final class Tracker: Sendable {
         record.state = .succeeded
         record.finished = now
         record.context = nil
-        record.errorText = nil
+        // A write to the side box costs a uniqueness check; most records have no error to clear.
+        if record.errorText != nil { record.errorText = nil }
         record.outcome = .success(payload)
         if record.progress < 100 { emit(.progress(100), record, &deferred) }
         record.progress = 100
@@ -703,9 +711,14 @@ final class Tracker: Sendable {
 
     /// Ends the record's observers and resolves its waiters, now that it has finished.
     private static func finish(_ record: inout TrackingRecord, _ deferred: inout Deferred) {
-        emit(.state(record.state), record, &deferred)
-        deferred.finishing += record.observers.map(\.continuation)
-        record.observers = []
+        // Read once, and written only when there are some: most records have no observer, and
+        // every access to the record's side box is checked for exclusivity at run time.
+        let observers = record.observers
+        if !observers.isEmpty {
+            emit(.state(record.state), to: observers, &deferred)
+            deferred.finishing += observers.map(\.continuation)
+            record.observers = []
+        }
         guard !record.waiters.isEmpty else { return }
         let waiters = record.waiters
         record.waiters = []
