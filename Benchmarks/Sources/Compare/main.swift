@@ -37,9 +37,12 @@ let delaysPerObject = value(after: "--delays")
 /// `--lookups P`: only workload 2's lookups on a quiet docket of 1 000 finished operations,
 /// `progress(of:)` then `status(of:)`, from P threads at once, repeated, for a profiler.
 let lookupPollers = value(after: "--lookups")
+/// `--lines K`: only workload 1's reference lines at K objects, (e), (f) and (g), repeated in
+/// rotating order beside DispatchQueue, for a profiler.
+let linesKeys = value(after: "--lines")
 let selected = Set(arguments.compactMap { Int($0) })
-if profileKeys == nil, phasesKeys == nil, delaysPerObject == nil, lookupPollers == nil, let unknown = arguments.first(where: { !["--smoke", "--full"].contains($0) && !(1...8).contains(Int($0) ?? 0) }) {
-    FileHandle.standardError.write(Data("unknown argument \(unknown); usage: compare [--smoke | --full] [workload 1-8 ...] | --profile K | --phases K | --delays N | --lookups P | --recovery N | --scale OPERATIONS OBJECTS\n".utf8))
+if profileKeys == nil, phasesKeys == nil, delaysPerObject == nil, lookupPollers == nil, linesKeys == nil, let unknown = arguments.first(where: { !["--smoke", "--full"].contains($0) && !(1...8).contains(Int($0) ?? 0) }) {
+    FileHandle.standardError.write(Data("unknown argument \(unknown); usage: compare [--smoke | --full] [workload 1-8 ...] | --profile K | --phases K | --delays N | --lookups P | --lines K | --recovery N | --scale OPERATIONS OBJECTS\n".utf8))
     exit(2)
 }
 func runs(_ workload: Int) -> Bool { selected.isEmpty || selected.contains(workload) }
@@ -106,6 +109,20 @@ func slowdown(_ figure: Double, against reference: Double) -> String { String(fo
         }
         return
     }
+    if let keys = linesKeys {
+        let systems: [any KeyedSystem.Type] = [
+            DispatchQueuePerKey.self, LockedLines<Untracked>.self, LockedLines<Tracked>.self, LockedLines<TrackedInEntries>.self,
+        ]
+        for round in 0..<5 {
+            var figures = Array(repeating: "", count: systems.count)
+            for offset in systems.indices {
+                let index = (offset + round) % systems.count
+                figures[index] = ns(try await keyedThroughput(systems[index], operations: operations, keys: keys))
+            }
+            print("DispatchQueue \(figures[0]), (e) \(figures[1]), (f) \(figures[2]), (g) \(figures[3])")
+        }
+        return
+    }
     if let keys = profileKeys {
         for _ in 0..<5 {
             let docket = try await keyedThroughput(DocketSystem.self, operations: operations, keys: keys)
@@ -127,10 +144,12 @@ func slowdown(_ figure: Double, against reference: Double) -> String { String(fo
         let systems: [any KeyedSystem.Type] = [
             DocketSystem.self, DispatchQueuePerKey.self, OperationQueuePerKey.self, TaskPerOperation.self,
             DrainingMailbox.self, LockedLines<Untracked>.self, LockedLines<Tracked>.self, CoreBoundDocketSystem.self,
+            LockedLines<TrackedInEntries>.self,
         ]
         var coreBound: [String] = []
         var withoutActors: [String] = []
         var trackedWithoutActors: [String] = []
+        var trackedInEntries: [String] = []
         var perRound: [String] = []
         for keys in keyCounts {
             var samples = Array(repeating: [Double](), count: systems.count)
@@ -142,12 +161,13 @@ func slowdown(_ figure: Double, against reference: Double) -> String { String(fo
             }
             let medians = samples.map(median)
             let (docket, dispatch, operation, tasks, floor) = (medians[0], medians[1], medians[2], medians[3], medians[4])
-            let (locked, tracked, bound) = (medians[5], medians[6], medians[7])
+            let (locked, tracked, bound, inEntries) = (medians[5], medians[6], medians[7], medians[8])
             row(["\(keys)", ns(docket), ns(dispatch), ns(operation), ns(tasks), ns(floor),
                  ratio(dispatch, docket), ratio(operation, docket), ratio(tasks, docket), ratio(floor, docket)])
             coreBound.append("K = \(keys): \(ns(bound)), \(ratio(docket, bound)) the default's speed; to (a) \(ratio(dispatch, bound)), to (b) \(ratio(operation, bound)), to (c) \(ratio(tasks, bound)), to (d) \(ratio(floor, bound))")
             withoutActors.append("K = \(keys): \(ns(locked)), \(ratio(dispatch, locked)) DispatchQueue's speed, \(ratio(floor, locked)) the drain floor's, \(ratio(docket, locked)) Docket's")
             trackedWithoutActors.append("K = \(keys): \(ns(tracked)), \(ratio(dispatch, tracked)) DispatchQueue's speed, \(ratio(floor, tracked)) the drain floor's, \(ratio(docket, tracked)) Docket's; its tracking \(ns(tracked - locked)) per operation over (e)")
+            trackedInEntries.append("K = \(keys): \(ns(inEntries)), \(ratio(dispatch, inEntries)) DispatchQueue's speed, \(ratio(floor, inEntries)) the drain floor's, \(ratio(docket, inEntries)) Docket's; its tracking \(ns(inEntries - locked)) per operation over (e)")
             if rounds > 1 {
                 let byRound = { (baseline: Int) in (0..<rounds).map { ratio(samples[baseline][$0], samples[0][$0]) }.joined(separator: ", ") }
                 perRound.append("K = \(keys): to (a) \(byRound(1)); to (b) \(byRound(2)); to (c) \(byRound(3)); to (d) \(byRound(4))")
@@ -169,6 +189,8 @@ func slowdown(_ figure: Double, against reference: Double) -> String { String(fo
         for line in withoutActors { print("  " + line) }
         print("\n(f) the same with the simplest tracking: a random ID, a record in one of 64 locked dictionaries marked running and succeeded, its result read once at the end\(medianNote):")
         for line in trackedWithoutActors { print("  " + line) }
+        print("\n(g) the same tracking kept in the line's entries: the 64 locked dictionaries only map an ID to its entry, which the worker marks running and succeeded without a shared lock\(medianNote):")
+        for line in trackedInEntries { print("  " + line) }
     }
 
     if runs(1) {

@@ -2,14 +2,25 @@ import Docket
 import Foundation
 import Synchronization
 
-/// Whether a ``LockedLines`` system tracks its operations.
+/// How a ``LockedLines`` system tracks its operations.
+public enum LineTrackingStyle: Sendable {
+    /// None: the line alone.
+    case none
+    /// A record per operation in a shared table, updated there under the table's lock.
+    case table
+    /// A record per operation kept with the line's entry and updated there; the shared table
+    /// is only an index from ID to record.
+    case entries
+}
+
+/// Whether and how a ``LockedLines`` system tracks its operations.
 public protocol LineTracking: Sendable {
-    static var tracks: Bool { get }
+    static var style: LineTrackingStyle { get }
 }
 
 /// (e) No tracking: the line alone.
 public enum Untracked: LineTracking {
-    public static let tracks = false
+    public static let style = LineTrackingStyle.none
 }
 
 /// (f) The simplest tracking that gives what Docket's clients get in workload 1: a random
@@ -17,18 +28,56 @@ public enum Untracked: LineTracking {
 /// dictionaries, marked running and then succeeded with its result by the worker, and
 /// removed when its result is read once at the end.
 public enum Tracked: LineTracking {
-    public static let tracks = true
+    public static let style = LineTrackingStyle.table
 }
 
-/// (e) and (f): what a line without an actor could reach. Each key's line is a locked
+/// (g) The same tracking with the record kept in the line's entry, as a design that keeps
+/// status with the object would: a random 128-bit ID per operation and an entry in one of 64
+/// locked dictionaries, which only maps the ID to the entry; the worker marks the entry
+/// running and then succeeded with its result without taking any shared lock, and the
+/// entry is removed from the index when its result is read once at the end.
+public enum TrackedInEntries: LineTracking {
+    public static let style = LineTrackingStyle.entries
+}
+
+/// (e), (f) and (g): what a line without an actor could reach. Each key's line is a locked
 /// queue, and a fixed pool of worker tasks (one per core) drains the lines a ready queue
 /// hands them, 32 operations a turn. Each operation is a stored closure, called by the
 /// worker, as a DispatchQueue's block is. Not one of the baselines: (e) measures how
 /// far the drain floor (d) is from a design that keeps a line's order without an actor hop
-/// per submission or per busy period, and (f) what the simplest tracking adds to that.
+/// per submission or per busy period, (f) what the simplest tracking adds to that, and (g)
+/// what that tracking adds when the record lives with the line's entry.
 public final class LockedLines<Tracking: LineTracking>: KeyedSystem {
-    public static var name: String { Tracking.tracks ? "locked line + workers, simplest tracking" : "locked line + workers, no tracking" }
+    public static var name: String {
+        switch Tracking.style {
+        case .none: "locked line + workers, no tracking"
+        case .table: "locked line + workers, simplest tracking"
+        case .entries: "locked line + workers, tracking in the entries"
+        }
+    }
     public static var keepsOrder: Bool { true }
+
+    private let body: LineWorkers
+
+    public init(keys: Int, log: OrderLog) {
+        body = LineWorkers(keys: keys, log: log, style: Tracking.style, name: Self.name)
+    }
+
+    public func submit(key: Int, index: Int) {
+        body.submit(key: key, index: index)
+    }
+
+    /// Waits for every operation, then ends the workers; with tracking, reads each result once.
+    public func finish() async throws {
+        try await body.finish()
+    }
+}
+
+/// The lines and workers of a ``LockedLines`` system. Not generic: a generic class's nested
+/// types are generic too, and unspecialized code (the systems are run through
+/// `any KeyedSystem.Type`) looked up their metadata at run time on every operation, which
+/// cost more than the tracking it measured.
+final class LineWorkers: Sendable {
 
     final class Line: Sendable {
         /// The queued operations, the next one's position, and whether the line is on the
@@ -54,6 +103,19 @@ public final class LockedLines<Tracking: LineTracking>: KeyedSystem {
 
     final class RecordShard: Sendable {
         let records = Mutex<[OperationID: Record]>([:])
+        /// (g)'s index: each ID's entry.
+        let entries = Mutex<[OperationID: Entry]>([:])
+    }
+
+    /// (g)'s record of one operation, kept with its entry in the line: written by the worker
+    /// that runs it, read by whoever holds the index's reference.
+    final class Entry: Sendable {
+        static var queued: UInt8 { 0 }
+        static var running: UInt8 { 1 }
+        static var succeeded: UInt8 { 2 }
+        let state = Atomic<UInt8>(Entry.queued)
+        /// The result, written before the state says succeeded (released with it).
+        let result = Atomic<Int>(-1)
     }
 
     private let lines: [Line]
@@ -65,20 +127,26 @@ public final class LockedLines<Tracking: LineTracking>: KeyedSystem {
     private let ids = Mutex<[OperationID]>([])
     private static var budget: Int { 32 }
 
-    public init(keys: Int, log: OrderLog) {
+    private let style: LineTrackingStyle
+    private let name: String
+
+    init(keys: Int, log: OrderLog, style: LineTrackingStyle, name: String) {
         lines = (0..<keys).map { _ in Line() }
         self.log = log
+        self.style = style
+        self.name = name
         for _ in 0..<max(1, ProcessInfo.processInfo.activeProcessorCount) {
             Task { [self] in await self.work() }
         }
     }
 
-    public func submit(key: Int, index: Int) {
+    func submit(key: Int, index: Int) {
         submitted.add(1, ordering: .relaxed)
         let line = lines[key]
         let log = log
         let operation: @Sendable () -> Void
-        if Tracking.tracks {
+        switch style {
+        case .table:
             let id = OperationID.random()
             let shard = shard(id)
             shard.records.withLock { $0[id] = Record() }
@@ -88,7 +156,18 @@ public final class LockedLines<Tracking: LineTracking>: KeyedSystem {
                 log.ran(key: key, index: index)
                 shard.records.withLock { $0[id] = Record(state: .succeeded, result: index) }
             }
-        } else {
+        case .entries:
+            let id = OperationID.random()
+            let entry = Entry()
+            shard(id).entries.withLock { $0[id] = entry }
+            ids.withLock { $0.append(id) }
+            operation = {
+                entry.state.store(Entry.running, ordering: .relaxed)
+                log.ran(key: key, index: index)
+                entry.result.store(index, ordering: .relaxed)
+                entry.state.store(Entry.succeeded, ordering: .releasing)
+            }
+        case .none:
             operation = { log.ran(key: key, index: index) }
         }
         let schedule = line.state.withLock { state -> Bool in
@@ -104,16 +183,25 @@ public final class LockedLines<Tracking: LineTracking>: KeyedSystem {
         shards[id.hashValue & (shards.count - 1)]
     }
 
-    /// Waits for every operation, then ends the workers; with tracking, reads each result once.
-    public func finish() async throws {
+    func finish() async throws {
         await completion.wait(for: submitted.load(ordering: .relaxed))
-        if Tracking.tracks {
+        switch style {
+        case .table:
             for id in ids.withLock({ $0 }) {
                 let record = shard(id).records.withLock { $0.removeValue(forKey: id) }
                 guard let record, record.state == .succeeded, record.result != nil else {
-                    throw WorkloadError("\(Self.name): operation \(id) did not succeed")
+                    throw WorkloadError("\(name): operation \(id) did not succeed")
                 }
             }
+        case .entries:
+            for id in ids.withLock({ $0 }) {
+                let entry = shard(id).entries.withLock { $0.removeValue(forKey: id) }
+                guard let entry, entry.state.load(ordering: .acquiring) == Entry.succeeded, entry.result.load(ordering: .relaxed) >= 0 else {
+                    throw WorkloadError("\(name): operation \(id) did not succeed")
+                }
+            }
+        case .none:
+            break
         }
         let parked = pool.withLock { pool in
             pool.stopped = true
