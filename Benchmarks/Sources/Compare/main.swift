@@ -38,7 +38,7 @@ let delaysPerObject = value(after: "--delays")
 /// `progress(of:)` then `status(of:)`, from P threads at once, repeated, for a profiler.
 let lookupPollers = value(after: "--lookups")
 /// `--lines K`: only workload 1's reference lines at K objects, (e), (f) and (g), repeated in
-/// rotating order beside DispatchQueue, for a profiler.
+/// rotating order beside DispatchQueue and Docket, each with the cores the process kept busy.
 let linesKeys = value(after: "--lines")
 let selected = Set(arguments.compactMap { Int($0) })
 if profileKeys == nil, phasesKeys == nil, delaysPerObject == nil, lookupPollers == nil, linesKeys == nil, let unknown = arguments.first(where: { !["--smoke", "--full"].contains($0) && !(1...8).contains(Int($0) ?? 0) }) {
@@ -109,17 +109,26 @@ func slowdown(_ figure: Double, against reference: Double) -> String { String(fo
         }
         return
     }
+    /// Keyed throughput (ns per operation) and the cores the process kept busy meanwhile: its
+    /// CPU time over the wall time, setup and order check included.
+    func throughputAndCores(_ system: any KeyedSystem.Type, keys: Int) async throws -> String {
+        let (cpu, wall) = (processCPUTime(), ContinuousClock.now)
+        let figure = try await keyedThroughput(system, operations: operations, keys: keys)
+        let cores = (processCPUTime() - cpu).nanoseconds / (ContinuousClock.now - wall).nanoseconds
+        return "\(ns(figure)) (\(String(format: "%.2f", cores)) cores)"
+    }
     if let keys = linesKeys {
         let systems: [any KeyedSystem.Type] = [
             DispatchQueuePerKey.self, LockedLines<Untracked>.self, LockedLines<Tracked>.self, LockedLines<TrackedInEntries>.self,
+            DocketSystem.self,
         ]
         for round in 0..<5 {
             var figures = Array(repeating: "", count: systems.count)
             for offset in systems.indices {
                 let index = (offset + round) % systems.count
-                figures[index] = ns(try await keyedThroughput(systems[index], operations: operations, keys: keys))
+                figures[index] = try await throughputAndCores(systems[index], keys: keys)
             }
-            print("DispatchQueue \(figures[0]), (e) \(figures[1]), (f) \(figures[2]), (g) \(figures[3])")
+            print("DispatchQueue \(figures[0]), (e) \(figures[1]), (f) \(figures[2]), (g) \(figures[3]), Docket \(figures[4])")
         }
         return
     }
