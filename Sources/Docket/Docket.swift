@@ -21,6 +21,11 @@ public final class Docket: Sendable {
     public static let longestDuration = Duration.seconds(100 * 365 * 24 * 60 * 60)
 
     let engine: Engine
+    // The tracker, held here as well: a read through `engine.tracker` retains and releases
+    // it around the call, and pollers and workers doing so at once pass the shared object's
+    // cache line between their cores. A call on the docket's own constant reference retains
+    // nothing.
+    private let tracker: Tracker
     /// What opening on a store restored; empty for a docket without one.
     public let recovery: RecoveryReport
 
@@ -40,6 +45,7 @@ public final class Docket: Sendable {
         engine = Engine(
             registry: registry, configuration: configuration,
             clock: EngineClock(clock, wallOrigin: configuration.wallClockOrigin ?? Date()))
+        tracker = engine.tracker
         recovery = RecoveryReport()
     }
 
@@ -80,6 +86,7 @@ public final class Docket: Sendable {
             throw error
         }
         self.engine = engine
+        tracker = engine.tracker
     }
 
     deinit {
@@ -191,14 +198,14 @@ public final class Docket: Sendable {
     ///
     /// - Throws: ``DocketError/Code-swift.struct/notFound`` for an unknown, expired or foreign ID.
     public func status(of id: OperationID, owner: String? = nil) throws -> OperationStatus {
-        try engine.tracker.status(id, owner: owner)
+        try tracker.status(id, owner: owner)
     }
 
     /// The operation's state and progress alone: the cheapest read, for pollers.
     ///
     /// - Throws: ``DocketError/Code-swift.struct/notFound`` for an unknown, expired or foreign ID.
     public func progress(of id: OperationID, owner: String? = nil) throws -> OperationProgress {
-        try engine.tracker.progress(id, owner: owner)
+        try tracker.progress(id, owner: owner)
     }
 
     /// Takes the result: a read-once result is handed to the first taker only.
@@ -206,7 +213,7 @@ public final class Docket: Sendable {
     /// With a durable store, the result is handed out once its taking is durable: a result
     /// taken before a crash stays taken after the restart.
     public func takeResult(of id: OperationID, owner: String? = nil) -> ResultTake<OperationPayload> {
-        let take = engine.tracker.take(id, owner: owner)
+        let take = tracker.take(id, owner: owner)
         if case .finished = take {
             // A failed journal has failed every later write too; the taker still gets what it took.
             try? engine.journal?.settleBlocking()
@@ -227,7 +234,7 @@ public final class Docket: Sendable {
     ///
     /// - Throws: ``DocketError/Code-swift.struct/notFound`` for an unknown or foreign ID.
     public func events(of id: OperationID, owner: String? = nil) throws -> AsyncStream<OperationEvent> {
-        try engine.tracker.observe(id, owner: owner)
+        try tracker.observe(id, owner: owner)
     }
 
     // MARK: Correcting
@@ -241,7 +248,7 @@ public final class Docket: Sendable {
     ///
     /// - Throws: ``DocketError/Code-swift.struct/invalidInput`` when the input is not of the definition's input type.
     public func retry<Input: Codable & Sendable>(_ id: OperationID, owner: String? = nil, correctedInput input: Input) async throws {
-        guard case .record(let record) = engine.tracker.lookup(id, owner: owner) else { throw DocketError.notFound(id) }
+        guard case .record(let record) = tracker.lookup(id, owner: owner) else { throw DocketError.notFound(id) }
         let definition = try engine.definition(named: record.name)
         guard definition.inputType == ObjectIdentifier(Input.self) else {
             throw DocketError(.invalidInput, "Operation \"\(record.name)\" takes another input type than \(Input.self).", operationID: id)
@@ -251,7 +258,7 @@ public final class Docket: Sendable {
 
     /// Retries a failed operation with corrected JSON-encoded input.
     public func retry(_ id: OperationID, owner: String? = nil, correctedInput input: Data) async throws {
-        guard case .record(let record) = engine.tracker.lookup(id, owner: owner) else { throw DocketError.notFound(id) }
+        guard case .record(let record) = tracker.lookup(id, owner: owner) else { throw DocketError.notFound(id) }
         let decoded = try decode(input, for: try engine.definition(named: record.name))
         try await engine.retry(id, owner: owner, replacingInput: decoded, encoded: input)
     }
@@ -282,8 +289,8 @@ public final class Docket: Sendable {
 
     /// A snapshot of the load across all owners (the administrative view).
     public func metrics() async -> DocketMetrics {
-        let counts = engine.tracker.counts()
-        let shape = engine.tracker.queueShape()
+        let counts = tracker.counts()
+        let shape = tracker.queueShape()
         let now = engine.clock.now()
         return DocketMetrics(
             waiting: counts.queued - shape.delayed, delayed: shape.delayed, running: counts.running,

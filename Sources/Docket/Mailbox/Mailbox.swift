@@ -14,6 +14,14 @@ actor Mailbox {
     /// The object whose line this is.
     nonisolated var key: ObjectKey { directoryKey.object }
     private let engine: Engine
+    // The engine's parts every operation reaches, held here as well: a call through
+    // `engine.tracker` retains and releases the tracker around it, and two workers doing so
+    // on every operation pass the shared object's cache line between their cores. A call on
+    // the mailbox's own constant reference retains nothing.
+    private let tracker: Tracker
+    private let clock: EngineClock
+    private let counters: Counters
+    private let pool: WorkerPool
     private var machine = Machine()
 
     /// Submissions not yet taken into the line, with what submitters must know without
@@ -50,11 +58,19 @@ actor Mailbox {
     init(key: MailboxDirectory.Key, engine: Engine) {
         self.directoryKey = key
         self.engine = engine
+        tracker = engine.tracker
+        clock = engine.clock
+        counters = engine.counters
+        pool = engine.pool
     }
 
     private init(key: MailboxDirectory.Key, engine: Engine, machine: Machine) {
         self.directoryKey = key
         self.engine = engine
+        tracker = engine.tracker
+        clock = engine.clock
+        counters = engine.counters
+        pool = engine.pool
         self.machine = machine
         // What settle() would publish after this first turn: a ready line has a turn coming,
         // a delayed one its wake.
@@ -90,7 +106,7 @@ actor Mailbox {
     /// Begins a line opened with its first entry (see ``opening(_:engine:with:now:)``), outside the actor.
     nonisolated func begin(_ opening: Opening) {
         switch opening {
-        case .ready: engine.pool.enqueue(self)
+        case .ready: pool.enqueue(self)
         case .wake(let due): engine.timer.schedule(.wake(self), at: due)
         }
     }
@@ -171,7 +187,7 @@ actor Mailbox {
         // can have queued it): this turn's claim is the one a wake's `makeReady` asked for.
         queuedByWake = false
         var next: Run?
-        let now = engine.clock.now()
+        let now = clock.now()
         switch machine.claim(now: now) {
         case .run(let entry):
             next = start(entry, at: now)
@@ -187,8 +203,8 @@ actor Mailbox {
             // An empty inbox, the common case, is seen without an async call.
             if let batch = inboxBatch() { await ingest(batch) }
             let budgetLeft = turn.ran < limit.budget
-            let keepsLine = engine.pool.keepsDraining(budgetLeft: budgetLeft)
-            let keepDraining = keepsLine && (budgetLeft || limit.continuesPastBudget(after: turn.ran, alone: engine.pool.runsAlone) { .now })
+            let keepsLine = pool.keepsDraining(budgetLeft: budgetLeft)
+            let keepDraining = keepsLine && (budgetLeft || limit.continuesPastBudget(after: turn.ran, alone: pool.runsAlone) { .now })
             var completion = finish(run, result: consume result, keepDraining: keepDraining, holdsReadyLine: keepsLine)
             if completion.action != .none { await perform(completion.action) }
             for notice in completion.notices {
@@ -214,7 +230,7 @@ actor Mailbox {
     private func execute(_ run: Run) async -> Result<OperationPayload, any Error> {
         let definition = run.job.definition
         if let timeout = definition.timeout {
-            engine.timer.schedule(.timeout(run.context), at: engine.clock.now() + timeout)
+            engine.timer.schedule(.timeout(run.context), at: clock.now() + timeout)
         }
         let result: Result<OperationPayload, any Error>
         do {
@@ -280,7 +296,7 @@ actor Mailbox {
                 if action == .none { return }
                 if first == .none { first = action } else { actions.append(action) }
             }
-            let now = engine.clock.now()
+            let now = clock.now()
             while let entry = batch.entries.popFirst() {
                 let id = entry.id
                 switch machine.enqueue(entry, now: now) {
@@ -289,7 +305,7 @@ actor Mailbox {
                 case .refusedBlocked(let failed):
                     // Blocked after the submitter looked: the run-now caller learns it from its wait.
                     engine.releaseQueuedSlot()
-                    engine.tracker.reject(id, with: .blocked(by: failed, key: key.description), awaited: true)
+                    tracker.reject(id, with: .blocked(by: failed, key: key.description), awaited: true)
                     engine.idempotency.refusedBeforeStart(id)
                 case .retired:
                     preconditionFailure("a revived line accepts entries")
@@ -339,7 +355,7 @@ actor Mailbox {
     ) -> Completion {
         let id = run.id
         let context = run.context
-        let now = engine.clock.now()
+        let now = clock.now()
         // Settled by the context's `end()` when the body returned; read once.
         let timedOut = context.isTimedOut
         var completion = Completion()
@@ -357,12 +373,12 @@ actor Mailbox {
         // The result moves into the switch, so binding its payload copies nothing.
         switch consume result {
         case .success(let payload) where !timedOut:
-            engine.counters.succeeded()
-            if engine.tracker.markSucceeded(id, payload, encodedOutput: encodedOutput, at: now) { completion.notices.append(.dependencySucceeded(id)) }
+            counters.succeeded()
+            if tracker.markSucceeded(id, payload, encodedOutput: encodedOutput, at: now) { completion.notices.append(.dependencySucceeded(id)) }
             outcome = .done
         case .failure where context.isCancelled && !timedOut:
-            engine.counters.cancelled()
-            if engine.tracker.markCancelled(id, reason: .cancelled) == true { completion.notices.append(.removed([id])) }
+            counters.cancelled()
+            if tracker.markCancelled(id, reason: .cancelled) == true { completion.notices.append(.removed([id])) }
             outcome = .done
         case let ended:
             func timeout() -> OperationFailure {
@@ -381,13 +397,13 @@ actor Mailbox {
             }
             if retryable, let policy = run.job.definition.retryPolicy, run.attemptsThisRound < policy.maxAttempts {
                 let due = now + policy.delay(afterAttempt: run.attemptsThisRound)
-                engine.counters.retried()
+                counters.retried()
                 engine.claimQueuedSlot()
-                engine.tracker.markRequeued(id, error: failure, due: due)
+                tracker.markRequeued(id, error: failure, due: due)
                 outcome = .retry(at: due)
             } else {
-                engine.counters.failed()
-                engine.tracker.markFailed(id, failure)
+                counters.failed()
+                tracker.markFailed(id, failure)
                 outcome = .failed
             }
         }
@@ -402,7 +418,7 @@ actor Mailbox {
         case .blocked(let removed):
             for runNow in removed {
                 engine.releaseQueuedSlot()
-                engine.tracker.reject(runNow, with: .blocked(by: id, key: key.description), awaited: true)
+                tracker.reject(runNow, with: .blocked(by: id, key: key.description), awaited: true)
                 engine.idempotency.refusedBeforeStart(runNow)
             }
         }
@@ -440,9 +456,9 @@ actor Mailbox {
 
     func retry(_ id: OperationID, replacing job: Job?, encoded: Data?) async throws {
         await ingest()
-        let outcome = machine.retry(id, replacing: job, now: engine.clock.now())
+        let outcome = machine.retry(id, replacing: job, now: clock.now())
         if case .success(let action) = outcome {
-            engine.tracker.markRetried(id, correctedInput: encoded)
+            tracker.markRetried(id, correctedInput: encoded)
             engine.claimQueuedSlot()
             await perform(action)
         }
@@ -476,10 +492,10 @@ actor Mailbox {
     }
 
     private func cancelInLine(_ id: OperationID, reason: CancellationReason) async -> Bool {
-        switch machine.cancelQueued(id, now: engine.clock.now()) {
+        switch machine.cancelQueued(id, now: clock.now()) {
         case .success(let action):
             engine.releaseQueuedSlot()
-            engine.tracker.markCancelled(id, reason: reason)
+            tracker.markCancelled(id, reason: reason)
             engine.idempotency.leftLine(id)
             await perform(action)
             return true
@@ -501,10 +517,10 @@ actor Mailbox {
     func commitDeletion(_ ids: Set<OperationID>, followers: FollowerPolicy?) async -> [(OperationID, CancellationReason)] {
         await ingest()
         let failedHead = machine.blockedBy
-        let (removed, action) = machine.commitDeletion(ids, followers: followers, now: engine.clock.now())
+        let (removed, action) = machine.commitDeletion(ids, followers: followers, now: clock.now())
         for (id, reason) in removed {
             if id != failedHead { engine.releaseQueuedSlot() }
-            engine.tracker.markCancelled(id, reason: reason)
+            tracker.markCancelled(id, reason: reason)
             engine.idempotency.leftLine(id)
         }
         await perform(action)
@@ -519,7 +535,7 @@ actor Mailbox {
 
     func releaseDeletion() async {
         await ingest()
-        await perform(machine.releaseDeletion(now: engine.clock.now()))
+        await perform(machine.releaseDeletion(now: clock.now()))
         await settle()
     }
 
@@ -528,9 +544,9 @@ actor Mailbox {
     /// Starts `entry` at `now` (the clock as its turn came).
     private func start(_ entry: consuming Machine.Start, at now: Duration) -> Run {
         if entry.runsNow { engine.idempotency.leftLine(entry.id) }
-        let context = OperationContext(operationID: entry.id, attempt: entry.attempt, tracker: engine.tracker)
+        let context = OperationContext(operationID: entry.id, attempt: entry.attempt, tracker: tracker)
         engine.releaseQueuedSlot()
-        let ticket = engine.tracker.markStarted(entry.id, attempt: entry.attempt, context: context, at: now)
+        let ticket = tracker.markStarted(entry.id, attempt: entry.attempt, context: context, at: now)
         var run = Run(id: entry.id, job: entry.job, attemptsThisRound: entry.attemptsThisRound, context: context)
         // A body runs only once its records so far are durable, so a crash never loses an
         // operation whose body ran. An idempotent run-now operation is the exception: its
@@ -548,7 +564,7 @@ actor Mailbox {
             case .none:
                 return
             case .makeReady:
-                if !queuedByWake { engine.pool.enqueue(self) }
+                if !queuedByWake { pool.enqueue(self) }
                 return
             case .scheduleWake(let due):
                 engine.timer.schedule(.wake(self), at: due)
@@ -557,9 +573,9 @@ actor Mailbox {
                 // Retiring is decided in settle(), together with the inbox.
                 return
             case .checkDependencies(let id, let dependencies):
-                switch engine.tracker.dependencyState(dependencies) {
+                switch tracker.dependencyState(dependencies) {
                 case .satisfied:
-                    action = machine.dependencies(of: id, satisfied: true, now: engine.clock.now())
+                    action = machine.dependencies(of: id, satisfied: true, now: clock.now())
                 case .pending:
                     return
                 case .broken:
