@@ -5,7 +5,11 @@ import Glibc
 
 /// The injected clock with its type erased: offsets from the moment the docket started,
 /// and wall-clock dates for status reports derived from those offsets.
-struct EngineClock: Sendable {
+///
+/// A class, so the parts that read it on every operation (each mailbox among them) hold one
+/// reference rather than a copy of its closures, and reading it through a constant reference
+/// retains nothing.
+final class EngineClock: Sendable {
     private enum Reading: Sendable {
         #if os(Linux)
         /// `ContinuousClock` on Linux, read from the system clock it reads (`CLOCK_BOOTTIME`)
