@@ -175,8 +175,12 @@ func slowdown(_ figure: Double, against reference: Double) -> String { String(fo
                  ratio(dispatch, docket), ratio(operation, docket), ratio(tasks, docket), ratio(floor, docket)])
             coreBound.append("K = \(keys): \(ns(bound)), \(ratio(docket, bound)) the default's speed; to (a) \(ratio(dispatch, bound)), to (b) \(ratio(operation, bound)), to (c) \(ratio(tasks, bound)), to (d) \(ratio(floor, bound))")
             withoutActors.append("K = \(keys): \(ns(locked)), \(ratio(dispatch, locked)) DispatchQueue's speed, \(ratio(floor, locked)) the drain floor's, \(ratio(docket, locked)) Docket's")
-            trackedWithoutActors.append("K = \(keys): \(ns(tracked)), \(ratio(dispatch, tracked)) DispatchQueue's speed, \(ratio(floor, tracked)) the drain floor's, \(ratio(docket, tracked)) Docket's; its tracking \(ns(tracked - locked)) per operation over (e)")
-            trackedInEntries.append("K = \(keys): \(ns(inEntries)), \(ratio(dispatch, inEntries)) DispatchQueue's speed, \(ratio(floor, inEntries)) the drain floor's, \(ratio(docket, inEntries)) Docket's; its tracking \(ns(inEntries - locked)) per operation over (e)")
+            // (f) and (g) against the others, and what their tracking adds to (e).
+            func trackedLine(_ figure: Double) -> String {
+                "K = \(keys): \(ns(figure)), \(ratio(dispatch, figure)) DispatchQueue's speed, \(ratio(floor, figure)) the drain floor's, \(ratio(docket, figure)) Docket's; its tracking \(ns(figure - locked)) per operation over (e)"
+            }
+            trackedWithoutActors.append(trackedLine(tracked))
+            trackedInEntries.append(trackedLine(inEntries))
             if rounds > 1 {
                 let byRound = { (baseline: Int) in (0..<rounds).map { ratio(samples[baseline][$0], samples[0][$0]) }.joined(separator: ", ") }
                 perRound.append("K = \(keys): to (a) \(byRound(1)); to (b) \(byRound(2)); to (c) \(byRound(3)); to (d) \(byRound(4))")

@@ -179,29 +179,29 @@ final class LineWorkers: Sendable {
         if schedule { enqueue(line) }
     }
 
+    /// Removes `id`'s record, as reading its result once does, and says whether it had
+    /// succeeded with a result.
+    private func takeSucceeded(_ id: OperationID) -> Bool {
+        switch style {
+        case .table:
+            let record = shard(id).records.withLock { $0.removeValue(forKey: id) }
+            return record?.state == .succeeded && record?.result != nil
+        case .entries:
+            guard let entry = shard(id).entries.withLock({ $0.removeValue(forKey: id) }) else { return false }
+            return entry.state.load(ordering: .acquiring) == Entry.succeeded && entry.result.load(ordering: .relaxed) >= 0
+        case .none:
+            return true
+        }
+    }
+
     private func shard(_ id: OperationID) -> RecordShard {
         shards[id.hashValue & (shards.count - 1)]
     }
 
     func finish() async throws {
         await completion.wait(for: submitted.load(ordering: .relaxed))
-        switch style {
-        case .table:
-            for id in ids.withLock({ $0 }) {
-                let record = shard(id).records.withLock { $0.removeValue(forKey: id) }
-                guard let record, record.state == .succeeded, record.result != nil else {
-                    throw WorkloadError("\(name): operation \(id) did not succeed")
-                }
-            }
-        case .entries:
-            for id in ids.withLock({ $0 }) {
-                let entry = shard(id).entries.withLock { $0.removeValue(forKey: id) }
-                guard let entry, entry.state.load(ordering: .acquiring) == Entry.succeeded, entry.result.load(ordering: .relaxed) >= 0 else {
-                    throw WorkloadError("\(name): operation \(id) did not succeed")
-                }
-            }
-        case .none:
-            break
+        for id in ids.withLock({ $0 }) where !takeSucceeded(id) {
+            throw WorkloadError("\(name): operation \(id) did not succeed")
         }
         let parked = pool.withLock { pool in
             pool.stopped = true
