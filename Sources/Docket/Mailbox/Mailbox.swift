@@ -200,8 +200,12 @@ actor Mailbox {
         while let run = next.take() {
             let result = await execute(run)
             turn.ran += 1
-            // An empty inbox, the common case, is seen without an async call.
-            if let batch = inboxBatch() { await ingest(batch) }
+            // The inbox matters here only when the line holds nothing behind the running head:
+            // otherwise the next head is in the line already, and what waits in the inbox
+            // queues behind it. Leaving it there spares the submitters' lock a visit per
+            // operation; the turn's settle() takes it in before the turn ends. An empty
+            // inbox, the common case, is seen without an async call.
+            if machine.line.count <= 1, let batch = inboxBatch() { await ingest(batch) }
             let budgetLeft = turn.ran < limit.budget
             let keepsLine = pool.keepsDraining(budgetLeft: budgetLeft)
             let keepDraining = keepsLine && (budgetLeft || limit.continuesPastBudget(after: turn.ran, alone: pool.runsAlone) { .now })
