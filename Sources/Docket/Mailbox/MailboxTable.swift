@@ -97,7 +97,7 @@ struct MailboxTable<Value: AnyObject> {
 
     private mutating func resize(to capacity: Int) {
         let old = slots
-        slots = Array(repeating: Slot(), count: capacity)
+        slots = [Slot](count: capacity) { Slot() }
         shift = UInt.bitWidth - capacity.trailingZeroBitCount
         for slot in old where slot.value != nil { place(slot) }
     }

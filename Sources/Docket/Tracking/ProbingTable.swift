@@ -114,7 +114,7 @@ struct ProbingTable: Sendable {
     private static func next(_ index: Int, _ capacity: Int) -> Int { index + 1 == capacity ? 0 : index + 1 }
 
     private mutating func resize(to capacity: Int) {
-        var old = Array(repeating: RecordTable.Slot(), count: capacity)
+        var old = [RecordTable.Slot](count: capacity) { RecordTable.Slot() }
         swap(&old, &slots)
         // Entries are moved, not copied, so no box is retained or released (a cache miss apiece).
         count = slots.withUnsafeMutableBufferPointer { slots in

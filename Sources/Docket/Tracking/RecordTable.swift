@@ -299,7 +299,7 @@ struct RecordTable: Sendable {
     /// behind whose direct slot is free come back to it; shrinking, a record whose slot another
     /// one took goes behind.
     private mutating func resize(to capacity: Int) {
-        var old = Array(repeating: Slot(), count: capacity)
+        var old = [Slot](count: capacity) { Slot() }
         swap(&old, &slots)
         cursor = 0
         direct = 0
