@@ -279,6 +279,27 @@ struct ResultTests {
         #expect(!ended.isCancelled && !ended.isTimedOut)
     }
 
+    @Test("A body gets input of its exact type, of a subclass, and refuses any other with a failure naming both types")
+    func bodyInputTypes() async throws {
+        let harness = try Harness()
+        let tracker = harness.docket.engine.tracker
+        let definition = ErasedDefinition(OperationDefinition<Animal, String>("name") { animal, _ in animal.name }, ordinal: 0)
+        func run(_ input: any Sendable) async throws -> String? {
+            let context = OperationContext(operationID: .random(), attempt: 1, tracker: tracker)
+            defer { context.end() }
+            return try await definition.run(input, context).decode(as: String.self)
+        }
+        #expect(try await run(Animal(name: "any")) == "any")
+        #expect(try await run(Cat(name: "tom")) == "tom")
+        do {
+            _ = try await run(7)
+            Issue.record("input of another type ran the body")
+        } catch let failure as OperationFailure {
+            #expect(failure.kind == .thrown)
+            #expect(failure.message.contains("Int") && failure.message.contains("Animal"))
+        }
+    }
+
     @Test("A deadline that passed before its waiter registered releases the waiter at once",
           .timeLimit(.minutes(1)))
     func deadlineBeforeWaiter() async throws {
@@ -589,3 +610,12 @@ struct ResultTests {
         #expect(throws: DecodingError.self) { try JSONDecoder().decode([OperationID].self, from: Data("[\"nope\"]".utf8)) }
     }
 }
+
+/// An input class with a subclass, for the body's input cast.
+// Proof of safety: its only stored property is a constant String, so an instance never changes.
+private class Animal: Codable, @unchecked Sendable {
+    let name: String
+    init(name: String) { self.name = name }
+}
+
+private final class Cat: Animal, @unchecked Sendable {}

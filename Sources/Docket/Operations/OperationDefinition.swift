@@ -142,9 +142,10 @@ final class ErasedDefinition: Sendable {
         let render = definition.render
         let name = definition.name
         run = { input, context in
-            guard let typed = input as? Input else {
-                throw OperationFailure(.thrown, "Operation \(name) was given input of type \(type(of: input)), not \(Input.self).")
-            }
+            // Input of exactly the registered type, the common case, is cast without an
+            // `Input?`: this closure is not specialized, and an optional of a generic type in it
+            // looks up that type's metadata at run time on every attempt.
+            let typed = type(of: input) == Input.self ? input as! Input : try Self.converted(input, to: Input.self, operation: name)
             let output = try await body(typed, context)
             return OperationPayload(value: output, contentType: contentType, render: render)
         }
@@ -167,5 +168,15 @@ final class ErasedDefinition: Sendable {
         decodeOutput = { data in
             OperationPayload(value: try decoder.decode(Output.self, from: data), contentType: contentType, render: render)
         }
+    }
+
+    /// `input` as `Input` when it is not of exactly that type (a subclass), or a failure
+    /// naming both types.
+    @inline(never)
+    private static func converted<Input>(_ input: any Sendable, to _: Input.Type, operation name: String) throws -> Input {
+        guard let typed = input as? Input else {
+            throw OperationFailure(.thrown, "Operation \(name) was given input of type \(type(of: input)), not \(Input.self).")
+        }
+        return typed
     }
 }
