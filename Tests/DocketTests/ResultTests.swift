@@ -298,6 +298,12 @@ struct ResultTests {
             #expect(failure.kind == .thrown)
             #expect(failure.message.contains("Int") && failure.message.contains("Animal"))
         }
+        // An optional input, nil included, is of exactly its registered type.
+        let optional = ErasedDefinition(OperationDefinition<String?, String>("optional") { name, _ in name ?? "none" }, ordinal: 1)
+        let context = OperationContext(operationID: .random(), attempt: 1, tracker: tracker)
+        defer { context.end() }
+        #expect(try await optional.run(String?.none, context).decode(as: String.self) == "none")
+        #expect(try await optional.run(String?.some("some"), context).decode(as: String.self) == "some")
     }
 
     @Test("A deadline that passed before its waiter registered releases the waiter at once",
@@ -455,6 +461,33 @@ struct ResultTests {
         await harness.idle()
         #expect(harness.journal.all == ["bad"])
         #expect(await harness.docket.metrics().waiting == 0)
+    }
+
+    @Test("Run now submitted while the head runs with a follower behind it is refused when the head fails; the follower stays")
+    func performRefusedBehindFollowerWhenHeadFails() async throws {
+        let harness = try Harness()
+        let docket = harness.docket
+        let record = harness.record
+        // The head waits for its wake, so the follower joins the line in the wake's turn, behind it.
+        let head = try await harness.submit("head", delay: .seconds(1), fail: true, harness.slow)
+        let follower = try await harness.submit("follower")
+        harness.clock.advance(by: .seconds(1))
+        try await waitUntil(head, is: .running)
+        // Submitted while the head runs: it waits in the inbox, since the line has a next head.
+        let runNow = Task { try await docket.perform(record, input: Step(label: "now"), options: SubmitOptions(objectKey: "deal-1")) }
+        while await docket.metrics().totals.submitted < 3 { await Task.yield() }
+        harness.gate.open("head")
+        let error = await expectError(.objectBlocked) { _ = try await runNow.value }
+        #expect(error?.operationID == head.id)
+        await harness.idle()
+        #expect(try head.status().state == .failed)
+        #expect(try follower.status().state == .waiting)
+        #expect(await docket.metrics().waiting == 1)
+        try await docket.retry(head.id, correctedInput: Step(label: "head"))
+        await harness.idle()
+        // The refused operation never ran; the follower ran once the head succeeded.
+        #expect(harness.journal.all == ["start head", "end head", "start head", "end head", "follower"])
+        #expect(follower.takeResult().value == "done follower")
     }
 
     @Test("A run-now operation refused before its caller waits leaves the refusal for its waits, only for its owner, until its window ends")

@@ -26,9 +26,9 @@ actor Mailbox {
     private var machine = Machine()
     #else
     /// Release builds skip the run-time exclusivity bookkeeping on the machine, entered and
-    /// left at every event: only this actor reaches it, and the machine's methods call out
-    /// to nothing, so no access can overlap another; the debug builds the tests run still
-    /// check.
+    /// left at every event: only this actor reaches it, and the machine's methods call nothing
+    /// that can reach the mailbox (a job released in them may run a `deinit`, which cannot),
+    /// so no access can overlap another; the debug builds the tests run still check.
     @exclusivity(unchecked) private var machine = Machine()
     #endif
 

@@ -712,7 +712,7 @@ final class Tracker: Sendable {
     /// Ends the record's observers and resolves its waiters, now that it has finished.
     private static func finish(_ record: inout TrackingRecord, _ deferred: inout Deferred) {
         // Read once, and written only when there are some: most records have no observer, and
-        // every access to the record's side box is checked for exclusivity at run time.
+        // every write to the record's side box checks its uniqueness.
         let observers = record.observers
         if !observers.isEmpty {
             emit(.state(record.state), to: observers, &deferred)

@@ -132,8 +132,10 @@ struct TrackingRecord: Sendable {
         /// Release builds skip the run-time exclusivity bookkeeping here, as ``RecordTable/Box``
         /// does for the record (a thread-local access set entered and left on every access,
         /// about 6% of running an operation): an instance is written only by the one record
-        /// that holds it, under its shard's lock (see the proof above), and overlapping
-        /// accesses on one thread are still caught by the debug builds the tests run.
+        /// that holds its only reference (copy-on-write, see the proof above), and no code
+        /// reads or writes one field while another access is open; overlapping accesses on
+        /// one thread are still caught by the debug builds the tests run. The fields are one
+        /// property, so in those builds an access to one field while another is open traps too.
         @exclusivity(unchecked) var fields = Fields()
         #endif
 
