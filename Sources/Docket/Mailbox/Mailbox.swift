@@ -63,16 +63,9 @@ actor Mailbox {
     /// head was due: a `makeReady` until a worker's turn starts must not queue it again.
     private var queuedByWake = false
 
-    init(key: MailboxDirectory.Key, engine: Engine) {
-        self.directoryKey = key
-        self.engine = engine
-        tracker = engine.tracker
-        clock = engine.clock
-        counters = engine.counters
-        pool = engine.pool
-    }
-
-    private init(key: MailboxDirectory.Key, engine: Engine, machine: Machine) {
+    /// A mailbox whose line starts as `machine` has it: empty, or opened with its first entry
+    /// (see ``opening(_:engine:with:now:)``).
+    init(key: MailboxDirectory.Key, engine: Engine, machine: Machine = Machine()) {
         self.directoryKey = key
         self.engine = engine
         tracker = engine.tracker
@@ -81,7 +74,7 @@ actor Mailbox {
         pool = engine.pool
         self.machine = machine
         // What settle() would publish after this first turn: a ready line has a turn coming,
-        // a delayed one its wake.
+        // a delayed one its wake; an empty line neither.
         inbox.withLock { inbox in
             inbox.attended = machine.phase == .ready
             inbox.awaitingWake = machine.awaitsWake
@@ -316,9 +309,7 @@ actor Mailbox {
                     collect(action)
                 case .refusedBlocked(let failed):
                     // Blocked after the submitter looked: the run-now caller learns it from its wait.
-                    engine.releaseQueuedSlot()
-                    tracker.reject(id, with: .blocked(by: failed, key: key.description), awaited: true)
-                    engine.idempotency.refusedBeforeStart(id)
+                    refuse(id, blockedBy: failed)
                 case .retired:
                     preconditionFailure("a revived line accepts entries")
                 }
@@ -428,13 +419,17 @@ actor Mailbox {
         case .next(.then(let action)):
             completion.action = action
         case .blocked(let removed):
-            for runNow in removed {
-                engine.releaseQueuedSlot()
-                tracker.reject(runNow, with: .blocked(by: id, key: key.description), awaited: true)
-                engine.idempotency.refusedBeforeStart(runNow)
-            }
+            for runNow in removed { refuse(runNow, blockedBy: id) }
         }
         return completion
+    }
+
+    /// Removes a run-now submission its blocked object will not run: its queue slot is
+    /// freed, and its caller, waiting for it, gets the blocked error naming `failed`.
+    private func refuse(_ runNow: OperationID, blockedBy failed: OperationID) {
+        engine.releaseQueuedSlot()
+        tracker.reject(runNow, with: .blocked(by: failed, key: key.description), awaited: true)
+        engine.idempotency.refusedBeforeStart(runNow)
     }
 
     // MARK: Wakes and dependencies
