@@ -283,16 +283,16 @@ struct ResultTests {
     func bodyInputTypes() async throws {
         let harness = try Harness()
         let tracker = harness.docket.engine.tracker
-        let definition = ErasedDefinition(OperationDefinition<Animal, String>("name") { animal, _ in animal.name }, ordinal: 0)
-        func run(_ input: any Sendable) async throws -> String? {
+        let animals = ErasedDefinition(OperationDefinition<Animal, String>("name") { animal, _ in animal.name }, ordinal: 0)
+        func run(_ definition: ErasedDefinition, _ input: any Sendable) async throws -> String? {
             let context = OperationContext(operationID: .random(), attempt: 1, tracker: tracker)
             defer { context.end() }
             return try await definition.run(input, context).decode(as: String.self)
         }
-        #expect(try await run(Animal(name: "any")) == "any")
-        #expect(try await run(Cat(name: "tom")) == "tom")
+        #expect(try await run(animals, Animal(name: "any")) == "any")
+        #expect(try await run(animals, Cat(name: "tom")) == "tom")
         do {
-            _ = try await run(7)
+            _ = try await run(animals, 7)
             Issue.record("input of another type ran the body")
         } catch let failure as OperationFailure {
             #expect(failure.kind == .thrown)
@@ -300,10 +300,8 @@ struct ResultTests {
         }
         // An optional input, nil included, is of exactly its registered type.
         let optional = ErasedDefinition(OperationDefinition<String?, String>("optional") { name, _ in name ?? "none" }, ordinal: 1)
-        let context = OperationContext(operationID: .random(), attempt: 1, tracker: tracker)
-        defer { context.end() }
-        #expect(try await optional.run(String?.none, context).decode(as: String.self) == "none")
-        #expect(try await optional.run(String?.some("some"), context).decode(as: String.self) == "some")
+        #expect(try await run(optional, String?.none) == "none")
+        #expect(try await run(optional, String?.some("some")) == "some")
     }
 
     @Test("A deadline that passed before its waiter registered releases the waiter at once",
