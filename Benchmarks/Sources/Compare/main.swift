@@ -40,9 +40,12 @@ let lookupPollers = value(after: "--lookups")
 /// `--lines K`: only workload 1's reference lines at K objects, (e), (f) and (g), repeated in
 /// rotating order beside DispatchQueue and Docket, each with the cores the process kept busy.
 let linesKeys = value(after: "--lines")
+/// `--throughput K`: only Docket's keyed-throughput run at K objects, repeated, with the
+/// cores it kept busy: a profile of it holds only the submitter and the workers at work.
+let throughputKeys = value(after: "--throughput")
 let selected = Set(arguments.compactMap { Int($0) })
-if profileKeys == nil, phasesKeys == nil, delaysPerObject == nil, lookupPollers == nil, linesKeys == nil, let unknown = arguments.first(where: { !["--smoke", "--full"].contains($0) && !(1...8).contains(Int($0) ?? 0) }) {
-    FileHandle.standardError.write(Data("unknown argument \(unknown); usage: compare [--smoke | --full] [workload 1-8 ...] | --profile K | --phases K | --delays N | --lookups P | --lines K | --recovery N | --scale OPERATIONS OBJECTS\n".utf8))
+if profileKeys == nil, phasesKeys == nil, delaysPerObject == nil, lookupPollers == nil, linesKeys == nil, throughputKeys == nil, let unknown = arguments.first(where: { !["--smoke", "--full"].contains($0) && !(1...8).contains(Int($0) ?? 0) }) {
+    FileHandle.standardError.write(Data("unknown argument \(unknown); usage: compare [--smoke | --full] [workload 1-8 ...] | --profile K | --phases K | --delays N | --lookups P | --lines K | --throughput K | --recovery N | --scale OPERATIONS OBJECTS\n".utf8))
     exit(2)
 }
 func runs(_ workload: Int) -> Bool { selected.isEmpty || selected.contains(workload) }
@@ -116,6 +119,12 @@ func slowdown(_ figure: Double, against reference: Double) -> String { String(fo
         let figure = try await keyedThroughput(system, operations: operations, keys: keys)
         let cores = (processCPUTime() - cpu).nanoseconds / (ContinuousClock.now - wall).nanoseconds
         return "\(ns(figure)) (\(String(format: "%.2f", cores)) cores)"
+    }
+    if let keys = throughputKeys {
+        for _ in 0..<10 {
+            print("Docket \(try await throughputAndCores(DocketSystem.self, keys: keys))")
+        }
+        return
     }
     if let keys = linesKeys {
         let systems: [any KeyedSystem.Type] = [
