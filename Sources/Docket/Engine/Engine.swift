@@ -64,9 +64,35 @@ final class Engine: Sendable {
     /// as given) by the line that accepts it, under the lock that decides the line's order, so
     /// the journal's order of an object's submissions is its line's. For a durable store, a
     /// deferred submission returns once that record is durable.
+    ///
+    /// A submission without an idempotency key, a journal or a dependency still pending, the
+    /// common one, goes through in one synchronous call and suspends only to give an
+    /// unattended line its turn: everything an async function holds lives in a frame
+    /// allocated from its task, and the general path's frame holds all of it.
     func submit(
         _ definition: ErasedDefinition, input: any Sendable, encodedInput: Data? = nil, options: SubmitOptions, runsNow: Bool
     ) async throws -> (id: OperationID, isNew: Bool) {
+        let admission = try admit(definition, options: options, runsNow: runsNow)
+        if options.idempotencyKey == nil, journal == nil, admission.dependenciesMet {
+            if let unattended = try accept(definition, input: input, options: options, runsNow: runsNow, admission: admission) {
+                await unattended.takeInbox()
+            }
+            return (admission.id, true)
+        }
+        return try await submitInFull(definition, input: input, encodedInput: encodedInput, options: options, runsNow: runsNow, admission: admission)
+    }
+
+    /// What ``admit(_:options:runsNow:)`` settled for a submission.
+    private struct Admission {
+        let id: OperationID
+        let now: Duration
+        /// Every dependency has succeeded already (or there are none).
+        let dependenciesMet: Bool
+    }
+
+    /// Refuses a submission the docket cannot take, registers it with its dependencies, and
+    /// draws its ID.
+    private func admit(_ definition: ErasedDefinition, options: SubmitOptions, runsNow: Bool) throws -> Admission {
         guard !shuttingDown.load(ordering: .relaxed) else {
             throw DocketError(.shutDown, "The docket is shutting down and takes no new operations.")
         }
@@ -83,8 +109,32 @@ final class Engine: Sendable {
             throw DocketError(.invalidInput, "The object key is empty. Pass nil for an independent operation, or a non-empty key.")
         }
         let dependenciesMet = try tracker.registerDependencies(options.dependencies, owner: options.owner)
-        let id = tracker.mintID()
-        let now = clock.now()
+        return Admission(id: tracker.mintID(), now: clock.now(), dependenciesMet: dependenciesMet)
+    }
+
+    /// The whole of a submission without an idempotency key, a journal or a pending
+    /// dependency, up to its line's turn: returns the mailbox that needs one.
+    private func accept(
+        _ definition: ErasedDefinition, input: any Sendable, options: SubmitOptions, runsNow: Bool, admission: Admission
+    ) throws -> Mailbox? {
+        let id = admission.id
+        try claimSlot(for: id, options: options)
+        let due = admission.now + options.delay
+        track(id, definition, options: options, runsNow: runsNow, now: admission.now, due: due)
+        let entry = Mailbox.Machine.Entry(id: id, job: Job(definition: definition, input: input), due: due, runsNow: runsNow)
+        let placed = try place(
+            entry, on: ObjectKey(owner: options.owner, key: options.objectKey, id: id), journaling: nil, now: admission.now, options: options)
+        counters.submitted()
+        return placed.unattended
+    }
+
+    /// Every other submission: with an idempotency key, a journal, or a dependency that has
+    /// not succeeded yet.
+    private func submitInFull(
+        _ definition: ErasedDefinition, input: any Sendable, encodedInput: Data?, options: SubmitOptions, runsNow: Bool,
+        admission: Admission
+    ) async throws -> (id: OperationID, isNew: Bool) {
+        let (id, now) = (admission.id, admission.now)
         if let key = options.idempotencyKey,
            let existing = try await idempotency.reserve(owner: options.owner, key: key, operation: definition.name, for: id, runsNow: runsNow, clock: { [clock] in clock.now() }) {
             // The original is in its line (a repeat waits for that), and its record appended:
@@ -92,12 +142,7 @@ final class Engine: Sendable {
             try await journal?.settle()
             return (existing, false)
         }
-        guard tryClaimQueuedSlot() else {
-            if let key = options.idempotencyKey { idempotency.release(owner: options.owner, key: key, for: id) }
-            throw DocketError(
-                .queueFull,
-                "\(configuration.maxQueuedOperations) operations are already queued, the configured bound. Try again later.")
-        }
+        try claimSlot(for: id, options: options)
         let objectKey = ObjectKey(owner: options.owner, key: options.objectKey, id: id)
         let due = now + options.delay
         var submitted: JournalRecord?
@@ -110,10 +155,8 @@ final class Engine: Sendable {
                 throw error
             }
         }
-        tracker.insert(id, TrackingRecord(
-            definition: definition, owner: options.owner, objectKey: options.objectKey, created: now,
-            runsNow: runsNow, due: due), at: now)
-        let pending = dependenciesMet ? [] : options.dependencies
+        track(id, definition, options: options, runsNow: runsNow, now: now, due: due)
+        let pending = admission.dependenciesMet ? [] : options.dependencies
         if !pending.isEmpty {
             await supervisor.register(id, on: objectKey, dependencies: pending)
         }
@@ -121,7 +164,9 @@ final class Engine: Sendable {
             id: id, job: Job(definition: definition, input: input), due: due, dependencies: pending, runsNow: runsNow)
         let ticket: UInt64?
         do {
-            ticket = try await enqueue(entry, on: objectKey, journaling: submitted, now: now, options: options)
+            let placed = try place(entry, on: objectKey, journaling: submitted, now: now, options: options)
+            if let unattended = placed.unattended { await unattended.takeInbox() }
+            ticket = placed.ticket
         } catch {
             // Refused by a blocked line: the dependencies registered above wait for nothing.
             if !pending.isEmpty { await supervisor.unregister(id, dependencies: pending) }
@@ -138,15 +183,34 @@ final class Engine: Sendable {
         return (id, true)
     }
 
-    /// Puts a submission in its object's line; returns the journal ticket of its record.
+    /// Gives a submission its tracking record.
+    private func track(_ id: OperationID, _ definition: ErasedDefinition, options: SubmitOptions, runsNow: Bool, now: Duration, due: Duration) {
+        tracker.insert(id, TrackingRecord(
+            definition: definition, owner: options.owner, objectKey: options.objectKey, created: now,
+            runsNow: runsNow, due: due), at: now)
+    }
+
+    /// Claims a queue slot for a submission, or refuses it when the queue is full (releasing
+    /// its idempotency key's reservation).
+    private func claimSlot(for id: OperationID, options: SubmitOptions) throws {
+        guard tryClaimQueuedSlot() else {
+            if let key = options.idempotencyKey { idempotency.release(owner: options.owner, key: key, for: id) }
+            throw DocketError(
+                .queueFull,
+                "\(configuration.maxQueuedOperations) operations are already queued, the configured bound. Try again later.")
+        }
+    }
+
+    /// Puts a submission in its object's line. Returns the journal ticket of its record, and
+    /// the mailbox when no turn of it was coming: the caller gives it one (``Mailbox/takeInbox()``).
     ///
     /// The object's first submission opens the line with the entry already in it, its record
     /// journaled under the directory's lock before any other submitter can reach the line:
     /// no turn of the new mailbox's actor. Later ones go through the line's inbox.
-    private func enqueue(
+    private func place(
         _ entry: Mailbox.Machine.Entry, on objectKey: ObjectKey, journaling submitted: JournalRecord?, now: Duration,
         options: SubmitOptions
-    ) async throws -> UInt64? {
+    ) throws -> (ticket: UInt64?, unattended: Mailbox?) {
         let directoryKey = MailboxDirectory.Key(objectKey)
         while true {
             var opened: (mailbox: Mailbox, opening: Mailbox.Opening, ticket: UInt64?)?
@@ -159,12 +223,11 @@ final class Engine: Sendable {
             }
             if let opened {
                 opened.mailbox.begin(opened.opening)
-                return opened.ticket
+                return (opened.ticket, nil)
             }
             switch mailbox.submit(entry, journaling: submitted) {
             case .accepted(let needsTurn, let ticket):
-                if needsTurn { await mailbox.takeInbox() }
-                return ticket
+                return (ticket, needsTurn ? mailbox : nil)
             case .retired:
                 continue
             case .blocked(let failed):
