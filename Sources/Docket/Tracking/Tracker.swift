@@ -750,6 +750,17 @@ final class Tracker: Sendable {
         _ id: OperationID, _ box: RecordTable.Box, consuming: Bool, from state: inout ShardState, now: Duration
     ) -> ResultTake<OperationPayload> {
         // Read through the box: copying a whole record out to read four fields costs more than the rest.
+        let keeps = if case .keep = box.record.retention { true } else { false }
+        if consuming, !keeps, box.record.state == .succeeded, !box.record.consumed {
+            // The record goes now, so its outcome moves out: a copy would go through the
+            // payload's value witnesses, and the record's own would then be destroyed.
+            if let journal = state.journal { journal.append(.consumed(id, at: journal.date(now))) }
+            guard case .success(let payload)? = box.record.takeOutcome() else {
+                preconditionFailure("a succeeded record holds a success")
+            }
+            buryConsumedSuccess(id, box, from: &state, now: now)
+            return .finished(.success(payload))
+        }
         guard box.record.state.isFinished, let outcome = box.record.outcome else { return .notFinished(box.record.visibleState(now: now)) }
         if case .keep = box.record.retention {
             switch outcome {

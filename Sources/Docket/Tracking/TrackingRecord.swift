@@ -93,6 +93,13 @@ struct TrackingRecord: Sendable {
         _modify { yield &uniqueExtras().fields.outcome }
     }
 
+    /// Moves the outcome out, leaving none: for a record about to be removed, whose outcome
+    /// would otherwise be copied and then destroyed with it.
+    mutating func takeOutcome() -> Outcome? {
+        guard extras != nil else { return nil }
+        return uniqueExtras().fields.outcome.take()
+    }
+
     var observers: [(token: UInt64, continuation: AsyncStream<OperationEvent>.Continuation)] {
         get { extras?.fields.observers ?? [] }
         _modify { yield &uniqueExtras().fields.observers }
