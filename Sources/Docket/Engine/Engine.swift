@@ -124,6 +124,8 @@ final class Engine: Sendable {
         let entry = Mailbox.Machine.Entry(id: id, job: Job(definition: definition, input: input), due: due, runsNow: runsNow)
         let placed = try place(
             entry, on: ObjectKey(owner: options.owner, key: options.objectKey, id: id), journaling: nil, now: admission.now, options: options)
+        // Counted before the line's turn, which may run the operation: totals never show
+        // more finished than submitted.
         counters.submitted()
         return placed.unattended
     }
@@ -165,6 +167,8 @@ final class Engine: Sendable {
         let ticket: UInt64?
         do {
             let placed = try place(entry, on: objectKey, journaling: submitted, now: now, options: options)
+            // Counted before the line's turn, as `accept` does: the turn may run the operation.
+            counters.submitted()
             if let unattended = placed.unattended { await unattended.takeInbox() }
             ticket = placed.ticket
         } catch {
@@ -173,7 +177,6 @@ final class Engine: Sendable {
             throw error
         }
         if let key = options.idempotencyKey { idempotency.commit(owner: options.owner, key: key, for: id) }
-        counters.submitted()
         // A deferred submission returns once its record is durable. A run-now one returns
         // only with its outcome, whose durable records come after this one: waiting for
         // them covers it, one `fsync` round trip fewer (see perform(…waitingUpTo:)).

@@ -754,12 +754,17 @@ final class Tracker: Sendable {
         if consuming, !keeps, box.record.state == .succeeded, !box.record.consumed {
             // The record goes now, so its outcome moves out: a copy would go through the
             // payload's value witnesses, and the record's own would then be destroyed.
-            if let journal = state.journal { journal.append(.consumed(id, at: journal.date(now))) }
-            guard case .success(let payload)? = box.record.takeOutcome() else {
-                preconditionFailure("a succeeded record holds a success")
+            switch box.record.takeOutcome() {
+            case .success(let payload)?:
+                if let journal = state.journal { journal.append(.consumed(id, at: journal.date(now))) }
+                buryConsumedSuccess(id, box, from: &state, now: now)
+                return .finished(.success(payload))
+            case let other:
+                // A succeeded record holds a success (`succeed` sets both under one lock); were
+                // it otherwise, the outcome goes back and the general path below answers.
+                assertionFailure("a succeeded record holds a success")
+                box.record.outcome = other
             }
-            buryConsumedSuccess(id, box, from: &state, now: now)
-            return .finished(.success(payload))
         }
         guard box.record.state.isFinished, let outcome = box.record.outcome else { return .notFinished(box.record.visibleState(now: now)) }
         if case .keep = box.record.retention {

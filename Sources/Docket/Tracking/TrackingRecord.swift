@@ -94,7 +94,8 @@ struct TrackingRecord: Sendable {
     }
 
     /// Moves the outcome out, leaving none: for a record about to be removed, whose outcome
-    /// would otherwise be copied and then destroyed with it.
+    /// would otherwise be copied and then destroyed with it. (When another copy of the
+    /// record shares the side box, the box is copied first, as for any write.)
     mutating func takeOutcome() -> Outcome? {
         guard extras != nil else { return nil }
         return uniqueExtras().fields.outcome.take()
