@@ -751,23 +751,14 @@ final class Tracker: Sendable {
     ) -> ResultTake<OperationPayload> {
         // Read through the box: copying a whole record out to read four fields costs more than the rest.
         let keeps = if case .keep = box.record.retention { true } else { false }
-        if consuming, !keeps, box.record.state == .succeeded, !box.record.consumed {
-            // The record goes now, so its outcome moves out: a copy would go through the
-            // payload's value witnesses, and the record's own would then be destroyed.
-            switch box.record.takeOutcome() {
-            case .success(let payload)?:
-                if let journal = state.journal { journal.append(.consumed(id, at: journal.date(now))) }
-                buryConsumedSuccess(id, box, from: &state, now: now)
-                return .finished(.success(payload))
-            case let other:
-                // A succeeded record holds a success (`succeed` sets both under one lock); were
-                // it otherwise, the outcome goes back and the general path below answers.
-                assertionFailure("a succeeded record holds a success")
-                box.record.outcome = other
-            }
+        // A read-once success taken now leaves with its record, so its outcome moves out: a
+        // copy would go through the payload's value witnesses, and the record's own would then
+        // be destroyed with it.
+        let leaves = consuming && !keeps && !box.record.consumed && box.record.state == .succeeded
+        guard box.record.state.isFinished, let outcome = leaves ? box.record.takeOutcome() : box.record.outcome else {
+            return .notFinished(box.record.visibleState(now: now))
         }
-        guard box.record.state.isFinished, let outcome = box.record.outcome else { return .notFinished(box.record.visibleState(now: now)) }
-        if case .keep = box.record.retention {
+        if keeps {
             switch outcome {
             case .success(let payload): return .finished(.success(payload))
             case .failure(let failure): return .finished(.failure(failure))
@@ -786,6 +777,8 @@ final class Tracker: Sendable {
             buryConsumedSuccess(id, box, from: &state, now: now)
             return .finished(.success(payload))
         case .failure(let failure):
+            // A succeeded record holds a success (`succeed` sets both under one lock).
+            assert(!leaves, "a succeeded record holds a success")
             // A failure stays on record while it blocks its object; only its reading is consumed.
             box.record.consumed = true
             return .finished(.failure(failure))
