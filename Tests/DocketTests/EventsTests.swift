@@ -97,6 +97,55 @@ struct EventsTests {
         #expect(progress == [40, 100])
     }
 
+    @Test("Every attempt's context is its own: its operation and attempt, progress from zero, not cancelled; one a body kept stays its own")
+    func contextPerAttempt() async throws {
+        let clock = ManualClock()
+        let (started, startedSink) = AsyncStream.makeStream(of: Void.self)
+        let seen = Locked<[Int: (id: OperationID, attempt: Int, cancelled: Bool)]>([:])
+        let kept = Locked<OperationContext?>(nil)
+        // On one object, one worker's turn: the first waits until cancelled, then each of the
+        // others starts with a context an earlier one may have ended with.
+        let step = OperationDefinition<Int, Int>("step") { index, context in
+            seen.withLock { $0[index] = (context.operationID, context.attempt, context.isCancelled) }
+            if index == 0 {
+                context.reportProgress(80)
+                startedSink.yield()
+                await context.cancellation()
+            } else {
+                context.reportProgress(50)
+            }
+            if index == 1 { kept.withLock { $0 = context } }
+            return index
+        }
+        var registry = OperationRegistry()
+        try registry.register(step)
+        let docket = try Docket(registry: registry, clock: clock)
+        var handles: [OperationHandle<Int>] = []
+        for index in 0..<4 {
+            handles.append(try await docket.submit(step, input: index, options: SubmitOptions(objectKey: "deal-1", delay: .seconds(1))))
+        }
+        let streams = try handles.dropFirst().map { try $0.events() }
+        clock.advance(by: .seconds(1))
+        for await _ in started { break }
+        try await docket.cancel(handles[0].id)
+        await docket.waitForIdle()
+
+        for (index, handle) in handles.enumerated() {
+            let attempt = seen.withLock { $0[index] }
+            #expect(attempt?.id == handle.id)
+            #expect(attempt?.attempt == 1)
+            #expect(attempt?.cancelled == false)
+        }
+        for stream in streams {
+            var progress: [Int] = []
+            for await event in stream { if case .progress(let percent) = event { progress.append(percent) } }
+            #expect(progress == [50, 100])
+        }
+        let keptContext = kept.withLock { $0 }
+        #expect(keptContext?.operationID == handles[1].id)
+        #expect(keptContext?.attempt == 1)
+    }
+
     @Test("The details log keeps timestamped messages on the clock's timeline")
     func detailsLog() async throws {
         let origin = Date(timeIntervalSince1970: 1_700_000_000)

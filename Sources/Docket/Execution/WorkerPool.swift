@@ -129,13 +129,16 @@ final class WorkerPool: Sendable {
     /// worker last gave its thread up (``TurnLimit``).
     private func work() async {
         var sinceYield = 0
+        // Ended attempts' contexts kept for the next (``Mailbox/drain(_:spares:)``).
+        var spares = Mailbox.SpareContexts()
         var mailbox = await next()
         var stretchStart = ContinuousClock.now
         // The turn is taken and reported inline at both call sites: a local async function
         // would cost an async frame per turn, and at many objects a turn is one operation.
         func limit() -> TurnLimit { TurnLimit(budget: Self.drainBudget, deadline: stretchStart + loneLineSlice) }
         while let current = mailbox {
-            var turn = await current.drain(limit())
+            var turn = await current.drain(limit(), spares: spares.takeAll())
+            spares = turn.spares.takeAll()
             if let turnObserver { await turnObserver(current.key.description, turn.ran) }
             sinceYield += turn.ran
             while turn.keepsLine {
@@ -147,7 +150,8 @@ final class WorkerPool: Sendable {
                     enqueue(current)
                     break
                 }
-                turn = await current.drain(limit())
+                turn = await current.drain(limit(), spares: spares.takeAll())
+                spares = turn.spares.takeAll()
                 if let turnObserver { await turnObserver(current.key.description, turn.ran) }
                 sinceYield += turn.ran
             }

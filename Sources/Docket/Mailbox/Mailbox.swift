@@ -62,6 +62,9 @@ actor Mailbox {
     /// The mailbox is on the ready queue, put there by the timer before its line knew the
     /// head was due: a `makeReady` until a worker's turn starts must not queue it again.
     private var queuedByWake = false
+    /// Ended attempts' contexts no one else holds, for the next attempts to start; lent by
+    /// the worker for its turn (``drain(_:spares:)``).
+    private var spares = SpareContexts()
 
     /// A mailbox whose line starts as `machine` has it: empty, or opened with its first entry
     /// (see ``opening(_:engine:with:now:)``).
@@ -182,7 +185,11 @@ actor Mailbox {
     /// and off the ready queue: the worker gives its thread back and then calls `drain` again
     /// (``Turn/keepsLine``). In between, the actor is free, and a cancel or a deletion finds
     /// that head waiting and removes it before it runs, as it would on the ready queue.
-    func drain(_ limit: TurnLimit) async -> Turn {
+    ///
+    /// `spares` are the contexts the worker's last turn left over, for this turn's attempts;
+    /// the turn hands back those it leaves over (``Turn/spares``).
+    func drain(_ limit: TurnLimit, spares: consuming SpareContexts) async -> Turn {
+        self.spares = spares
         await ingest()
         // Taken off the ready queue (or held by its worker since its last turn, when no wake
         // can have queued it): this turn's claim is the one a wake's `makeReady` asked for.
@@ -217,8 +224,10 @@ actor Mailbox {
             }
             next = completion.next.take()
             turn.keepsLine = completion.heldReady
+            recycle(consume run)
         }
         await settle()
+        swap(&turn.spares, &spares)
         return turn
     }
 
@@ -227,8 +236,33 @@ actor Mailbox {
         /// How many operations ran.
         var ran = 0
         /// The line is ready, off the ready queue, and the worker keeps it: it claims it with
-        /// another ``Mailbox/drain(_:)``, or else puts it on the ready queue.
+        /// another ``Mailbox/drain(_:spares:)``, or else puts it on the ready queue.
         var keepsLine = false
+        /// Ended attempts' contexts no one else holds, for the worker's next turn.
+        var spares = SpareContexts()
+    }
+
+    /// Up to two ended attempts' contexts that no one else holds. Two, because an attempt's
+    /// end starts the next head before the ended run lets its context go: in a run of
+    /// operations one context is always in flight while the other waits.
+    struct SpareContexts: Sendable {
+        private var first: OperationContext?
+        private var second: OperationContext?
+
+        mutating func take() -> OperationContext? {
+            first.take() ?? second.take()
+        }
+
+        mutating func keep(_ context: OperationContext) {
+            if first == nil { first = context } else if second == nil { second = context }
+        }
+
+        /// Moves every spare out, leaving none: a copy left behind would hold references that
+        /// keep a recycled context from reading as held by no one else.
+        mutating func takeAll() -> SpareContexts {
+            defer { self = SpareContexts() }
+            return self
+        }
     }
 
     /// Runs one attempt's body, with its timeout armed.
@@ -551,7 +585,13 @@ actor Mailbox {
     /// Starts `entry` at `now` (the clock as its turn came).
     private func start(_ entry: consuming Machine.Start, at now: Duration) -> Run {
         if entry.runsNow { engine.idempotency.leftLine(entry.id) }
-        let context = OperationContext(operationID: entry.id, attempt: entry.attempt, tracker: tracker)
+        let context: OperationContext
+        if let spare = spares.take() {
+            spare.reset(operationID: entry.id, attempt: entry.attempt)
+            context = spare
+        } else {
+            context = OperationContext(operationID: entry.id, attempt: entry.attempt, tracker: tracker)
+        }
         engine.releaseQueuedSlot()
         let ticket = tracker.markStarted(entry.id, attempt: entry.attempt, context: context, at: now)
         var run = Run(id: entry.id, job: entry.job, attemptsThisRound: entry.attemptsThisRound, context: context)
@@ -562,6 +602,15 @@ actor Mailbox {
             run.durableStart = ticket
         }
         return run
+    }
+
+    /// Keeps an ended run's context for the next attempt when no one else holds it: the
+    /// tracking record let it go when the attempt ended, so only a body that kept it, a
+    /// timeout not yet fired or a cancel under way still can (``OperationContext/reset(operationID:attempt:)``).
+    private func recycle(_ run: consuming Run) {
+        var context = run.context
+        _ = consume run
+        if isKnownUniquelyReferenced(&context) { spares.keep(context) }
     }
 
     private func perform(_ action: Machine.Action) async {

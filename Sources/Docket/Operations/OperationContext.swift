@@ -8,11 +8,15 @@ import Synchronization
 /// or awaits ``cancellation()`` alongside its work.
 public final class OperationContext: Sendable {
     /// The operation's tracking ID.
-    public let operationID: OperationID
+    public var operationID: OperationID { state.withLock { $0.operationID } }
     /// The attempt number, starting at 1.
-    public let attempt: Int
+    public var attempt: Int { state.withLock { $0.attempt } }
 
+    // The identity lives under the lock with the rest, so that a worker may give a context
+    // no one else holds to its next attempt (``reset(operationID:attempt:)``).
     private struct State {
+        var operationID: OperationID
+        var attempt: Int
         var progress = 0
         var isCancelled = false
         var isTimedOut = false
@@ -23,25 +27,35 @@ public final class OperationContext: Sendable {
         var waiters: [(token: UInt64, continuation: UnsafeContinuation<Void, Never>)] = []
     }
 
-    private let state = Locked(State())
+    private let state: Locked<State>
     private let tracker: Tracker
 
     init(operationID: OperationID, attempt: Int, tracker: Tracker) {
-        self.operationID = operationID
-        self.attempt = attempt
+        state = Locked(State(operationID: operationID, attempt: attempt))
         self.tracker = tracker
+    }
+
+    /// Makes this context new for another attempt. Only for a context no one else holds
+    /// (`isKnownUniquelyReferenced`): whoever did, a body that kept it, a timeout not yet
+    /// fired, a cancel under way, would see the next attempt instead of the one they knew.
+    ///
+    /// A worker gives an ended attempt's context to its next one: a context made for each
+    /// attempt cost an allocation, and a retain and release of the shared tracker, whose
+    /// count the workers' cores passed between them.
+    func reset(operationID: OperationID, attempt: Int) {
+        state.withLock { $0 = State(operationID: operationID, attempt: attempt) }
     }
 
     /// Reports progress from 0 to 100. Values are clamped to that range, and progress never
     /// goes backwards: a lower value than already reported is ignored.
     public func reportProgress(_ percent: Int) {
         let clamped = Swift.min(100, Swift.max(0, percent))
-        let advanced = state.withLock { state -> Bool in
-            guard clamped > state.progress else { return false }
+        let advanced = state.withLock { state -> OperationID? in
+            guard clamped > state.progress else { return nil }
             state.progress = clamped
-            return true
+            return state.operationID
         }
-        if advanced { tracker.reportProgress(operationID, clamped) }
+        if let advanced { tracker.reportProgress(advanced, clamped) }
     }
 
     /// Appends a timestamped message to the operation's details log.
