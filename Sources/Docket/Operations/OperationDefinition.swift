@@ -31,8 +31,16 @@ public struct OperationDefinition<Input: Codable & Sendable, Output: Codable & S
     /// runs an interrupted idempotent operation again; any other interrupted operation
     /// fails with ``OperationFailure/Kind-swift.enum/interrupted`` and blocks its object.
     public var isIdempotent: Bool
-    let body: nonisolated(nonsending) @Sendable (Input, OperationContext) async throws -> Output
-    let render: (@Sendable (Output) throws -> Data)?
+    @usableFromInline let render: (@Sendable (Output) throws -> Data)?
+    /// The body with its types erased, as the engine runs it: it casts the input, runs the
+    /// body, and wraps the output in a payload.
+    ///
+    /// Made where the definition is made: the initializer is inlinable, so this closure is
+    /// compiled for the definition's own input and output types in the module that declares
+    /// it. Made in the engine instead, it was generic code that allocated the input's and
+    /// the output's buffers from the task and cast the input through the runtime on every
+    /// attempt.
+    @usableFromInline let run: nonisolated(nonsending) @Sendable (any Sendable, OperationContext) async throws -> OperationPayload
 
     /// Creates a definition.
     ///
@@ -49,6 +57,7 @@ public struct OperationDefinition<Input: Codable & Sendable, Output: Codable & S
     ///     It is `nonisolated(nonsending)`: it starts on the executor of its object's line, so
     ///     running an operation costs no executor hop. Await an `@concurrent` function from it
     ///     for long CPU-bound work, so the line's other events are not held up meanwhile.
+    @inlinable
     public init(
         _ name: String,
         queueable: Bool = true,
@@ -68,7 +77,23 @@ public struct OperationDefinition<Input: Codable & Sendable, Output: Codable & S
         self.contentType = contentType
         self.isIdempotent = idempotent
         self.render = render
-        self.body = body
+        run = { input, context in
+            // Input of exactly the registered type, the common case, is cast directly; any
+            // other (a subclass) goes through a function that refuses a mismatch by name.
+            let typed = type(of: input) == Input.self ? input as! Input : try Self.converted(input, operation: name)
+            let output = try await body(typed, context)
+            return OperationPayload(value: output, contentType: contentType, render: render)
+        }
+    }
+
+    /// `input` as `Input` when it is not of exactly that type (a subclass), or a failure
+    /// naming both types.
+    @usableFromInline @inline(never)
+    static func converted(_ input: any Sendable, operation name: String) throws -> Input {
+        guard let typed = input as? Input else {
+            throw OperationFailure(.thrown, "Operation \(name) was given input of type \(type(of: input)), not \(Input.self).")
+        }
+        return typed
     }
 
     /// What is wrong with the definition's timeout, retry backoff or retention, if anything:
@@ -138,17 +163,9 @@ final class ErasedDefinition: Sendable {
         outputType = ObjectIdentifier(Output.self)
         let contentType = definition.contentType
         self.contentType = contentType
-        let body = definition.body
         let render = definition.render
         let name = definition.name
-        run = { input, context in
-            // Input of exactly the registered type, the common case, is cast without an
-            // `Input?`: this closure is not specialized, and an optional of a generic type in it
-            // looks up that type's metadata at run time on every attempt.
-            let typed = type(of: input) == Input.self ? input as! Input : try Self.converted(input, to: Input.self, operation: name)
-            let output = try await body(typed, context)
-            return OperationPayload(value: output, contentType: contentType, render: render)
-        }
+        run = definition.run
         // One decoder and one encoder per definition: both are safe from many threads at once.
         let decoder = JSONDecoder()
         let encoder = JSONEncoder()
@@ -168,15 +185,5 @@ final class ErasedDefinition: Sendable {
         decodeOutput = { data in
             OperationPayload(value: try decoder.decode(Output.self, from: data), contentType: contentType, render: render)
         }
-    }
-
-    /// `input` as `Input` when it is not of exactly that type (a subclass), or a failure
-    /// naming both types.
-    @inline(never)
-    private static func converted<Input>(_ input: any Sendable, to _: Input.Type, operation name: String) throws -> Input {
-        guard let typed = input as? Input else {
-            throw OperationFailure(.thrown, "Operation \(name) was given input of type \(type(of: input)), not \(Input.self).")
-        }
-        return typed
     }
 }

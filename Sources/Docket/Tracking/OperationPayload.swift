@@ -8,6 +8,7 @@ public struct OperationPayload: Sendable {
     public let contentType: String
     private let render: (@Sendable () throws -> Data)?
 
+    @usableFromInline
     init<Output: Codable & Sendable>(value: Output, contentType: String, render: (@Sendable (Output) throws -> Data)?) {
         self.value = value
         self.contentType = contentType
