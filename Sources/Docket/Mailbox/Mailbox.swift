@@ -62,9 +62,6 @@ actor Mailbox {
     /// The mailbox is on the ready queue, put there by the timer before its line knew the
     /// head was due: a `makeReady` until a worker's turn starts must not queue it again.
     private var queuedByWake = false
-    /// Ended attempts' contexts no one else holds, for the next attempts to start; lent by
-    /// the worker for its turn (``drain(_:spares:)``).
-    private var spares = SpareContexts()
 
     /// A mailbox whose line starts as `machine` has it: empty, or opened with its first entry
     /// (see ``opening(_:engine:with:now:)``).
@@ -144,7 +141,7 @@ actor Mailbox {
         /// The line is ready for its next head and the worker keeps it, to claim it again.
         var heldReady = false
         /// What the line's machine asked for once the attempt ended, for the worker to
-        /// perform: ``finish(_:result:keepDraining:holdsReadyLine:)`` suspends nowhere, so
+        /// perform: ``finish(_:result:keepDraining:holdsReadyLine:spares:)`` suspends nowhere, so
         /// an operation's end costs no async call of its own.
         var action = Machine.Action.none
     }
@@ -189,7 +186,6 @@ actor Mailbox {
     /// `spares` are the contexts the worker's last turn left over, for this turn's attempts;
     /// the turn hands back those it leaves over (``Turn/spares``).
     func drain(_ limit: TurnLimit, spares: consuming SpareContexts) async -> Turn {
-        self.spares = spares
         await ingest()
         // Taken off the ready queue (or held by its worker since its last turn, when no wake
         // can have queued it): this turn's claim is the one a wake's `makeReady` asked for.
@@ -198,7 +194,7 @@ actor Mailbox {
         let now = clock.now()
         switch machine.claim(now: now) {
         case .run(let entry):
-            next = start(entry, at: now)
+            next = start(entry, at: now, spares: &spares)
         case .then(let action):
             await perform(action)
         }
@@ -217,17 +213,17 @@ actor Mailbox {
             let budgetLeft = turn.ran < limit.budget
             let keepsLine = pool.keepsDraining(budgetLeft: budgetLeft)
             let keepDraining = keepsLine && (budgetLeft || limit.continuesPastBudget(after: turn.ran, alone: pool.runsAlone) { .now })
-            var completion = finish(run, result: consume result, keepDraining: keepDraining, holdsReadyLine: keepsLine)
+            var completion = finish(run, result: consume result, keepDraining: keepDraining, holdsReadyLine: keepsLine, spares: &spares)
             if completion.action != .none { await perform(completion.action) }
             for notice in completion.notices {
                 await engine.supervisor.handle(notice)
             }
             next = completion.next.take()
             turn.keepsLine = completion.heldReady
-            recycle(consume run)
+            recycle(consume run, into: &spares)
         }
         await settle()
-        swap(&turn.spares, &spares)
+        turn.spares = spares.takeAll()
         return turn
     }
 
@@ -388,7 +384,8 @@ actor Mailbox {
     /// With `holdsReadyLine`, a line left ready (its next head may run, but `keepDraining` is
     /// false) is not put on the ready queue: the worker keeps it (``Completion/heldReady``).
     private func finish(
-        _ run: borrowing Run, result: consuming Result<OperationPayload, any Error>, keepDraining: Bool, holdsReadyLine: Bool
+        _ run: borrowing Run, result: consuming Result<OperationPayload, any Error>, keepDraining: Bool, holdsReadyLine: Bool,
+        spares: inout SpareContexts
     ) -> Completion {
         let id = run.id
         let context = run.context
@@ -447,7 +444,7 @@ actor Mailbox {
 
         switch machine.finish(id, outcome: outcome, now: now, keepDraining: keepDraining) {
         case .next(.run(let entry)):
-            completion.next = start(entry, at: now)
+            completion.next = start(entry, at: now, spares: &spares)
         case .next(.then(.makeReady)) where holdsReadyLine:
             completion.heldReady = true
         case .next(.then(let action)):
@@ -583,7 +580,8 @@ actor Mailbox {
     // MARK: Actions
 
     /// Starts `entry` at `now` (the clock as its turn came).
-    private func start(_ entry: consuming Machine.Start, at now: Duration) -> Run {
+    /// The context comes from `spares` when they hold one.
+    private func start(_ entry: consuming Machine.Start, at now: Duration, spares: inout SpareContexts) -> Run {
         if entry.runsNow { engine.idempotency.leftLine(entry.id) }
         let context: OperationContext
         if let spare = spares.take() {
@@ -607,7 +605,7 @@ actor Mailbox {
     /// Keeps an ended run's context for the next attempt when no one else holds it: the
     /// tracking record let it go when the attempt ended, so only a body that kept it, a
     /// timeout not yet fired or a cancel under way still can (``OperationContext/reset(operationID:attempt:)``).
-    private func recycle(_ run: consuming Run) {
+    private func recycle(_ run: consuming Run, into spares: inout SpareContexts) {
         var context = run.context
         _ = consume run
         if isKnownUniquelyReferenced(&context) { spares.keep(context) }
