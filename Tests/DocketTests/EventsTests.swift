@@ -1,4 +1,4 @@
-import Docket
+@testable import Docket
 import DocketTesting
 import Testing
 
@@ -97,16 +97,16 @@ struct EventsTests {
         #expect(progress == [40, 100])
     }
 
-    @Test("Every attempt's context is its own: its operation and attempt, progress from zero, not cancelled; one a body kept stays its own")
+    @Test("Every attempt's context is its own: its operation and attempt, progress from zero, not cancelled; one a body kept stays its own; an ended one's storage is reused")
     func contextPerAttempt() async throws {
         let clock = ManualClock()
         let (started, startedSink) = AsyncStream.makeStream(of: Void.self)
-        let seen = Locked<[Int: (id: OperationID, attempt: Int, cancelled: Bool)]>([:])
+        let seen = Locked<[Int: (id: OperationID, attempt: Int, cancelled: Bool, storage: ObjectIdentifier)]>([:])
         let kept = Locked<OperationContext?>(nil)
         // On one object, one worker's turn: the first waits until cancelled, then each of the
         // others starts with a context an earlier one may have ended with.
         let step = OperationDefinition<Int, Int>("step") { index, context in
-            seen.withLock { $0[index] = (context.operationID, context.attempt, context.isCancelled) }
+            seen.withLock { $0[index] = (context.operationID, context.attempt, context.isCancelled, ObjectIdentifier(context.storage)) }
             if index == 0 {
                 context.reportProgress(80)
                 startedSink.yield()
@@ -141,6 +141,11 @@ struct EventsTests {
             for await event in stream { if case .progress(let percent) = event { progress.append(percent) } }
             #expect(progress == [50, 100])
         }
+        // The third starts as the second ends, while the second's context is still in hand, so
+        // it gets the first's, which the cancel, the record and the body have all let go.
+        let storages = seen.withLock { $0.mapValues(\.storage) }
+        #expect(storages[2] == storages[0])
+        #expect(Set(storages.values).count == 3)
         let keptContext = kept.withLock { $0 }
         #expect(keptContext?.operationID == handles[1].id)
         #expect(keptContext?.attempt == 1)

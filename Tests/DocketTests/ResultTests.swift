@@ -287,7 +287,7 @@ struct ResultTests {
         func run(_ definition: ErasedDefinition, _ input: any Sendable) async throws -> String? {
             let context = OperationContext(operationID: .random(), attempt: 1, tracker: tracker)
             defer { context.end() }
-            return try await definition.run(input, context).decode(as: String.self)
+            return try await definition.run(input, context, definition.contentType).decode(as: String.self)
         }
         #expect(try await run(animals, Animal(name: "any")) == "any")
         #expect(try await run(animals, Cat(name: "tom")) == "tom")
@@ -302,6 +302,24 @@ struct ResultTests {
         let optional = ErasedDefinition(OperationDefinition<String?, String>("optional") { name, _ in name ?? "none" }, ordinal: 1)
         #expect(try await run(optional, String?.none) == "none")
         #expect(try await run(optional, String?.some("some")) == "some")
+    }
+
+    @Test("A content type set on a definition after it is made labels its results")
+    func contentTypeSetLater() async throws {
+        var table = OperationDefinition<Int, String>("table") { rows, _ in "\(rows) rows" }
+        table.contentType = "text/csv"
+        var registry = OperationRegistry()
+        try registry.register(table)
+        let docket = try Docket(registry: registry, clock: ManualClock())
+        let handle = try await docket.submit(table, input: 3)
+        await docket.waitForIdle()
+        #expect(try handle.status().contentType == "text/csv")
+        guard case .finished(.success(let payload)) = docket.takeResult(of: handle.id) else {
+            Issue.record("the result was not there to take")
+            return
+        }
+        #expect(payload.contentType == "text/csv")
+        #expect(payload.decode(as: String.self) == "3 rows")
     }
 
     @Test("A deadline that passed before its waiter registered releases the waiter at once",

@@ -273,7 +273,7 @@ actor Mailbox {
                 // A crash after this point leaves a start on record, so a restart will not run it again.
                 try await journal.store.waitDurable(ticket)
             }
-            result = .success(try await definition.run(run.job.input, run.context))
+            result = .success(try await definition.run(run.job.input, run.context, definition.contentType))
         } catch {
             result = .failure(error)
         }
@@ -608,7 +608,7 @@ actor Mailbox {
     private func recycle(_ run: consuming Run, into spares: inout SpareContexts) {
         var context = run.context
         _ = consume run
-        if isKnownUniquelyReferenced(&context) { spares.keep(context) }
+        if context.isKnownUnique() { spares.keep(context) }
     }
 
     private func perform(_ action: Machine.Action) async {

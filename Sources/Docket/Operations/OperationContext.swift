@@ -6,126 +6,170 @@ import Synchronization
 /// Cancellation and timeouts are cooperative: Docket never kills a body. It raises the
 /// context's flag, and the body checks ``isCancelled``, calls ``checkCancellation()``,
 /// or awaits ``cancellation()`` alongside its work.
-public final class OperationContext: Sendable {
-    /// The operation's tracking ID.
-    public var operationID: OperationID { state.withLock { $0.operationID } }
-    /// The attempt number, starting at 1.
-    public var attempt: Int { state.withLock { $0.attempt } }
-
-    // The identity lives under the lock with the rest, so that a worker may give a context
-    // no one else holds to its next attempt (``reset(operationID:attempt:)``).
-    private struct State {
-        var operationID: OperationID
-        var attempt: Int
-        var progress = 0
-        var isCancelled = false
-        var isTimedOut = false
-        /// The body has returned: a cancellation or timeout arriving later changes nothing,
-        /// so the attempt's outcome is what it was when the body returned.
-        var ended = false
-        var nextToken: UInt64 = 0
-        var waiters: [(token: UInt64, continuation: UnsafeContinuation<Void, Never>)] = []
-    }
-
-    private let state: Locked<State>
-    private let tracker: Tracker
+///
+/// A context belongs to one attempt. Keep it no longer than the body runs: once the
+/// attempt has ended and no copy of it is left, the docket may give its storage to a
+/// later attempt.
+public struct OperationContext: Sendable {
+    /// The attempt's state, under its lock. A worker gives the storage of an ended attempt
+    /// to its next attempt when no copy of its context is left (``isKnownUnique()``): a
+    /// context made for each attempt cost an allocation, and a retain and release of the
+    /// shared tracker, whose count the workers' cores passed between them. The context is a
+    /// structure so that no one can hold its storage without holding a strong reference:
+    /// a weak or unowned reference, which no uniqueness check counts, cannot be formed.
+    private(set) var storage: Storage
 
     init(operationID: OperationID, attempt: Int, tracker: Tracker) {
-        state = Locked(State(operationID: operationID, attempt: attempt))
-        self.tracker = tracker
+        storage = Storage(operationID: operationID, attempt: attempt, tracker: tracker)
     }
 
-    /// Makes this context new for another attempt. Only for a context no one else holds
-    /// (`isKnownUniquelyReferenced`): whoever did, a body that kept it, a timeout not yet
-    /// fired, a cancel under way, would see the next attempt instead of the one they knew.
-    ///
-    /// A worker gives an ended attempt's context to its next one: a context made for each
-    /// attempt cost an allocation, and a retain and release of the shared tracker, whose
-    /// count the workers' cores passed between them.
-    func reset(operationID: OperationID, attempt: Int) {
-        state.withLock { $0 = State(operationID: operationID, attempt: attempt) }
-    }
+    /// The operation's tracking ID.
+    public var operationID: OperationID { storage.operationID }
+    /// The attempt number, starting at 1.
+    public var attempt: Int { storage.attempt }
 
     /// Reports progress from 0 to 100. Values are clamped to that range, and progress never
     /// goes backwards: a lower value than already reported is ignored.
-    public func reportProgress(_ percent: Int) {
-        let clamped = Swift.min(100, Swift.max(0, percent))
-        let advanced = state.withLock { state -> OperationID? in
-            guard clamped > state.progress else { return nil }
-            state.progress = clamped
-            return state.operationID
-        }
-        if let advanced { tracker.reportProgress(advanced, clamped) }
-    }
+    public func reportProgress(_ percent: Int) { storage.reportProgress(percent) }
 
     /// Appends a timestamped message to the operation's details log.
-    public func log(_ message: String) {
-        tracker.appendDetail(operationID, message)
-    }
+    public func log(_ message: String) { storage.log(message) }
 
     /// Whether the operation was asked to stop: cancelled, timed out, or the docket is shutting down.
-    public var isCancelled: Bool {
-        state.withLock { $0.isCancelled }
-    }
+    public var isCancelled: Bool { storage.isCancelled }
 
     /// Throws `CancellationError` when the operation was asked to stop.
-    public func checkCancellation() throws {
-        if isCancelled { throw CancellationError() }
-    }
+    public func checkCancellation() throws { try storage.checkCancellation() }
 
     /// Suspends until the operation is asked to stop, or the calling task is cancelled.
     /// Race it against the work in a task group to stop waiting work promptly.
-    public func cancellation() async {
-        let token = state.withLock { state -> UInt64 in
-            state.nextToken += 1
-            return state.nextToken
-        }
-        await withTaskCancellationHandler {
-            await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
-                let resumeNow = state.withLock { state -> Bool in
-                    if state.isCancelled || Task.isCancelled { return true }
-                    state.waiters.append((token, continuation))
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            let waiter = state.withLock { state -> UnsafeContinuation<Void, Never>? in
-                guard let index = state.waiters.firstIndex(where: { $0.token == token }) else { return nil }
-                return state.waiters.remove(at: index).continuation
-            }
-            waiter?.resume()
-        }
-    }
+    public func cancellation() async { await storage.cancellation() }
 
-    var isTimedOut: Bool {
-        state.withLock { $0.isTimedOut }
-    }
+    var isTimedOut: Bool { storage.isTimedOut }
 
     /// Asks the body to stop; with `timedOut`, its attempt fails as timed out. Returns `false`,
     /// changing nothing, once the body has returned (``end()``).
     @discardableResult
-    func requestCancellation(timedOut: Bool = false) -> Bool {
-        let waiters = state.withLock { state -> [(token: UInt64, continuation: UnsafeContinuation<Void, Never>)]? in
-            guard !state.ended else { return nil }
-            state.isCancelled = true
-            if timedOut { state.isTimedOut = true }
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        guard let waiters else { return false }
-        for waiter in waiters { waiter.continuation.resume() }
-        return true
-    }
+    func requestCancellation(timedOut: Bool = false) -> Bool { storage.requestCancellation(timedOut: timedOut) }
 
     /// The body has returned: settles whether the attempt was cancelled or timed out, and
     /// releases any `cancellation()` waiter left behind.
-    func end() {
-        let waiters = state.withLock { state in
-            state.ended = true
-            defer { state.waiters = [] }
-            return state.waiters
+    func end() { storage.end() }
+
+    /// Whether this is the only copy of the context left, so that its storage may be given
+    /// to another attempt (``reset(operationID:attempt:)``).
+    mutating func isKnownUnique() -> Bool { isKnownUniquelyReferenced(&storage) }
+
+    /// Makes the context new for another attempt. Only for a context of which no other copy
+    /// is left (``isKnownUnique()``): whoever held one, a body that kept it, a timeout not yet
+    /// fired, a cancel under way, would see the next attempt instead of the one they knew.
+    func reset(operationID: OperationID, attempt: Int) { storage.reset(operationID: operationID, attempt: attempt) }
+}
+
+extension OperationContext {
+    /// What a context holds: the attempt's identity, progress and cancellation, under one
+    /// lock. The context's methods, which document what each does, forward here.
+    final class Storage: Sendable {
+        var operationID: OperationID { state.withLock { $0.operationID } }
+        var attempt: Int { state.withLock { $0.attempt } }
+
+        // The identity lives under the lock with the rest, so that a worker may give the
+        // storage of an ended attempt to its next one (``reset(operationID:attempt:)``).
+        private struct State {
+            var operationID: OperationID
+            var attempt: Int
+            var progress = 0
+            var isCancelled = false
+            var isTimedOut = false
+            /// The body has returned: a cancellation or timeout arriving later changes nothing,
+            /// so the attempt's outcome is what it was when the body returned.
+            var ended = false
+            var nextToken: UInt64 = 0
+            var waiters: [(token: UInt64, continuation: UnsafeContinuation<Void, Never>)] = []
         }
-        for waiter in waiters { waiter.continuation.resume() }
+
+        private let state: Locked<State>
+        private let tracker: Tracker
+
+        init(operationID: OperationID, attempt: Int, tracker: Tracker) {
+            state = Locked(State(operationID: operationID, attempt: attempt))
+            self.tracker = tracker
+        }
+
+        func reset(operationID: OperationID, attempt: Int) {
+            state.withLock { $0 = State(operationID: operationID, attempt: attempt) }
+        }
+
+        func reportProgress(_ percent: Int) {
+            let clamped = Swift.min(100, Swift.max(0, percent))
+            let advanced = state.withLock { state -> OperationID? in
+                guard clamped > state.progress else { return nil }
+                state.progress = clamped
+                return state.operationID
+            }
+            if let advanced { tracker.reportProgress(advanced, clamped) }
+        }
+
+        func log(_ message: String) {
+            tracker.appendDetail(operationID, message)
+        }
+
+        var isCancelled: Bool {
+            state.withLock { $0.isCancelled }
+        }
+
+        func checkCancellation() throws {
+            if isCancelled { throw CancellationError() }
+        }
+
+        func cancellation() async {
+            let token = state.withLock { state -> UInt64 in
+                state.nextToken += 1
+                return state.nextToken
+            }
+            await withTaskCancellationHandler {
+                await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+                    let resumeNow = state.withLock { state -> Bool in
+                        if state.isCancelled || Task.isCancelled { return true }
+                        state.waiters.append((token, continuation))
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+            } onCancel: {
+                let waiter = state.withLock { state -> UnsafeContinuation<Void, Never>? in
+                    guard let index = state.waiters.firstIndex(where: { $0.token == token }) else { return nil }
+                    return state.waiters.remove(at: index).continuation
+                }
+                waiter?.resume()
+            }
+        }
+
+        var isTimedOut: Bool {
+            state.withLock { $0.isTimedOut }
+        }
+
+        @discardableResult
+        func requestCancellation(timedOut: Bool = false) -> Bool {
+            let waiters = state.withLock { state -> [(token: UInt64, continuation: UnsafeContinuation<Void, Never>)]? in
+                guard !state.ended else { return nil }
+                state.isCancelled = true
+                if timedOut { state.isTimedOut = true }
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            guard let waiters else { return false }
+            for waiter in waiters { waiter.continuation.resume() }
+            return true
+        }
+
+        func end() {
+            let waiters = state.withLock { state in
+                state.ended = true
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.continuation.resume() }
+        }
     }
 }

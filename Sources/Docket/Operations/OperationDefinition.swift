@@ -33,14 +33,15 @@ public struct OperationDefinition<Input: Codable & Sendable, Output: Codable & S
     public var isIdempotent: Bool
     @usableFromInline let render: (@Sendable (Output) throws -> Data)?
     /// The body with its types erased, as the engine runs it: it casts the input, runs the
-    /// body, and wraps the output in a payload.
+    /// body, and wraps the output in a payload of the given content type (the definition's
+    /// as registered: ``contentType`` may change after this closure is made).
     ///
     /// Made where the definition is made: the initializer is inlinable, so this closure is
     /// compiled for the definition's own input and output types in the module that declares
     /// it. Made in the engine instead, it was generic code that allocated the input's and
     /// the output's buffers from the task and cast the input through the runtime on every
     /// attempt.
-    @usableFromInline let run: nonisolated(nonsending) @Sendable (any Sendable, OperationContext) async throws -> OperationPayload
+    @usableFromInline let run: nonisolated(nonsending) @Sendable (any Sendable, OperationContext, String) async throws -> OperationPayload
 
     /// Creates a definition.
     ///
@@ -69,6 +70,27 @@ public struct OperationDefinition<Input: Codable & Sendable, Output: Codable & S
         render: (@Sendable (Output) throws -> Data)? = nil,
         body: nonisolated(nonsending) @escaping @Sendable (Input, OperationContext) async throws -> Output
     ) {
+        self.init(
+            name: name, queueable: queueable, retryPolicy: retryPolicy, timeout: timeout, retention: retention,
+            contentType: contentType, idempotent: idempotent, render: render
+        ) { input, context, contentType in
+            // Input of exactly the registered type, the common case, is cast directly; any
+            // other (a subclass) goes through a function that refuses a mismatch by name.
+            let typed = type(of: input) == Input.self ? input as! Input : try Self.converted(input, operation: name)
+            let output = try await body(typed, context)
+            return OperationPayload(value: output, contentType: contentType, render: render)
+        }
+    }
+
+    /// Stores the fields, and the erased body the public initializer compiles inline: an
+    /// inlinable initializer may not assign a structure's properties itself where the
+    /// module is built for library evolution.
+    @usableFromInline
+    init(
+        name: String, queueable: Bool, retryPolicy: RetryPolicy?, timeout: Duration?, retention: ResultRetention,
+        contentType: String, idempotent: Bool, render: (@Sendable (Output) throws -> Data)?,
+        run: nonisolated(nonsending) @escaping @Sendable (any Sendable, OperationContext, String) async throws -> OperationPayload
+    ) {
         self.name = name
         self.isQueueable = queueable
         self.retryPolicy = retryPolicy
@@ -77,13 +99,7 @@ public struct OperationDefinition<Input: Codable & Sendable, Output: Codable & S
         self.contentType = contentType
         self.isIdempotent = idempotent
         self.render = render
-        run = { input, context in
-            // Input of exactly the registered type, the common case, is cast directly; any
-            // other (a subclass) goes through a function that refuses a mismatch by name.
-            let typed = type(of: input) == Input.self ? input as! Input : try Self.converted(input, operation: name)
-            let output = try await body(typed, context)
-            return OperationPayload(value: output, contentType: contentType, render: render)
-        }
+        self.run = run
     }
 
     /// `input` as `Input` when it is not of exactly that type (a subclass), or a failure
@@ -141,7 +157,8 @@ final class ErasedDefinition: Sendable {
     let retention: ResultRetention
     let contentType: String
     let isIdempotent: Bool
-    let run: nonisolated(nonsending) @Sendable (any Sendable, OperationContext) async throws -> OperationPayload
+    /// Runs the body on input of any type: pass ``contentType`` as the third argument.
+    let run: nonisolated(nonsending) @Sendable (any Sendable, OperationContext, String) async throws -> OperationPayload
     let decodeInput: @Sendable (Data) throws -> any Sendable
     let encodeInput: @Sendable (any Sendable) throws -> Data
     /// Encodes a successful output for the journal.
