@@ -7,9 +7,9 @@ import Synchronization
 /// context's flag, and the body checks ``isCancelled``, calls ``checkCancellation()``,
 /// or awaits ``cancellation()`` alongside its work.
 ///
-/// A context belongs to one attempt. Keep it no longer than the body runs: once the
-/// attempt has ended and no copy of it is left, the docket may give its storage to a
-/// later attempt.
+/// A context belongs to one attempt: a copy kept after the body returns still refers to
+/// that attempt and its operation. Once no copy is left, the docket may give the
+/// context's storage to a later attempt.
 public struct OperationContext: Sendable {
     /// The attempt's state, under its lock. A worker gives the storage of an ended attempt
     /// to its next attempt when no copy of its context is left (``isKnownUnique()``): a
