@@ -39,7 +39,9 @@ public struct OperationContext: Sendable {
     public var isCancelled: Bool { storage.isCancelled }
 
     /// Throws `CancellationError` when the operation was asked to stop.
-    public func checkCancellation() throws { try storage.checkCancellation() }
+    public func checkCancellation() throws {
+        if isCancelled { throw CancellationError() }
+    }
 
     /// Suspends until the operation is asked to stop, or the calling task is cancelled.
     /// Race it against the work in a task group to stop waiting work promptly.
@@ -116,10 +118,6 @@ extension OperationContext {
 
         var isCancelled: Bool {
             state.withLock { $0.isCancelled }
-        }
-
-        func checkCancellation() throws {
-            if isCancelled { throw CancellationError() }
         }
 
         func cancellation() async {
