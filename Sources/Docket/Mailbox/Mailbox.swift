@@ -209,7 +209,7 @@ actor Mailbox {
             // queues behind it. Leaving it there spares the submitters' lock a visit per
             // operation; the turn's settle() takes it in before the turn ends. An empty
             // inbox, the common case, is seen without an async call.
-            if machine.line.count <= 1, let batch = inboxBatch() { await ingest(batch) }
+            if machine.line.count <= 1, let batch = inboxBatch() { await ingest(consume batch) }
             let budgetLeft = turn.ran < limit.budget
             let keepsLine = pool.keepsDraining(budgetLeft: budgetLeft)
             let keepDraining = keepsLine && (budgetLeft || limit.continuesPastBudget(after: turn.ran, alone: pool.runsAlone) { .now })
@@ -291,7 +291,9 @@ actor Mailbox {
     /// held here, that cancel could empty the line and retire the mailbox with submissions
     /// that never joined it.
     private func ingest() async {
-        if let batch = inboxBatch() { await ingest(batch) }
+        // Consumed, not copied: a second reference to the batch's buffer would make the
+        // first pop copy it.
+        if let batch = inboxBatch() { await ingest(consume batch) }
     }
 
     /// What ``inboxBatch()`` moved out of the inbox: submissions in order, and the latest wake.
@@ -320,7 +322,7 @@ actor Mailbox {
 
     /// ``ingest()`` from a batch already taken, until the inbox is empty.
     private func ingest(_ first: consuming InboxBatch) async {
-        var next: InboxBatch? = first
+        var next: InboxBatch? = consume first
         while var batch = next.take() {
             let wake = batch.wake
             if !batch.entries.isEmpty, machine.phase == .retired { machine.revive() }
