@@ -9,25 +9,34 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
     struct Entry: Sendable {
         let id: OperationID
         var job: Job
-        /// When the entry may start (clock offset): submission plus delay, or a retry's backoff.
-        var due: Duration
+        /// ``due`` in clock nanoseconds: half the room of a `Duration`, in the entry every
+        /// queued operation keeps in its line.
+        private var dueNanoseconds: Int64
         /// Dependencies not yet known to have succeeded; cleared once they have.
         var dependencies: [OperationID]
-        /// A run-now entry is removed, not kept, when its object blocks before its turn.
-        let runsNow: Bool
         /// Attempts started so far.
         var attempt = 0
         /// `attempt` when the current retry round began (a manual retry starts a new round).
         var roundStart = 0
+        // The two flags last, side by side: placed between the wider fields, each would
+        // take a word of its own.
+        /// A run-now entry is removed, not kept, when its object blocks before its turn.
+        let runsNow: Bool
         /// Reserved by a deletion in progress: it must not start.
         var isHeld = false
 
         init(id: OperationID, job: Job, due: Duration, dependencies: [OperationID] = [], runsNow: Bool = false) {
             self.id = id
             self.job = job
-            self.due = due
+            dueNanoseconds = due.nanoseconds
             self.dependencies = dependencies
             self.runsNow = runsNow
+        }
+
+        /// When the entry may start (clock offset): submission plus delay, or a retry's backoff.
+        var due: Duration {
+            get { .nanoseconds(dueNanoseconds) }
+            set { dueNanoseconds = newValue.nanoseconds }
         }
 
         var attemptsThisRound: Int { attempt - roundStart }
