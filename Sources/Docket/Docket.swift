@@ -14,6 +14,14 @@ import Foundation
 /// let handle = try await docket.submit(createDeal, input: deal, options: .init(objectKey: "deal-42", owner: "acme"))
 /// let status = try handle.status()
 /// ```
+///
+/// Submitting, performing, awaiting an outcome, retrying, deleting and cancelling are
+/// `nonisolated(nonsending)`: they run on the caller's executor (an actor's, or the global
+/// one), and leave it only to wait (for an outcome, for an object's line to take its first
+/// submission) or to reach the part of the docket that decides (retries and deletions go
+/// through one supervising actor). Their own work is short and synchronous (a few locks),
+/// so a caller on an actor does not give up its executor, and queue to get it back, on
+/// every call.
 public final class Docket: Sendable {
     /// The longest delay, wait, timeout, retry backoff, retention or lifetime a docket
     /// accepts: 100 years. Times are kept as 64-bit nanoseconds, which hold about 292 years;
@@ -102,7 +110,7 @@ public final class Docket: Sendable {
     ///
     /// - Throws: ``DocketError`` when the definition is not registered or not queueable, the
     ///   delay is negative, a dependency is unknown, the queue is full, or the docket is shutting down.
-    public func submit<Input, Output>(
+    public nonisolated(nonsending) func submit<Input, Output>(
         _ definition: OperationDefinition<Input, Output>, input: Input, options: SubmitOptions = SubmitOptions()
     ) async throws -> OperationHandle<Output> {
         let registered = try registered(definition)
@@ -111,7 +119,7 @@ public final class Docket: Sendable {
     }
 
     /// Defers an operation named by a string with JSON-encoded input (an HTTP body, a journal record).
-    public func submit(operationNamed name: String, input: Data, options: SubmitOptions = SubmitOptions()) async throws -> OperationID {
+    public nonisolated(nonsending) func submit(operationNamed name: String, input: Data, options: SubmitOptions = SubmitOptions()) async throws -> OperationID {
         let definition = try engine.definition(named: name)
         let decoded = try decode(input, for: definition)
         return try await engine.submit(definition, input: decoded, encodedInput: input, options: options, runsNow: false).id
@@ -122,7 +130,7 @@ public final class Docket: Sendable {
     /// - Throws: The operation's ``OperationFailure`` when it fails; ``DocketError`` with
     ///   ``DocketError/Code-swift.struct/objectBlocked`` when its object is (or becomes, before its turn)
     ///   blocked, and for the refusals of ``submit(_:input:options:)``.
-    public func perform<Input, Output>(
+    public nonisolated(nonsending) func perform<Input, Output>(
         _ definition: OperationDefinition<Input, Output>, input: Input, options: SubmitOptions = SubmitOptions()
     ) async throws -> Output {
         let registered = try registered(definition)
@@ -136,7 +144,7 @@ public final class Docket: Sendable {
     ///
     /// - Throws: The operation's ``OperationFailure`` when it fails, and the refusals of
     ///   ``perform(_:input:options:)``.
-    public func perform(operationNamed name: String, input: Data, options: SubmitOptions = SubmitOptions()) async throws -> OperationPayload {
+    public nonisolated(nonsending) func perform(operationNamed name: String, input: Data, options: SubmitOptions = SubmitOptions()) async throws -> OperationPayload {
         let definition = try engine.definition(named: name)
         let decoded = try decode(input, for: definition)
         let (id, _) = try await engine.submit(definition, input: decoded, encodedInput: input, options: options, runsNow: true)
@@ -151,7 +159,7 @@ public final class Docket: Sendable {
     /// - Throws: ``DocketError`` with ``DocketError/Code-swift.struct/objectBlocked`` when the
     ///   object is (or becomes, before the operation's turn) blocked, and the refusals of
     ///   ``perform(_:input:options:)``.
-    public func perform(
+    public nonisolated(nonsending) func perform(
         operationNamed name: String, input: Data, options: SubmitOptions = SubmitOptions(), waitingUpTo wait: Duration
     ) async throws -> Submission<OperationPayload> {
         let deadline = try deadline(after: wait)
@@ -174,7 +182,7 @@ public final class Docket: Sendable {
 
     /// Defers an operation, then waits up to `wait` for it: the outcome when it finishes in
     /// time (taking the result), else the handle to track it (HTTP 200 versus 202).
-    public func submit<Input, Output>(
+    public nonisolated(nonsending) func submit<Input, Output>(
         _ definition: OperationDefinition<Input, Output>, input: Input, options: SubmitOptions = SubmitOptions(),
         waitingUpTo wait: Duration
     ) async throws -> Submission<Output> {
@@ -184,7 +192,7 @@ public final class Docket: Sendable {
     }
 
     /// The by-name form of ``submit(_:input:options:waitingUpTo:)``.
-    public func submit(
+    public nonisolated(nonsending) func submit(
         operationNamed name: String, input: Data, options: SubmitOptions = SubmitOptions(), waitingUpTo wait: Duration
     ) async throws -> Submission<OperationPayload> {
         let deadline = try deadline(after: wait)
@@ -222,7 +230,7 @@ public final class Docket: Sendable {
     }
 
     /// Waits until the operation finishes, then takes its result.
-    public func outcome(of id: OperationID, owner: String? = nil) async -> ResultTake<OperationPayload> {
+    public nonisolated(nonsending) func outcome(of id: OperationID, owner: String? = nil) async -> ResultTake<OperationPayload> {
         switch await engine.awaitOutcome(id, owner: owner, consumes: true, deadline: nil) {
         case .outcome(let take): return take
         case .gaveUp, .removed: return .notFound
@@ -240,14 +248,14 @@ public final class Docket: Sendable {
     // MARK: Correcting
 
     /// Retries a failed operation with its input; its object resumes.
-    public func retry(_ id: OperationID, owner: String? = nil) async throws {
+    public nonisolated(nonsending) func retry(_ id: OperationID, owner: String? = nil) async throws {
         try await engine.retry(id, owner: owner, replacingInput: nil)
     }
 
     /// Retries a failed operation with corrected input; its object resumes.
     ///
     /// - Throws: ``DocketError/Code-swift.struct/invalidInput`` when the input is not of the definition's input type.
-    public func retry<Input: Codable & Sendable>(_ id: OperationID, owner: String? = nil, correctedInput input: Input) async throws {
+    public nonisolated(nonsending) func retry<Input: Codable & Sendable>(_ id: OperationID, owner: String? = nil, correctedInput input: Input) async throws {
         guard case .record(let record) = tracker.lookup(id, owner: owner) else { throw DocketError.notFound(id) }
         let definition = try engine.definition(named: record.name)
         guard definition.inputType == ObjectIdentifier(Input.self) else {
@@ -257,7 +265,7 @@ public final class Docket: Sendable {
     }
 
     /// Retries a failed operation with corrected JSON-encoded input.
-    public func retry(_ id: OperationID, owner: String? = nil, correctedInput input: Data) async throws {
+    public nonisolated(nonsending) func retry(_ id: OperationID, owner: String? = nil, correctedInput input: Data) async throws {
         guard case .record(let record) = tracker.lookup(id, owner: owner) else { throw DocketError.notFound(id) }
         let decoded = try decode(input, for: try engine.definition(named: record.name))
         try await engine.retry(id, owner: owner, replacingInput: decoded, encoded: input)
@@ -268,20 +276,20 @@ public final class Docket: Sendable {
     /// Deleting a failed operation that has queued followers requires `followers`: keep them
     /// (the object resumes) or cascade (they are deleted with it). Operations that depend on
     /// a deleted one are deleted too, with reason ``CancellationReason/dependencyDeleted``.
-    public func delete(_ id: OperationID, owner: String? = nil, followers: FollowerPolicy? = nil) async throws -> DeletionReport {
+    public nonisolated(nonsending) func delete(_ id: OperationID, owner: String? = nil, followers: FollowerPolicy? = nil) async throws -> DeletionReport {
         try await delete([id], owner: owner, followers: followers)
     }
 
     /// Deletes several operations as one step: on each object, queued ones are removed before
     /// the failed one, so no follower can run in between. Nothing is deleted when any ID is refused.
-    public func delete(_ ids: [OperationID], owner: String? = nil, followers: FollowerPolicy? = nil) async throws -> DeletionReport {
+    public nonisolated(nonsending) func delete(_ ids: [OperationID], owner: String? = nil, followers: FollowerPolicy? = nil) async throws -> DeletionReport {
         let removed = try await engine.delete(ids, owner: owner, followers: followers)
         return DeletionReport(removed: removed.map { DeletionReport.Removed(id: $0.0, reason: $0.1) })
     }
 
     /// Cancels a queued operation, or asks a running one to stop through its context. A
     /// cancelled operation does not block its object.
-    public func cancel(_ id: OperationID, owner: String? = nil) async throws {
+    public nonisolated(nonsending) func cancel(_ id: OperationID, owner: String? = nil) async throws {
         try await engine.cancel(id, owner: owner)
     }
 
@@ -362,7 +370,7 @@ public final class Docket: Sendable {
 
     /// Waits for the outcome until `deadline` (a clock offset fixed before submitting, so the
     /// wait is measured from the call, not from when the waiter registered).
-    func settle<Output: Sendable>(_ handle: OperationHandle<Output>, until deadline: Duration) async -> Submission<Output> {
+    nonisolated(nonsending) func settle<Output: Sendable>(_ handle: OperationHandle<Output>, until deadline: Duration) async -> Submission<Output> {
         let resolution = await engine.awaitOutcome(handle.id, owner: handle.owner, consumes: true, deadline: deadline)
         guard case .outcome(.finished(let result)) = resolution else { return .accepted(handle) }
         return .finished(ResultTake<OperationPayload>.finished(result).map(Self.cast(Output.self)).result!)

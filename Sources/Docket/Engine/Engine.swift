@@ -69,7 +69,7 @@ final class Engine: Sendable {
     /// common one, goes through in one synchronous call and suspends only to give an
     /// unattended line its turn: everything an async function holds lives in a frame
     /// allocated from its task, and the general path's frame holds all of it.
-    func submit(
+    nonisolated(nonsending) func submit(
         _ definition: ErasedDefinition, input: any Sendable, encodedInput: Data? = nil, options: SubmitOptions, runsNow: Bool
     ) async throws -> (id: OperationID, isNew: Bool) {
         let admission = try admit(definition, options: options, runsNow: runsNow)
@@ -132,7 +132,7 @@ final class Engine: Sendable {
 
     /// Every other submission: with an idempotency key, a journal, or a dependency that has
     /// not succeeded yet.
-    private func submitInFull(
+    private nonisolated(nonsending) func submitInFull(
         _ definition: ErasedDefinition, input: any Sendable, encodedInput: Data?, options: SubmitOptions, runsNow: Bool,
         admission: Admission
     ) async throws -> (id: OperationID, isNew: Bool) {
@@ -270,7 +270,7 @@ final class Engine: Sendable {
     // MARK: Waiting
 
     /// Waits for the outcome and takes it; with a deadline (a clock offset), gives up at it.
-    func awaitOutcome(_ id: OperationID, owner: String?, consumes: Bool, deadline: Duration?) async -> WaitResolution {
+    nonisolated(nonsending) func awaitOutcome(_ id: OperationID, owner: String?, consumes: Bool, deadline: Duration?) async -> WaitResolution {
         let resolution: WaitResolution
         if let resolved = tracker.resolveIfFinished(id, owner: owner, consumes: consumes) {
             resolution = resolved
@@ -294,7 +294,7 @@ final class Engine: Sendable {
 
     // MARK: Retry, cancel, delete
 
-    func retry(_ id: OperationID, owner: String?, replacingInput input: (any Sendable)?, encoded: Data? = nil) async throws {
+    nonisolated(nonsending) func retry(_ id: OperationID, owner: String?, replacingInput input: (any Sendable)?, encoded: Data? = nil) async throws {
         guard case .record(let record) = tracker.lookup(id, owner: owner) else { throw DocketError.notFound(id) }
         guard record.state == .failed else {
             throw DocketError(.notRetryable, "Operation \(id) is \(record.state), not failed; only a failed operation can be retried.", operationID: id)
@@ -310,7 +310,7 @@ final class Engine: Sendable {
         try await journal?.settle()
     }
 
-    func cancel(_ id: OperationID, owner: String?) async throws {
+    nonisolated(nonsending) func cancel(_ id: OperationID, owner: String?) async throws {
         try await cancelInMemory(id, owner: owner)
         try await journal?.settle()
     }
@@ -345,7 +345,7 @@ final class Engine: Sendable {
         }
     }
 
-    func delete(_ ids: [OperationID], owner: String?, followers: FollowerPolicy?) async throws -> [(OperationID, CancellationReason)] {
+    nonisolated(nonsending) func delete(_ ids: [OperationID], owner: String?, followers: FollowerPolicy?) async throws -> [(OperationID, CancellationReason)] {
         guard !ids.isEmpty else { return [] }
         var targets: [(OperationID, ObjectKey)] = []
         var seen = Set<OperationID>()

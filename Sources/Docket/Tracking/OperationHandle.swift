@@ -17,7 +17,7 @@ public struct OperationHandle<Output: Sendable>: Sendable {
     }
 
     /// Waits for the outcome and takes it.
-    public func outcome() async -> ResultTake<Output> {
+    public nonisolated(nonsending) func outcome() async -> ResultTake<Output> {
         await docket.outcome(of: id, owner: owner).map(Docket.cast(Output.self))
     }
 
@@ -25,7 +25,7 @@ public struct OperationHandle<Output: Sendable>: Sendable {
     ///
     /// - Throws: The operation's ``OperationFailure``, or ``DocketError`` with
     ///   ``DocketError/Code-swift.struct/alreadyConsumed`` when another reader took the result first.
-    public func value() async throws -> Output {
+    public nonisolated(nonsending) func value() async throws -> Output {
         let resolution = await docket.engine.awaitOutcome(id, owner: owner, consumes: true, deadline: nil)
         return try Docket.value(of: resolution, as: Output.self, id: id)
     }
@@ -36,7 +36,7 @@ public struct OperationHandle<Output: Sendable>: Sendable {
     }
 
     /// Cancels the operation.
-    public func cancel() async throws {
+    public nonisolated(nonsending) func cancel() async throws {
         try await docket.cancel(id, owner: owner)
     }
 }
