@@ -43,9 +43,12 @@ let linesKeys = value(after: "--lines")
 /// `--throughput K`: only Docket's keyed-throughput run at K objects, repeated, with the
 /// cores it kept busy: a profile of it holds only the submitter and the workers at work.
 let throughputKeys = value(after: "--throughput")
+/// `--from-actor K`: only a client on an actor of its own submitting round-robin over K
+/// objects and then awaiting each outcome, repeated (ns per operation, hops included).
+let fromActorKeys = value(after: "--from-actor")
 let selected = Set(arguments.compactMap { Int($0) })
-if profileKeys == nil, phasesKeys == nil, delaysPerObject == nil, lookupPollers == nil, linesKeys == nil, throughputKeys == nil, let unknown = arguments.first(where: { !["--smoke", "--full"].contains($0) && !(1...8).contains(Int($0) ?? 0) }) {
-    FileHandle.standardError.write(Data("unknown argument \(unknown); usage: compare [--smoke | --full] [workload 1-8 ...] | --profile K | --phases K | --delays N | --lookups P | --lines K | --throughput K | --recovery N | --scale OPERATIONS OBJECTS\n".utf8))
+if profileKeys == nil, phasesKeys == nil, delaysPerObject == nil, lookupPollers == nil, linesKeys == nil, throughputKeys == nil, fromActorKeys == nil, let unknown = arguments.first(where: { !["--smoke", "--full"].contains($0) && !(1...8).contains(Int($0) ?? 0) }) {
+    FileHandle.standardError.write(Data("unknown argument \(unknown); usage: compare [--smoke | --full] [workload 1-8 ...] | --profile K | --phases K | --delays N | --lookups P | --lines K | --throughput K | --from-actor K | --recovery N | --scale OPERATIONS OBJECTS\n".utf8))
     exit(2)
 }
 func runs(_ workload: Int) -> Bool { selected.isEmpty || selected.contains(workload) }
@@ -123,6 +126,13 @@ func slowdown(_ figure: Double, against reference: Double) -> String { String(fo
     if let keys = throughputKeys {
         for _ in 0..<10 {
             print("Docket \(try await throughputAndCores(DocketSystem.self, keys: keys))")
+        }
+        return
+    }
+    if let keys = fromActorKeys {
+        for _ in 0..<10 {
+            let client = try ActorClient(keys: keys)
+            print("Docket from an actor \(ns(try await client.run(operations: operations)))")
         }
         return
     }
