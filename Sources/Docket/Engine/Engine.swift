@@ -315,7 +315,7 @@ final class Engine: Sendable {
         try await journal?.settle()
     }
 
-    private func cancelInMemory(_ id: OperationID, owner: String?) async throws {
+    private nonisolated(nonsending) func cancelInMemory(_ id: OperationID, owner: String?) async throws {
         let record: TrackingRecord
         switch tracker.lookup(id, owner: owner) {
         case .record(let found): record = found

@@ -47,7 +47,7 @@ final class IdempotencyIndex: Sendable {
     ///
     /// `clock` is read on each attempt: after waiting, the reservation's window starts when
     /// it is made, which keeps reservation order and expiry order the same.
-    func reserve(owner: String?, key: String, operation: String, for id: OperationID, runsNow: Bool = false, clock: () -> Duration) async throws -> OperationID? {
+    nonisolated(nonsending) func reserve(owner: String?, key: String, operation: String, for id: OperationID, runsNow: Bool = false, clock: () -> Duration) async throws -> OperationID? {
         let text = key
         let key = Key(owner: owner, key: key)
         while true {
@@ -96,7 +96,7 @@ final class IdempotencyIndex: Sendable {
     var waitingRepeatCount: Int { state.withLock { $0.waiting.values.reduce(0) { $0 + $1.count } } }
 
     /// Suspends until the key's reservation is no longer pending (committed, released, or gone).
-    private func waitWhilePending(_ key: Key) async {
+    private nonisolated(nonsending) func waitWhilePending(_ key: Key) async {
         await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
             let pending = state.withLock { state -> Bool in
                 guard state.entries[key]?.pending == true else { return false }

@@ -32,7 +32,7 @@ final class JournalWriter: Sendable {
     }
 
     /// Waits until everything appended so far is durable.
-    func settle() async throws {
+    nonisolated(nonsending) func settle() async throws {
         guard isDurable else { return }
         try await store.waitDurable(store.lastTicket)
     }

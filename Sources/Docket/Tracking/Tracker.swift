@@ -577,7 +577,7 @@ final class Tracker: Sendable {
     /// With a `deadline` (a clock offset whose timer entry carries `token`), a waiter that
     /// would register at or after it gives up at once: the timer may have fired, and found
     /// no waiter to release, before this one registered.
-    func wait(_ id: OperationID, owner: String?, consumes: Bool, token: UInt64, deadline: Duration? = nil) async -> WaitResolution {
+    nonisolated(nonsending) func wait(_ id: OperationID, owner: String?, consumes: Bool, token: UInt64, deadline: Duration? = nil) async -> WaitResolution {
         if let resolved = resolveIfFinished(id, owner: owner, consumes: consumes) { return resolved }
         return await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<WaitResolution, Never>) in
