@@ -17,11 +17,16 @@ import Foundation
 ///
 /// Submitting, performing, awaiting an outcome, retrying, deleting and cancelling are
 /// `nonisolated(nonsending)`: they run on the caller's executor (an actor's, or the global
-/// one), and leave it only to wait (for an outcome, for an object's line to take its first
-/// submission) or to reach the part of the docket that decides (retries and deletions go
-/// through one supervising actor). Their own work is short and synchronous (a few locks),
-/// so a caller on an actor does not give up its executor, and queue to get it back, on
-/// every call.
+/// one), so a caller on an actor does not give up its executor, and queue to get it back,
+/// on every call. They leave it only to wait (for an outcome; with a journal, for
+/// durability; for an idempotency key's first submission still being made; for an object's
+/// line with no turn coming, such as a blocked one, to take a submission in) or to reach
+/// the part of the docket that decides (retries and deletions go through one supervising
+/// actor). What they do meanwhile is synchronous and short: a few locks, and the input's
+/// and output's JSON for the by-name forms and for a journal, which grows with their size.
+/// A call that needs no wait completes without suspending, so a loop that submits many
+/// operations from one actor keeps that actor until it ends: `await Task.yield()` between
+/// batches when the actor must serve others meanwhile.
 public final class Docket: Sendable {
     /// The longest delay, wait, timeout, retry backoff, retention or lifetime a docket
     /// accepts: 100 years. Times are kept as 64-bit nanoseconds, which hold about 292 years;

@@ -24,7 +24,12 @@ if let index = CommandLine.arguments.firstIndex(of: "--scale"), index + 2 < Comm
 }
 /// The number after `option`, if the arguments have both.
 func value(after option: String) -> Int? {
-    arguments.firstIndex(of: option).flatMap { arguments.index(after: $0) < arguments.endIndex ? Int(arguments[arguments.index(after: $0)]) : nil }
+    let number = arguments.firstIndex(of: option).flatMap { arguments.index(after: $0) < arguments.endIndex ? Int(arguments[arguments.index(after: $0)]) : nil }
+    if let number, number < 1 {
+        FileHandle.standardError.write(Data("\(option) takes a count of at least 1, not \(number)\n".utf8))
+        exit(2)
+    }
+    return number
 }
 /// `--profile K`: only Docket's keyed-throughput run at K objects, repeated, for a profiler.
 let profileKeys = value(after: "--profile")
