@@ -144,7 +144,7 @@ func slowdown(_ figure: Double, against reference: Double) -> String { String(fo
     if let keys = linesKeys {
         let systems: [any KeyedSystem.Type] = [
             DispatchQueuePerKey.self, LockedLines<Untracked>.self, LockedLines<Tracked>.self, LockedLines<TrackedInEntries>.self,
-            DocketSystem.self,
+            DocketSystem.self, LockedLines<TrackedOnActor>.self,
         ]
         for round in 0..<5 {
             var figures = Array(repeating: "", count: systems.count)
@@ -152,7 +152,7 @@ func slowdown(_ figure: Double, against reference: Double) -> String { String(fo
                 let index = (offset + round) % systems.count
                 figures[index] = try await throughputAndCores(systems[index], keys: keys)
             }
-            print("DispatchQueue \(figures[0]), (e) \(figures[1]), (f) \(figures[2]), (g) \(figures[3]), Docket \(figures[4])")
+            print("DispatchQueue \(figures[0]), (e) \(figures[1]), (f) \(figures[2]), (g) \(figures[3]), Docket \(figures[4]), (h) \(figures[5])")
         }
         return
     }
@@ -177,12 +177,13 @@ func slowdown(_ figure: Double, against reference: Double) -> String { String(fo
         let systems: [any KeyedSystem.Type] = [
             DocketSystem.self, DispatchQueuePerKey.self, OperationQueuePerKey.self, TaskPerOperation.self,
             DrainingMailbox.self, LockedLines<Untracked>.self, LockedLines<Tracked>.self, CoreBoundDocketSystem.self,
-            LockedLines<TrackedInEntries>.self,
+            LockedLines<TrackedInEntries>.self, LockedLines<TrackedOnActor>.self,
         ]
         var coreBound: [String] = []
         var withoutActors: [String] = []
         var trackedWithoutActors: [String] = []
         var trackedInEntries: [String] = []
+        var trackedOnActor: [String] = []
         var perRound: [String] = []
         for keys in keyCounts {
             var samples = Array(repeating: [Double](), count: systems.count)
@@ -194,7 +195,7 @@ func slowdown(_ figure: Double, against reference: Double) -> String { String(fo
             }
             let medians = samples.map(median)
             let (docket, dispatch, operation, tasks, floor) = (medians[0], medians[1], medians[2], medians[3], medians[4])
-            let (locked, tracked, bound, inEntries) = (medians[5], medians[6], medians[7], medians[8])
+            let (locked, tracked, bound, inEntries, onActor) = (medians[5], medians[6], medians[7], medians[8], medians[9])
             row(["\(keys)", ns(docket), ns(dispatch), ns(operation), ns(tasks), ns(floor),
                  ratio(dispatch, docket), ratio(operation, docket), ratio(tasks, docket), ratio(floor, docket)])
             coreBound.append("K = \(keys): \(ns(bound)), \(ratio(docket, bound)) the default's speed; to (a) \(ratio(dispatch, bound)), to (b) \(ratio(operation, bound)), to (c) \(ratio(tasks, bound)), to (d) \(ratio(floor, bound))")
@@ -205,6 +206,7 @@ func slowdown(_ figure: Double, against reference: Double) -> String { String(fo
             }
             trackedWithoutActors.append(trackedLine(tracked))
             trackedInEntries.append(trackedLine(inEntries))
+            trackedOnActor.append("K = \(keys): \(ns(onActor)), \(ratio(dispatch, onActor)) DispatchQueue's speed, \(ratio(docket, onActor)) Docket's; the line's actor \(ns(onActor - tracked)) per operation over (f)")
             if rounds > 1 {
                 let byRound = { (baseline: Int) in (0..<rounds).map { ratio(samples[baseline][$0], samples[0][$0]) }.joined(separator: ", ") }
                 perRound.append("K = \(keys): to (a) \(byRound(1)); to (b) \(byRound(2)); to (c) \(byRound(3)); to (d) \(byRound(4))")
@@ -228,6 +230,8 @@ func slowdown(_ figure: Double, against reference: Double) -> String { String(fo
         for line in trackedWithoutActors { print("  " + line) }
         print("\n(g) the same tracking kept in the line's entries: the 64 locked dictionaries only map an ID to its entry, which the worker marks running and succeeded without a shared lock\(medianNote):")
         for line in trackedInEntries { print("  " + line) }
+        print("\n(h) (f) with each worker's turn run on the line's own actor, entered and left once per turn as Docket's mailbox is\(medianNote):")
+        for line in trackedOnActor { print("  " + line) }
     }
 
     if runs(1) {

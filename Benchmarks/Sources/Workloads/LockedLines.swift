@@ -16,6 +16,13 @@ public enum LineTrackingStyle: Sendable {
 /// Whether and how a ``LockedLines`` system tracks its operations.
 public protocol LineTracking: Sendable {
     static var style: LineTrackingStyle { get }
+    /// Each worker's turn on a line runs on that line's own actor, entered and left once per
+    /// turn, as a Docket worker enters its mailbox's actor.
+    static var turnsOnActor: Bool { get }
+}
+
+extension LineTracking {
+    public static var turnsOnActor: Bool { false }
 }
 
 /// (e) No tracking: the line alone.
@@ -40,6 +47,14 @@ public enum TrackedInEntries: LineTracking {
     public static let style = LineTrackingStyle.entries
 }
 
+/// (h) (f) with each worker's turn run on the line's own actor: what entering an actor per
+/// turn adds, which at many objects, where a turn mostly runs one operation, is once per
+/// operation.
+public enum TrackedOnActor: LineTracking {
+    public static let style = LineTrackingStyle.table
+    public static let turnsOnActor = true
+}
+
 /// (e), (f) and (g): what a line without an actor could reach. Each key's line is a locked
 /// queue, and a fixed pool of worker tasks (one per core) drains the lines a ready queue
 /// hands them, 32 operations a turn. Each operation is a stored closure, called by the
@@ -49,10 +64,11 @@ public enum TrackedInEntries: LineTracking {
 /// what that tracking adds when the record lives with the line's entry.
 public final class LockedLines<Tracking: LineTracking>: KeyedSystem {
     public static var name: String {
-        switch Tracking.style {
-        case .none: "locked line + workers, no tracking"
-        case .table: "locked line + workers, simplest tracking"
-        case .entries: "locked line + workers, tracking in the entries"
+        switch (Tracking.style, Tracking.turnsOnActor) {
+        case (.none, _): "locked line + workers, no tracking"
+        case (.table, false): "locked line + workers, simplest tracking"
+        case (.table, true): "locked line + workers, simplest tracking, turns on the line's actor"
+        case (.entries, _): "locked line + workers, tracking in the entries"
         }
     }
     public static var keepsOrder: Bool { true }
@@ -60,7 +76,7 @@ public final class LockedLines<Tracking: LineTracking>: KeyedSystem {
     private let body: LineWorkers
 
     public init(keys: Int, log: OrderLog) {
-        body = LineWorkers(keys: keys, log: log, style: Tracking.style, name: Self.name)
+        body = LineWorkers(keys: keys, log: log, style: Tracking.style, turnsOnActor: Tracking.turnsOnActor, name: Self.name)
     }
 
     public func submit(key: Int, index: Int) {
@@ -84,6 +100,19 @@ final class LineWorkers: Sendable {
         /// ready queue or held by a worker. An operation is a closure, as a DispatchQueue's
         /// block is: stored, then called.
         let state = Mutex<(queue: [@Sendable () -> Void], head: Int, scheduled: Bool)>(([], 0, false))
+        /// (h)'s actor, which each turn on the line runs on.
+        let turns: Turns?
+
+        init(turnsOnActor: Bool) {
+            turns = turnsOnActor ? Turns() : nil
+        }
+    }
+
+    /// The actor a line's turns run on in (h).
+    actor Turns {
+        func run(_ line: Line, on workers: LineWorkers) -> Int {
+            workers.runTurn(line)
+        }
     }
 
     /// The ready lines and the parked workers.
@@ -130,8 +159,8 @@ final class LineWorkers: Sendable {
     private let style: LineTrackingStyle
     private let name: String
 
-    init(keys: Int, log: OrderLog, style: LineTrackingStyle, name: String) {
-        lines = (0..<keys).map { _ in Line() }
+    init(keys: Int, log: OrderLog, style: LineTrackingStyle, turnsOnActor: Bool, name: String) {
+        lines = (0..<keys).map { _ in Line(turnsOnActor: turnsOnActor) }
         self.log = log
         self.style = style
         self.name = name
@@ -240,24 +269,31 @@ final class LineWorkers: Sendable {
         }
     }
 
+    /// Runs up to a budget of `line`'s operations, one at a time, each taken under the line's
+    /// lock; returns how many ran.
+    fileprivate func runTurn(_ line: Line) -> Int {
+        var ran = 0
+        while ran < Self.budget {
+            let operation = line.state.withLock { state -> (@Sendable () -> Void)? in
+                guard state.head < state.queue.count else { return nil }
+                defer { state.head += 1 }
+                return state.queue[state.head]
+            }
+            guard let operation else { break }
+            operation()
+            completion.one()
+            ran += 1
+        }
+        return ran
+    }
+
     /// A worker: takes a ready line, runs up to a budget of its operations one at a time
     /// (each taken under the line's lock, as a tracked engine would take its head), and
     /// puts the line back on the ready queue if it still has work, until ``finish()`` ends it.
     private func work() async {
         var sinceYield = 0
         while let line = await next() {
-            var ran = 0
-            while ran < Self.budget {
-                let operation = line.state.withLock { state -> (@Sendable () -> Void)? in
-                    guard state.head < state.queue.count else { return nil }
-                    defer { state.head += 1 }
-                    return state.queue[state.head]
-                }
-                guard let operation else { break }
-                operation()
-                completion.one()
-                ran += 1
-            }
+            let ran = if let turns = line.turns { await turns.run(line, on: self) } else { runTurn(line) }
             let again = line.state.withLock { state -> Bool in
                 if state.head < state.queue.count { return true }
                 state.queue.removeAll(keepingCapacity: true)
