@@ -4,18 +4,13 @@ import Docket
 /// operations round-robin over its objects and then awaits each outcome, every call made
 /// from the actor's executor. What Docket costs such a caller per operation, hops included.
 public actor ActorClient {
-    private let docket: Docket
-    private let definition: OperationDefinition<DocketSystem.Step, Int>
-    private let keyNames: [String]
+    /// The docket, its operation and its object keys, set up as workload 1's Docket is.
+    private let system: DocketSystem
     private let log: OrderLog
 
     public init(keys: Int) throws {
         log = OrderLog(keys: keys)
-        definition = DocketSystem.definition(log: log)
-        var registry = OperationRegistry()
-        try registry.register(definition)
-        docket = try Docket(registry: registry, configuration: DocketConfiguration(maxQueuedOperations: 20_000_000))
-        keyNames = (0..<keys).map { "object-\($0)" }
+        system = try DocketSystem(keys: keys, log: log)
     }
 
     /// Submits `operations` operations and awaits every outcome; returns ns per operation.
@@ -23,6 +18,7 @@ public actor ActorClient {
         var ids: [OperationID] = []
         ids.reserveCapacity(operations)
         let start = ContinuousClock.now
+        let (docket, definition, keyNames) = (system.docket, system.definition, system.keyNames)
         for index in 0..<operations {
             let key = index % keyNames.count
             let options = SubmitOptions(objectKey: keyNames[key])

@@ -15,8 +15,10 @@ public final class DocketSystem: KeyedSystem {
     }
 
     public let docket: Docket
-    private let definition: OperationDefinition<Step, Int>
-    private let keyNames: [String]
+    /// The trivial operation, registered with ``docket``.
+    let definition: OperationDefinition<Step, Int>
+    /// Each key's object key.
+    let keyNames: [String]
     private let ids = Mutex<[OperationID]>([])
 
     public convenience init(keys: Int, log: OrderLog) throws {
