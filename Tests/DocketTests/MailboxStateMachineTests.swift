@@ -30,6 +30,9 @@ struct MailboxStateMachineTests {
 
     static func id(_ n: UInt64) -> OperationID { OperationID(high: 0xD0C_4E7, low: n) }
 
+    /// A sequence number for each test ID, distinct per ID: the machine only hands it on.
+    static func sequence(of id: OperationID) -> UInt32 { UInt32(truncatingIfNeeded: id.low &* 7 &+ 3) }
+
     let a = Self.id(1)
     let b = Self.id(2)
     let c = Self.id(3)
@@ -44,7 +47,7 @@ struct MailboxStateMachineTests {
     func entry(
         _ id: OperationID, _ job: String? = nil, due: Duration = .zero, deps: [OperationID] = [], runsNow: Bool = false
     ) -> Entry {
-        Entry(id: id, job: job ?? "job\(id.low)", due: due, dependencies: deps, runsNow: runsNow)
+        Entry(id: id, sequence: Self.sequence(of: id), job: job ?? "job\(id.low)", due: due, dependencies: deps, runsNow: runsNow)
     }
 
     func seen(_ next: Machine.Next) -> Seen {
@@ -411,7 +414,12 @@ struct MailboxStateMachineTests {
         #expect(seen(machine.finish(a, outcome: .done, now: s(51), keepDraining: true)) == .run(b, attempt: 1, job: "B"))
     }
 
-    @Test("Starting the head hands the worker its attempt, the attempts of this retry round and whether it runs now")
+    @Test("A line entry of the engine's jobs takes 96 bytes: the sequence number fills what would be padding")
+    func entrySize() {
+        #expect(MemoryLayout<MailboxStateMachine<Job>.Entry>.stride == 96)
+    }
+
+    @Test("Starting the head hands the worker its attempt, the attempts of this retry round, whether it runs now and its ID's sequence number")
     func startCarriesTheHeadsCounts() {
         func start(_ next: Machine.Next) -> Machine.Start? {
             if case .run(let start) = next { return start }
@@ -421,6 +429,7 @@ struct MailboxStateMachineTests {
         _ = enqueueAll(&machine, [entry(a, "A", runsNow: true), entry(b, "B")])
         let first = start(machine.claim(now: .zero))
         #expect(first?.id == a)
+        #expect(first?.sequence == Self.sequence(of: a))
         #expect(first?.attempt == 1)
         #expect(first?.attemptsThisRound == 1)
         #expect(first?.runsNow == true)
@@ -443,6 +452,7 @@ struct MailboxStateMachineTests {
         #expect(seen(machine.finish(a, outcome: .done, now: s(4), keepDraining: false)) == .then(.makeReady))
         let next = start(machine.claim(now: s(4)))
         #expect(next?.id == b)
+        #expect(next?.sequence == Self.sequence(of: b))
         #expect(next?.attempt == 1)
         #expect(next?.attemptsThisRound == 1)
         #expect(next?.runsNow == false)

@@ -9,6 +9,9 @@ import Testing
 struct RecordTableTests {
     static let definition = OperationDefinition<Int, Int>("table") { value, _ in value }.erased(ordinal: 0)
 
+    /// `id` with the number it carries, as the tracker hands IDs to the table.
+    static func key(_ id: OperationID) -> SequencedID { SequencedID(id, cipher: cipher) }
+
     static func record(_ marker: Int, expires: Duration? = nil) -> TrackingRecord {
         var record = TrackingRecord(
             definition: definition, owner: "owner-\(marker)", objectKey: nil, created: .zero, runsNow: false, due: .zero)
@@ -48,14 +51,14 @@ struct RecordTableTests {
                 let index = Int(generator.next() % UInt64(live.count))
                 live.swapAt(index, live.count - 1)
                 let id = live.removeLast()
-                #expect(table.removeValue(forKey: id)?.attempt == reference.removeValue(forKey: id))
+                #expect(table.removeValue(forKey: Self.key(id))?.attempt == reference.removeValue(forKey: id))
             }
         }
         #expect(table.count == reference.count)
         #expect(reference.allSatisfy { table[$0.key]?.attempt == $0.value })
         #expect(Dictionary(uniqueKeysWithValues: table.entries.map { ($0.key, $0.value.attempt) }) == reference)
         #expect(table.box(OperationID(high: 0, low: 0)) == nil)
-        #expect(table.removeValue(forKey: OperationID(high: 1, low: 1)) == nil)
+        #expect(table.removeValue(forKey: Self.key(OperationID(high: 1, low: 1))) == nil)
     }
 
     static let cipher = SequenceCipher(keys: (0x1234_5678, 0x9ABC_DEF0, 0x0F1E_2D3C, 0x4B5A_6978))
@@ -108,7 +111,7 @@ struct RecordTableTests {
         #expect(table[late]?.attempt == 17)
         // A lookup of an ID that shares a slot but not its random bits finds nothing.
         #expect(table.box(Self.drawn(1, salt: 12_345)) == nil)
-        #expect(table.removeValue(forKey: first[0])?.attempt == 0)
+        #expect(table.removeValue(forKey: Self.key(first[0]))?.attempt == 0)
         #expect(table[first[0]] == nil)
         #expect(table.count == 16)
     }
@@ -133,7 +136,7 @@ struct RecordTableTests {
                 if generator.next() % 200 == 0 {
                     unread.append(taken)
                 } else {
-                    #expect(table.removeValue(forKey: taken)?.attempt == reference.removeValue(forKey: taken))
+                    #expect(table.removeValue(forKey: Self.key(taken))?.attempt == reference.removeValue(forKey: taken))
                 }
             }
             mostBehind = max(mostBehind, table.countBehind)
@@ -142,7 +145,7 @@ struct RecordTableTests {
         #expect(reference.allSatisfy { table[$0.key]?.attempt == $0.value })
         // Only the records left unread can be behind.
         #expect(mostBehind <= unread.count)
-        for id in unread + line { #expect(table.removeValue(forKey: id)?.attempt == reference.removeValue(forKey: id)) }
+        for id in unread + line { #expect(table.removeValue(forKey: Self.key(id))?.attempt == reference.removeValue(forKey: id)) }
         #expect(table.count == 0)
         #expect(reference.isEmpty)
     }
@@ -152,13 +155,16 @@ struct RecordTableTests {
         let tracker = Tracker(
             clock: EngineClock(ContinuousClock(), wallOrigin: Date()), unreadResultLifetime: .seconds(60),
             tombstoneLifetime: .seconds(60), names: [])
-        let ids = (0..<20_000).map { _ in tracker.mintID() }
+        let keys = (0..<20_000).map { _ in tracker.mintID() }
+        let ids = keys.map(\.id)
         #expect(Set(ids).count == ids.count)
-        var lastSequence: [Int: UInt64] = [:]
-        for id in ids {
-            let sequence = tracker.cipher.sequence(of: id)
-            #expect(sequence == (lastSequence[id.shardIndex] ?? 0) + 1)
-            lastSequence[id.shardIndex] = sequence
+        var lastSequence: [Int: UInt32] = [:]
+        for key in keys {
+            let sequence = tracker.cipher.sequence(of: key.id)
+            // The number drawn with the ID is the one it carries.
+            #expect(key.sequence == sequence)
+            #expect(sequence == (lastSequence[key.id.shardIndex] ?? 0) + 1)
+            lastSequence[key.id.shardIndex] = sequence
         }
         #expect(lastSequence.count == 64)
         // Apart from the sequence, the bits are the random source's: the high words differ.
@@ -174,9 +180,15 @@ struct RecordTableTests {
         let restored = tracker.cipher.id(OperationID(high: 42, low: 7 << 32 | 5), carrying: 1_000)
         tracker.restore(restored, Self.record(1))
         var next = tracker.mintID()
-        while next.shardIndex != 5 { next = tracker.mintID() }
-        #expect(tracker.cipher.sequence(of: next) == 1_001)
+        while next.id.shardIndex != 5 { next = tracker.mintID() }
+        #expect(next.sequence == 1_001)
+        #expect(tracker.cipher.sequence(of: next.id) == 1_001)
         #expect(tracker.isLive(restored))
+    }
+
+    @Test("A slot takes 40 bytes: the sequence number it keeps fills what would be padding")
+    func slotSize() {
+        #expect(MemoryLayout<RecordTable.Slot>.stride == 40)
     }
 
     @Test("A drained table gives its capacity back and keeps what is left")
@@ -185,7 +197,7 @@ struct RecordTableTests {
         let ids = (0..<50_000).map { OperationID(high: UInt64($0), low: UInt64($0) &* 0x9E37_79B9_7F4A_7C15) }
         for (index, id) in ids.enumerated() { table.insert(Self.record(index), for: id) }
         let peak = table.capacity
-        for id in ids.dropLast(10) { table.remove(id) }
+        for id in ids.dropLast(10) { table.remove(Self.key(id)) }
         #expect(table.capacity < peak / 64)
         #expect(ids.suffix(10).allSatisfy { table[$0] != nil })
         #expect(table.count == 10)
@@ -202,11 +214,11 @@ struct RecordTableTests {
             table.insert(Self.record(index), for: id)
             if index % 5 == 0 {
                 // Set after insertion, as a finished operation's result gets its expiry.
-                let (position, box) = try #require(table.locate(id))
+                let (position, box) = try #require(table.locate(Self.key(id)))
                 box.record.expires = expires
                 table.refresh(at: position, from: box)
             } else {
-                table.remove(id)
+                table.remove(Self.key(id))
                 table.insert(Self.record(index, expires: expires), for: id)
             }
             if expires == .seconds(10) { expiring.insert(id) }
@@ -215,7 +227,7 @@ struct RecordTableTests {
         // One full pass, seven slots at a time (the last batch may wrap a few slots into the next pass).
         var found: [OperationID] = []
         for _ in 0...(table.capacity / 7) {
-            found += table.expired(limit: 7, now: Duration.seconds(10).nanoseconds)
+            found += table.expired(limit: 7, now: Duration.seconds(10).nanoseconds).map(\.id)
         }
         #expect(Set(found) == expiring)
         #expect(found.count <= expiring.count + 7)
@@ -236,7 +248,7 @@ struct RecordTableTests {
         #expect(try #require(table.glance(delayed)).glance.state == nil)
 
         // Changed through the box and refreshed: the slot follows the record.
-        let (position, box) = try #require(table.locate(plain))
+        let (position, box) = try #require(table.locate(Self.key(plain)))
         box.record.state = .running
         box.record.progress = 40
         table.refresh(at: position, from: box)
@@ -244,7 +256,7 @@ struct RecordTableTests {
         #expect(running.state == .running && running.percent == 40)
 
         // Once the delayed record runs, its glance answers.
-        let (delayedPosition, delayedBox) = try #require(table.locate(delayed))
+        let (delayedPosition, delayedBox) = try #require(table.locate(Self.key(delayed)))
         delayedBox.record.state = .running
         table.refresh(at: delayedPosition, from: delayedBox)
         #expect(try #require(table.glance(delayed)).glance.state == .running)

@@ -515,7 +515,7 @@ struct ResultTests {
         func runNow(owner: String?) -> OperationID {
             let id = OperationID.random()
             let now = harness.docket.engine.clock.now()
-            tracker.insert(id, TrackingRecord(definition: definition, owner: owner, objectKey: "deal-1", created: now, runsNow: true, due: now), at: now)
+            tracker.insert(SequencedID(id, cipher: tracker.cipher), TrackingRecord(definition: definition, owner: owner, objectKey: "deal-1", created: now, runsNow: true, due: now), at: now)
             return id
         }
         let awaited = runNow(owner: "acme")
@@ -592,7 +592,7 @@ struct ResultTests {
         let tracker = harness.docket.engine.tracker
         let now = harness.docket.engine.clock.now()
         let id = OperationID.random()
-        tracker.insert(id, TrackingRecord(definition: try harness.docket.engine.definition(named: "record"), owner: nil, objectKey: "deal-1", created: now, runsNow: true, due: now), at: now)
+        tracker.insert(SequencedID(id, cipher: tracker.cipher), TrackingRecord(definition: try harness.docket.engine.definition(named: "record"), owner: nil, objectKey: "deal-1", created: now, runsNow: true, due: now), at: now)
         let repeatWait = Task { await tracker.wait(id, owner: nil, consumes: true, token: tracker.nextToken()) }
         #expect(await yield { harness.docket.engine.tracker.waiterCount(id) == 1 })
         tracker.reject(id, with: .blocked(by: .random(), key: "deal-1"), awaited: true)
@@ -608,7 +608,7 @@ struct ResultTests {
         let tracker = harness.docket.engine.tracker
         let now = harness.docket.engine.clock.now()
         let id = OperationID.random()
-        tracker.insert(id, TrackingRecord(definition: try harness.docket.engine.definition(named: "record"), owner: nil, objectKey: "deal-1", created: now, runsNow: true, due: now), at: now)
+        tracker.insert(SequencedID(id, cipher: tracker.cipher), TrackingRecord(definition: try harness.docket.engine.definition(named: "record"), owner: nil, objectKey: "deal-1", created: now, runsNow: true, due: now), at: now)
         tracker.reject(id, with: .blocked(by: .random(), key: "deal-1"), awaited: true)
         guard case .removed(let error) = tracker.resolveIfFinished(id, owner: nil, consumes: true) else {
             Issue.record("the refusal expired at once")

@@ -84,7 +84,9 @@ final class Engine: Sendable {
 
     /// What ``admit(_:options:runsNow:)`` settled for a submission.
     private struct Admission {
-        let id: OperationID
+        /// The drawn ID with the sequence number it carries.
+        let key: SequencedID
+        var id: OperationID { key.id }
         let now: Duration
         /// Every dependency has succeeded already (or there are none).
         let dependenciesMet: Bool
@@ -109,7 +111,7 @@ final class Engine: Sendable {
             throw DocketError(.invalidInput, "The object key is empty. Pass nil for an independent operation, or a non-empty key.")
         }
         let dependenciesMet = try tracker.registerDependencies(options.dependencies, owner: options.owner)
-        return Admission(id: tracker.mintID(), now: clock.now(), dependenciesMet: dependenciesMet)
+        return Admission(key: tracker.mintID(), now: clock.now(), dependenciesMet: dependenciesMet)
     }
 
     /// The whole of a submission without an idempotency key, a journal or a pending
@@ -120,8 +122,9 @@ final class Engine: Sendable {
         let id = admission.id
         try claimSlot(for: id, options: options)
         let due = admission.now + options.delay
-        track(id, definition, options: options, runsNow: runsNow, now: admission.now, due: due)
-        let entry = Mailbox.Machine.Entry(id: id, job: Job(definition: definition, input: input), due: due, runsNow: runsNow)
+        track(admission.key, definition, options: options, runsNow: runsNow, now: admission.now, due: due)
+        let entry = Mailbox.Machine.Entry(
+            id: id, sequence: admission.key.sequence, job: Job(definition: definition, input: input), due: due, runsNow: runsNow)
         let placed = try place(
             entry, on: ObjectKey(owner: options.owner, key: options.objectKey, id: id), journaling: nil, now: admission.now, options: options)
         // Counted before the line's turn, which may run the operation: totals never show
@@ -157,13 +160,13 @@ final class Engine: Sendable {
                 throw error
             }
         }
-        track(id, definition, options: options, runsNow: runsNow, now: now, due: due)
+        track(admission.key, definition, options: options, runsNow: runsNow, now: now, due: due)
         let pending = admission.dependenciesMet ? [] : options.dependencies
         if !pending.isEmpty {
             await supervisor.register(id, on: objectKey, dependencies: pending)
         }
         let entry = Mailbox.Machine.Entry(
-            id: id, job: Job(definition: definition, input: input), due: due, dependencies: pending, runsNow: runsNow)
+            id: id, sequence: admission.key.sequence, job: Job(definition: definition, input: input), due: due, dependencies: pending, runsNow: runsNow)
         let ticket: UInt64?
         do {
             let placed = try place(entry, on: objectKey, journaling: submitted, now: now, options: options)
@@ -187,8 +190,8 @@ final class Engine: Sendable {
     }
 
     /// Gives a submission its tracking record.
-    private func track(_ id: OperationID, _ definition: ErasedDefinition, options: SubmitOptions, runsNow: Bool, now: Duration, due: Duration) {
-        tracker.insert(id, TrackingRecord(
+    private func track(_ key: SequencedID, _ definition: ErasedDefinition, options: SubmitOptions, runsNow: Bool, now: Duration, due: Duration) {
+        tracker.insert(key, TrackingRecord(
             definition: definition, owner: options.owner, objectKey: options.objectKey, created: now,
             runsNow: runsNow, due: due), at: now)
     }

@@ -115,7 +115,9 @@ extension Engine {
             let key = ObjectKey(owner: submission.owner, key: submission.objectKey, id: id)
             let pending = met ? [] : submission.dependencies
             if !pending.isEmpty { await supervisor.register(id, on: key, dependencies: pending) }
-            var entry = Mailbox.Machine.Entry(id: id, job: Job(definition: definition, input: input), due: record.due, dependencies: pending)
+            var entry = Mailbox.Machine.Entry(
+                id: id, sequence: tracker.cipher.sequence(of: id), job: Job(definition: definition, input: input), due: record.due,
+                dependencies: pending)
             entry.attempt = submission.attempt
             entry.roundStart = submission.roundStart
             if let mailbox = enqueueRestored(entry, on: key) { unattended.append(mailbox) }
@@ -160,7 +162,8 @@ extension Engine {
         if isNew { journal.append(.failed(id, failure, at: journal.date(at))) }
         let key = MailboxDirectory.Key(ObjectKey(owner: submission.owner, key: submission.objectKey, id: id))
         // Without input the retry must bring corrected input; the entry holds the raw bytes meanwhile.
-        var entry = Mailbox.Machine.Entry(id: id, job: Job(definition: definition, input: input ?? submission.input), due: at)
+        var entry = Mailbox.Machine.Entry(
+            id: id, sequence: tracker.cipher.sequence(of: id), job: Job(definition: definition, input: input ?? submission.input), due: at)
         entry.attempt = submission.attempt
         entry.roundStart = submission.roundStart
         while true {

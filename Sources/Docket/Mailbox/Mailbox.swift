@@ -124,7 +124,9 @@ actor Mailbox {
     /// its retry policy reads, not the whole entry (its dependencies, its due time), so a run
     /// passed from turn to turn copies no more than it uses.
     struct Run: Sendable {
-        let id: OperationID
+        /// The operation's ID with the sequence number it carries, for the tracker.
+        let key: SequencedID
+        var id: OperationID { key.id }
         let job: Job
         /// Attempts started in this retry round, this one included.
         let attemptsThisRound: Int
@@ -410,7 +412,7 @@ actor Mailbox {
         switch consume result {
         case .success(let payload) where !timedOut:
             counters.succeeded()
-            if tracker.markSucceeded(id, payload, encodedOutput: encodedOutput, at: now) { completion.notices.append(.dependencySucceeded(id)) }
+            if tracker.markSucceeded(run.key, payload, encodedOutput: encodedOutput, at: now) { completion.notices.append(.dependencySucceeded(id)) }
             outcome = .done
         case .failure where context.isCancelled && !timedOut:
             counters.cancelled()
@@ -593,8 +595,9 @@ actor Mailbox {
             context = OperationContext(operationID: entry.id, attempt: entry.attempt, tracker: tracker)
         }
         engine.releaseQueuedSlot()
-        let ticket = tracker.markStarted(entry.id, attempt: entry.attempt, context: context, at: now)
-        var run = Run(id: entry.id, job: entry.job, attemptsThisRound: entry.attemptsThisRound, context: context)
+        let key = SequencedID(entry.id, sequence: entry.sequence)
+        let ticket = tracker.markStarted(key, attempt: entry.attempt, context: context, at: now)
+        var run = Run(key: key, job: entry.job, attemptsThisRound: entry.attemptsThisRound, context: context)
         // A body runs only once its records so far are durable, so a crash never loses an
         // operation whose body ran. An idempotent run-now operation is the exception: its
         // caller has not been answered, and running it twice does no harm.

@@ -18,15 +18,19 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
         var attempt = 0
         /// `attempt` when the current retry round began (a manual retry starts a new round).
         var roundStart = 0
-        // The two flags last, side by side: placed between the wider fields, each would
-        // take a word of its own.
+        // The two flags and the sequence number last, side by side: placed between the
+        // wider fields, each would take a word of its own; here they fill the last one.
         /// A run-now entry is removed, not kept, when its object blocks before its turn.
         let runsNow: Bool
         /// Reserved by a deletion in progress: it must not start.
         var isHeld = false
+        /// The sequence number `id` carries (``SequencedID``), for the tracker's lookups of the
+        /// running entry; the machine only hands it on.
+        let sequence: UInt32
 
-        init(id: OperationID, job: Job, due: Duration, dependencies: [OperationID] = [], runsNow: Bool = false) {
+        init(id: OperationID, sequence: UInt32, job: Job, due: Duration, dependencies: [OperationID] = [], runsNow: Bool = false) {
             self.id = id
+            self.sequence = sequence
             self.job = job
             dueNanoseconds = due.nanoseconds
             self.dependencies = dependencies
@@ -85,6 +89,8 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
     /// or dependencies.
     struct Start: Sendable {
         let id: OperationID
+        /// The sequence number `id` carries.
+        let sequence: UInt32
         let job: Job
         /// Attempts started so far, this one included.
         let attempt: Int
@@ -317,7 +323,7 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
         let head = line[0].id
         phase = .running(head)
         return .run(Start(
-            id: head, job: line[0].job, attempt: line[0].attempt, attemptsThisRound: line[0].attemptsThisRound,
+            id: head, sequence: line[0].sequence, job: line[0].job, attempt: line[0].attempt, attemptsThisRound: line[0].attemptsThisRound,
             runsNow: line[0].runsNow))
     }
 

@@ -27,9 +27,9 @@ struct ProbingTable: Sendable {
         slots[index].glance = glance
     }
 
-    /// The ID in the slot at `index` if it holds a record whose result expired by `now`.
-    func expiredID(at index: Int, now: Int64) -> OperationID? {
-        slots[index].expiredID(now: now)
+    /// The ID and its number in the slot at `index` if it holds a record whose result expired by `now`.
+    func expiredKey(at index: Int, now: Int64) -> SequencedID? {
+        slots[index].expiredKey(now: now)
     }
 
     /// Where the record of `id` sits.

@@ -66,7 +66,9 @@ struct RecordTable: Sendable {
         fileprivate let isBehind: Bool
     }
 
-    /// One record's place: its ID, box, result expiry and glance; an empty slot has no box.
+    /// One record's place: its ID, box, result expiry and glance, and the sequence number
+    /// the ID carries (in what would be padding), so a resize places it without deciphering;
+    /// an empty slot has no box.
     struct Slot: Sendable {
         var high: UInt64 = 0
         var low: UInt64 = 0
@@ -75,13 +77,14 @@ struct RecordTable: Sendable {
         /// `nil` marks an empty slot.
         var box: Box?
         var glance = Glance.empty
+        var sequence: UInt32 = 0
 
         var id: OperationID { OperationID(high: high, low: low) }
 
         func holds(_ id: OperationID) -> Bool { low == id.low && high == id.high }
 
-        /// The slot's ID if it holds a record whose result expired by `now` (nanoseconds).
-        func expiredID(now: Int64) -> OperationID? { box != nil && expires <= now ? id : nil }
+        /// The slot's ID and its number if it holds a record whose result expired by `now` (nanoseconds).
+        func expiredKey(now: Int64) -> SequencedID? { box != nil && expires <= now ? SequencedID(id, sequence: sequence) : nil }
 
         /// The slot's ID and a copy of its record, if it holds one.
         var entry: (key: OperationID, value: TrackingRecord)? { box.map { (key: id, value: $0.record) } }
@@ -115,39 +118,45 @@ struct RecordTable: Sendable {
     /// The number of records kept behind, not in their direct slot.
     var countBehind: Int { behind.count }
 
-    /// The ID's direct slot, by the sequence number it carries; the table has slots.
-    private func directIndex(_ id: OperationID) -> Int {
-        directIndex(sequence: cipher.sequence(of: id))
-    }
-
     /// The direct slot of the sequence number an ID carries; the table has slots.
-    private func directIndex(sequence: UInt64) -> Int {
+    private func directIndex(sequence: UInt32) -> Int {
         Int(truncatingIfNeeded: sequence) & (slots.count - 1)
     }
+
+    /// `id` with the sequence number it carries, deciphered.
+    private func sequenced(_ id: OperationID) -> SequencedID { SequencedID(id, cipher: cipher) }
 
     /// A copy of the record of `id`; assigning replaces it in place, assigning `nil` removes it.
     subscript(id: OperationID) -> TrackingRecord? {
         get { box(id)?.record }
         set {
+            let key = sequenced(id)
             if let newValue {
-                if let (position, box) = locate(id) {
+                if let (position, box) = locate(key) {
                     box.record = newValue
                     refresh(at: position, from: box)
                 } else {
-                    insert(newValue, for: id)
+                    insert(newValue, for: key)
                 }
             } else {
-                remove(id)
+                remove(key)
             }
         }
     }
 
     /// Adds the record of a new operation (its ID is fresh, so nothing is replaced).
     mutating func insert(_ record: TrackingRecord, for id: OperationID) {
+        insert(record, for: sequenced(id))
+    }
+
+    /// ``insert(_:for:)`` with the ID's sequence number known.
+    mutating func insert(_ record: TrackingRecord, for key: SequencedID) {
+        assertSequence(of: key)
         if (count + 1) * 4 > slots.count * 3, slots.count < Self.maximumDirectCapacity {
             resize(to: Swift.max(16, slots.count * 2))
         }
-        let index = directIndex(id)
+        let id = key.id
+        let index = directIndex(sequence: key.sequence)
         if slots[index].box != nil {
             // The older record goes behind: the newer is the one its line reaches next.
             var older = Slot()
@@ -155,40 +164,40 @@ struct RecordTable: Sendable {
             behind.insert(&older)
             direct -= 1
         }
-        slots[index] = Slot(high: id.high, low: id.low, expires: record.expiresNanoseconds, box: Box(record), glance: record.glance)
+        slots[index] = Slot(
+            high: id.high, low: id.low, expires: record.expiresNanoseconds, box: Box(record), glance: record.glance, sequence: key.sequence)
         direct += 1
     }
 
     /// The box of `id`'s record, to read the record in place while the shard is locked.
     func box(_ id: OperationID) -> Box? {
-        locate(id)?.box
+        locate(sequenced(id))?.box
     }
 
-    /// Where the record of `id` sits and its box, to change the record in place while the
+    /// Where the record of `key` sits and its box, to change the record in place while the
     /// shard is locked and then ``refresh(at:from:)`` its slot.
-    func locate(_ id: OperationID) -> (position: Position, box: Box)? {
-        guard let position = find(id), let box = box(at: position) else { return nil }
+    func locate(_ key: SequencedID) -> (position: Position, box: Box)? {
+        guard let position = find(key), let box = box(at: position) else { return nil }
         assertFresh(position)
         return (position, box)
     }
 
-    /// The box of `id`'s record with its result expiry (engine-clock nanoseconds,
+    /// The box of `key`'s record with its result expiry (engine-clock nanoseconds,
     /// `Int64.max` for none), from one probe.
-    func peek(_ id: OperationID) -> (box: Box, expires: Int64)? {
-        locate(id).map { ($0.box, kept(at: $0.position).expires) }
+    func peek(_ key: SequencedID) -> (box: Box, expires: Int64)? {
+        locate(key).map { ($0.box, kept(at: $0.position).expires) }
     }
 
     /// The result expiry and glance of `id`'s record, from its slot alone: the box is not
     /// retained, so the record's memory is not touched.
     func glance(_ id: OperationID) -> (expires: Int64, glance: Glance)? {
-        glance(id, sequence: cipher.sequence(of: id))
+        glance(sequenced(id))
     }
 
-    /// ``glance(_:)`` with the sequence number `id` carries deciphered by the caller, before
-    /// it locked the shard, so the lock is held for less time.
-    func glance(_ id: OperationID, sequence: UInt64) -> (expires: Int64, glance: Glance)? {
-        assert(sequence == cipher.sequence(of: id), "A glance placed by another ID's sequence number")
-        guard let position = find(id, sequence: sequence) else { return nil }
+    /// ``glance(_:)`` with the sequence number the ID carries deciphered by the caller,
+    /// before it locked the shard, so the lock is held for less time.
+    func glance(_ key: SequencedID) -> (expires: Int64, glance: Glance)? {
+        guard let position = find(key) else { return nil }
         assertFresh(position)
         return kept(at: position)
     }
@@ -215,21 +224,21 @@ struct RecordTable: Sendable {
             "A record changed through its box without refreshing its slot")
     }
 
-    /// Removes and returns the record of `id`, shrinking the table once it is mostly empty so
-    /// a burst of operations does not hold its peak memory after it drains.
-    mutating func removeValue(forKey id: OperationID) -> TrackingRecord? {
-        removeBox(id)?.record
+    /// Removes and returns the record of `key`, shrinking the table once it is mostly empty
+    /// so a burst of operations does not hold its peak memory after it drains.
+    mutating func removeValue(forKey key: SequencedID) -> TrackingRecord? {
+        removeBox(key)?.record
     }
 
-    /// Removes the record of `id` without copying it out: a copy retains every reference in
+    /// Removes the record of `key` without copying it out: a copy retains every reference in
     /// the record only to release them when the caller drops it.
-    mutating func remove(_ id: OperationID) {
-        _ = removeBox(id)
+    mutating func remove(_ key: SequencedID) {
+        _ = removeBox(key)
     }
 
-    /// Removes the record of `id` and returns its box, shrinking the table once it is mostly empty.
-    private mutating func removeBox(_ id: OperationID) -> Box? {
-        guard let position = find(id) else { return nil }
+    /// Removes the record of `key` and returns its box, shrinking the table once it is mostly empty.
+    private mutating func removeBox(_ key: SequencedID) -> Box? {
+        guard let position = find(key) else { return nil }
         let box: Box?
         if position.isBehind {
             box = behind.remove(at: position.index)
@@ -253,13 +262,13 @@ struct RecordTable: Sendable {
 
     /// Walks up to `limit` slots from where the last sweep stopped and returns the IDs whose
     /// result expired by `now` (nanoseconds). A full pass takes `capacity / limit` sweeps.
-    mutating func expired(limit: Int, now: Int64) -> [OperationID] {
+    mutating func expired(limit: Int, now: Int64) -> [SequencedID] {
         let capacity = capacity
         guard capacity > 0 else { return [] }
-        var found: [OperationID] = []
+        var found: [SequencedID] = []
         for _ in 0..<Swift.min(limit, capacity) {
             if cursor >= capacity { cursor = 0 }
-            if let id = cursor < slots.count ? slots[cursor].expiredID(now: now) : behind.expiredID(at: cursor - slots.count, now: now) {
+            if let id = cursor < slots.count ? slots[cursor].expiredKey(now: now) : behind.expiredKey(at: cursor - slots.count, now: now) {
                 found.append(id)
             }
             cursor += 1
@@ -277,18 +286,21 @@ struct RecordTable: Sendable {
         position.isBehind ? behind.kept(at: position.index) : (slots[position.index].expires, slots[position.index].glance)
     }
 
-    private func find(_ id: OperationID) -> Position? {
-        find(id, sequence: cipher.sequence(of: id))
+    /// Where `key`'s record sits.
+    private func find(_ key: SequencedID) -> Position? {
+        assertSequence(of: key)
+        if !slots.isEmpty {
+            let index = directIndex(sequence: key.sequence)
+            if slots[index].box != nil, slots[index].holds(key.id) { return Position(index: index, isBehind: false) }
+        }
+        if behind.count > 0, let index = behind.find(key.id) { return Position(index: index, isBehind: true) }
+        return nil
     }
 
-    /// Where `id`'s record sits, given the sequence number the ID carries.
-    private func find(_ id: OperationID, sequence: UInt64) -> Position? {
-        if !slots.isEmpty {
-            let index = directIndex(sequence: sequence)
-            if slots[index].box != nil, slots[index].holds(id) { return Position(index: index, isBehind: false) }
-        }
-        if behind.count > 0, let index = behind.find(id) { return Position(index: index, isBehind: true) }
-        return nil
+    /// Debug builds check that a key's sequence number is the one its ID carries: a wrong
+    /// one would place a record where no lookup finds it.
+    private func assertSequence(of key: SequencedID) {
+        assert(key.sequence == cipher.sequence(of: key.id), "An ID with another ID's sequence number")
     }
 
     private static func powerOfTwo(atLeast count: Int) -> Int {
@@ -311,7 +323,7 @@ struct RecordTable: Sendable {
 
     /// Puts a moved record in its direct slot if that is free, else behind.
     private mutating func place(_ slot: inout Slot) {
-        let index = directIndex(slot.id)
+        let index = directIndex(sequence: slot.sequence)
         if slots[index].box == nil {
             swap(&slots[index], &slot)
             direct += 1

@@ -38,8 +38,20 @@ struct SequenceCipher: Sendable {
     }
 
     /// The sequence number `id` carries.
-    func sequence(of id: OperationID) -> UInt64 {
-        decrypt((id.low & Self.fieldMask) >> Self.shift)
+    func sequence(of id: OperationID) -> UInt32 {
+        UInt32(truncatingIfNeeded: decrypt((id.low & Self.fieldMask) >> Self.shift))
+    }
+
+    /// `low`, an ID's low word, with the sequence number in place of its code: a key that
+    /// tells IDs apart as the ID does (the cipher is a permutation) and gives the number back
+    /// through ``sequence(inPlainLow:)`` without deciphering.
+    static func plainLow(_ low: UInt64, sequence: UInt32) -> UInt64 {
+        low & ~fieldMask | UInt64(sequence) << shift
+    }
+
+    /// The sequence number in a ``plainLow(_:sequence:)`` key.
+    static func sequence(inPlainLow low: UInt64) -> UInt32 {
+        UInt32(truncatingIfNeeded: (low & fieldMask) >> shift)
     }
 
     /// The code of a sequence number below ``count``.

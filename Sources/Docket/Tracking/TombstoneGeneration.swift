@@ -33,18 +33,16 @@ struct TombstoneGeneration: Sendable {
     private var behind = Probing()
     /// Whether tombstones go to their direct slots; once not, all are behind.
     private var isDirect = true
-    private let cipher: SequenceCipher
 
-    /// An empty generation, opened at `opened`, whose IDs carry their numbers through `cipher`.
-    init(opened: Int64, cipher: SequenceCipher) {
+    /// An empty generation, opened at `opened`.
+    init(opened: Int64) {
         self.opened = opened
-        self.cipher = cipher
     }
 
     /// A generation that holds `count` tombstones without growing, 7/8 full then when their
     /// numbers are consecutive.
-    init(opened: Int64, cipher: SequenceCipher, reservingFor count: Int) {
-        self.init(opened: opened, cipher: cipher)
+    init(opened: Int64, reservingFor count: Int) {
+        self.init(opened: opened)
         resize(to: count * 8 / 7 + 1)
     }
 
@@ -57,22 +55,23 @@ struct TombstoneGeneration: Sendable {
     /// How many tombstones are behind, not in their direct slot.
     var countBehind: Int { behind.count }
 
-    /// The packed word and expiry buried for `id`, whose number is `sequence`.
-    func find(_ id: OperationID, sequence: UInt64) -> (word: UInt64, expires: Int64)? {
-        guard !slots.isEmpty else { return behind.find(id) }
-        let slot = slots[index(sequence)]
+    /// The packed word and expiry buried for `key`.
+    func find(_ key: SequencedID) -> (word: UInt64, expires: Int64)? {
+        let probe = Slot(key)
+        guard !slots.isEmpty else { return behind.find(probe) }
+        let slot = slots[index(key.sequence)]
         if slot.word == 0 { return nil }
-        if slot.holds(id) { return (slot.word, slot.expires) }
-        return behind.find(id)
+        if slot.holds(probe) { return (slot.word, slot.expires) }
+        return behind.find(probe)
     }
 
-    /// Buries `id`, whose number is `sequence`; buried again, its tombstone is replaced.
-    mutating func insert(_ id: OperationID, sequence: UInt64, word: UInt64, expires: Int64) {
-        let slot = Slot(high: id.high, low: id.low, word: word, expires: expires)
+    /// Buries `key`; buried again, its tombstone is replaced.
+    mutating func insert(_ key: SequencedID, word: UInt64, expires: Int64) {
+        let slot = Slot(key, word: word, expires: expires)
         if isDirect, (count + 1) * 8 > slots.count * 7 { resize(to: Swift.max(16, slots.count + slots.count / 2)) }
         // A resize may have given up the direct slots.
         guard isDirect else { return behind.insert(slot) }
-        place(slot, at: index(sequence))
+        place(slot, at: index(key.sequence))
         if tooManyBehind { giveUpDirectSlots() }
     }
 
@@ -80,7 +79,7 @@ struct TombstoneGeneration: Sendable {
         if slots[index].word == 0 {
             slots[index] = slot
             direct += 1
-        } else if slots[index].holds(slot.id) {
+        } else if slots[index].holds(slot) {
             slots[index] = slot
         } else {
             behind.insert(slot)
@@ -101,8 +100,8 @@ struct TombstoneGeneration: Sendable {
     /// The slot of a sequence number: the number modulo the capacity, with two multiplications
     /// (Lemire, Kaser and Kurz, "Faster remainder by direct computation", 2019; exact for
     /// 32-bit numbers and capacities).
-    private func index(_ sequence: UInt64) -> Int {
-        Int(truncatingIfNeeded: (reducer &* sequence).multipliedFullWidth(by: UInt64(slots.count)).high)
+    private func index(_ sequence: UInt32) -> Int {
+        Int(truncatingIfNeeded: (reducer &* UInt64(sequence)).multipliedFullWidth(by: UInt64(slots.count)).high)
     }
 
     /// Places every tombstone again in `capacity` direct slots; those that meet go behind.
@@ -114,12 +113,15 @@ struct TombstoneGeneration: Sendable {
         reducer = UInt64.max / UInt64(capacity) &+ 1
         direct = 0
         behind = Probing()
-        for slot in old where slot.word != 0 { place(slot, at: index(cipher.sequence(of: slot.id))) }
-        oldBehind.forEach { place($0, at: index(cipher.sequence(of: $0.id))) }
+        for slot in old where slot.word != 0 { place(slot, at: index(slot.sequence)) }
+        oldBehind.forEach { place($0, at: index($0.sequence)) }
         if tooManyBehind { giveUpDirectSlots() }
     }
 
-    /// A tombstone's place: its ID, its packed word, its expiry.
+    /// A tombstone's place: its ID, its packed word, its expiry. The ID's low word is kept
+    /// with its sequence number in place of the number's code
+    /// (``SequenceCipher/plainLow(_:sequence:)``), which tells IDs apart as well and lets a
+    /// resize place the tombstone again without deciphering.
     struct Slot: Sendable {
         var high: UInt64 = 0
         var low: UInt64 = 0
@@ -127,9 +129,19 @@ struct TombstoneGeneration: Sendable {
         var word: UInt64 = 0
         var expires: Int64 = 0
 
-        var id: OperationID { OperationID(high: high, low: low) }
+        init() {}
 
-        func holds(_ id: OperationID) -> Bool { low == id.low && high == id.high }
+        init(_ key: SequencedID, word: UInt64 = 0, expires: Int64 = 0) {
+            high = key.id.high
+            low = SequenceCipher.plainLow(key.id.low, sequence: key.sequence)
+            self.word = word
+            self.expires = expires
+        }
+
+        var sequence: UInt32 { SequenceCipher.sequence(inPlainLow: low) }
+
+        /// Whether the two slots are for one ID.
+        func holds(_ other: Slot) -> Bool { low == other.low && high == other.high }
     }
 
     /// The tombstones behind: an insert-only open-addressing table with linear probing,
@@ -140,11 +152,11 @@ struct TombstoneGeneration: Sendable {
 
         var capacity: Int { slots.count }
 
-        func find(_ id: OperationID) -> (word: UInt64, expires: Int64)? {
+        func find(_ probe: Slot) -> (word: UInt64, expires: Int64)? {
             guard !slots.isEmpty else { return nil }
-            var index = home(id)
+            var index = home(probe)
             while slots[index].word != 0 {
-                if slots[index].holds(id) { return (slots[index].word, slots[index].expires) }
+                if slots[index].holds(probe) { return (slots[index].word, slots[index].expires) }
                 index = index + 1 == slots.count ? 0 : index + 1
             }
             return nil
@@ -152,9 +164,9 @@ struct TombstoneGeneration: Sendable {
 
         mutating func insert(_ slot: Slot) {
             if (count + 1) * 8 > slots.count * 7 { grow() }
-            var index = home(slot.id)
+            var index = home(slot)
             while slots[index].word != 0 {
-                if slots[index].holds(slot.id) {
+                if slots[index].holds(slot) {
                     slots[index] = slot
                     return
                 }
@@ -177,8 +189,8 @@ struct TombstoneGeneration: Sendable {
 
         /// Maps the ID's random low word onto `0..<capacity` by its top bits (multiply-shift,
         /// any capacity): its sequence number and shard bits, below, are not random here.
-        private func home(_ id: OperationID) -> Int {
-            Int(truncatingIfNeeded: id.low.multipliedFullWidth(by: UInt64(slots.count)).high)
+        private func home(_ slot: Slot) -> Int {
+            Int(truncatingIfNeeded: slot.low.multipliedFullWidth(by: UInt64(slots.count)).high)
         }
     }
 }

@@ -37,22 +37,33 @@ struct TombstoneTable: Sendable {
 
     /// Buries an operation at `now` (nanoseconds); it reads as unknown from `now + lifetime`.
     mutating func bury(_ id: OperationID, _ tombstone: Tombstone, now: Int64) {
+        bury(SequencedID(id, cipher: cipher), tombstone, now: now)
+    }
+
+    /// ``bury(_:_:now:)`` with the ID's sequence number known.
+    mutating func bury(_ key: SequencedID, _ tombstone: Tombstone, now: Int64) {
+        assert(key.sequence == cipher.sequence(of: key.id), "An ID with another ID's sequence number")
         if generations.last.map({ now >= $0.opened + span }) ?? true {
-            generations.append(TombstoneGeneration(opened: now, cipher: cipher))
+            generations.append(TombstoneGeneration(opened: now))
         } else if generations[generations.count - 1].count >= Self.generationCapacity {
             // A burst filled a table within its span: the next will likely fill too, so it is
             // sized for that from the start.
-            generations.append(TombstoneGeneration(opened: now, cipher: cipher, reservingFor: Self.generationCapacity))
+            generations.append(TombstoneGeneration(opened: now, reservingFor: Self.generationCapacity))
         }
-        generations[generations.count - 1].insert(id, sequence: cipher.sequence(of: id), word: tombstone.word, expires: now + lifetime)
+        generations[generations.count - 1].insert(key, word: tombstone.word, expires: now + lifetime)
     }
 
     /// The tombstone of `id`, or `nil` when there is none or it expired before `now`.
     func tombstone(_ id: OperationID, now: Int64) -> Tombstone? {
         guard !generations.isEmpty else { return nil }
-        let sequence = cipher.sequence(of: id)
+        return tombstone(SequencedID(id, cipher: cipher), now: now)
+    }
+
+    /// ``tombstone(_:now:)`` with the ID's sequence number known.
+    func tombstone(_ key: SequencedID, now: Int64) -> Tombstone? {
+        assert(key.sequence == cipher.sequence(of: key.id), "An ID with another ID's sequence number")
         for generation in generations.reversed() {
-            if let (word, expires) = generation.find(id, sequence: sequence) {
+            if let (word, expires) = generation.find(key) {
                 return expires > now ? Tombstone(word: word) : nil
             }
         }

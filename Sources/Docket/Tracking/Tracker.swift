@@ -95,9 +95,10 @@ final class Tracker: Sendable {
     /// number, enciphered with this docket's keys: the record table deciphers it to place the
     /// record beside the one submitted before it in that shard (``RecordTable``), and to
     /// anyone else it reads as random.
-    func mintID() -> OperationID {
+    func mintID() -> SequencedID {
         let drawn = OperationID.random()
-        return cipher.id(drawn, carrying: shard(drawn).sequence.add(1, ordering: .relaxed).newValue)
+        let sequence = UInt32(truncatingIfNeeded: shard(drawn).sequence.add(1, ordering: .relaxed).newValue & (SequenceCipher.count - 1))
+        return SequencedID(cipher.id(drawn, carrying: UInt64(sequence)), sequence: sequence)
     }
 
     func nextToken() -> UInt64 {
@@ -110,9 +111,16 @@ final class Tracker: Sendable {
     private func update<T>(
         _ id: OperationID, _ body: (inout TrackingRecord, inout Deferred, inout Counts, JournalWriter?) -> T
     ) -> T? {
+        update(SequencedID(id, cipher: cipher), body)
+    }
+
+    /// ``update(_:_:)`` with the ID's sequence number known.
+    private func update<T>(
+        _ key: SequencedID, _ body: (inout TrackingRecord, inout Deferred, inout Counts, JournalWriter?) -> T
+    ) -> T? {
         var deferred = Deferred()
-        let result = shard(id).state.withLock { state -> T? in
-            guard let (position, box) = state.records.locate(id) else { return nil }
+        let result = shard(key.id).state.withLock { state -> T? in
+            guard let (position, box) = state.records.locate(key) else { return nil }
             let result = body(&box.record, &deferred, &state.counts, state.journal)
             state.records.refresh(at: position, from: box)
             return result
@@ -139,9 +147,9 @@ final class Tracker: Sendable {
     /// every 32nd submission. The sweep's cursor is a cache miss of its own whenever it is
     /// read (a shard sees one submission in 64), so one run of 64 adjacent slots costs
     /// about what two slots read at every submission did, once instead of 32 times.
-    func insert(_ id: OperationID, _ record: TrackingRecord, at now: Duration) {
-        shard(id).state.withLock { state in
-            state.records.insert(record, for: id)
+    func insert(_ key: SequencedID, _ record: TrackingRecord, at now: Duration) {
+        shard(key.id).state.withLock { state in
+            state.records.insert(record, for: key)
             state.counts.queued += 1
             state.insertsSinceSweep += 1
             if state.insertsSinceSweep == Self.sweepEvery {
@@ -161,7 +169,7 @@ final class Tracker: Sendable {
     /// shard's IDs go on from the restored sequence numbers, so new records do not claim
     /// the restored ones' slots.
     func restore(_ id: OperationID, _ record: TrackingRecord) {
-        shard(id).sequence.max(cipher.sequence(of: id), ordering: .relaxed)
+        shard(id).sequence.max(UInt64(cipher.sequence(of: id)), ordering: .relaxed)
         shard(id).state.withLock { state in
             state.records.insert(record, for: id)
             switch record.state {
@@ -249,15 +257,15 @@ final class Tracker: Sendable {
 
     /// Returns the ticket of its journal record, if there is a journal.
     @discardableResult
-    func markStarted(_ id: OperationID, attempt: Int, context: OperationContext, at now: Duration) -> UInt64? {
-        update(id) { record, deferred, counts, journal -> UInt64? in
+    func markStarted(_ key: SequencedID, attempt: Int, context: OperationContext, at now: Duration) -> UInt64? {
+        update(key) { record, deferred, counts, journal -> UInt64? in
             if record.state == .waiting { counts.queued -= 1; counts.running += 1 }
             record.state = .running
             record.attempt = attempt
             record.started = now
             record.context = context
             Self.emit(.state(.running), record, &deferred)
-            return journal?.append(.started(id, attempt: attempt))
+            return journal?.append(.started(key.id, attempt: attempt))
         } ?? nil
     }
 
@@ -296,10 +304,11 @@ final class Tracker: Sendable {
     ///
     /// With a journal, `encodedOutput` is the output as the definition encodes it (encoded by
     /// the caller, outside the lock).
-    func markSucceeded(_ id: OperationID, _ payload: OperationPayload, encodedOutput: Data?, at now: Duration) -> Bool {
+    func markSucceeded(_ key: SequencedID, _ payload: OperationPayload, encodedOutput: Data?, at now: Duration) -> Bool {
+        let id = key.id
         var deferred = Deferred()
         let hasDependents = shard(id).state.withLock { state -> Bool in
-            guard let (position, box) = state.records.locate(id) else { return false }
+            guard let (position, box) = state.records.locate(key) else { return false }
             if box.record.state == .running { state.counts.running -= 1; state.counts.succeeded += 1 }
             let expires: Duration
             switch box.record.retention {
@@ -313,7 +322,7 @@ final class Tracker: Sendable {
             if box.record.consumed, let journal = state.journal { journal.append(.consumed(id, at: journal.date(now))) }
             if case .readOnce = box.record.retention, box.record.consumed {
                 let hasDependents = box.record.hasDependents
-                Self.buryConsumedSuccess(id, box, from: &state, now: now)
+                Self.buryConsumedSuccess(key, box, from: &state, now: now)
                 return hasDependents
             }
             box.record.expires = expires
@@ -376,15 +385,16 @@ final class Tracker: Sendable {
     func markCancelled(_ id: OperationID, reason: CancellationReason) -> Bool? {
         let now = clock.now()
         var deferred = Deferred()
+        let key = SequencedID(id, cipher: cipher)
         let hasDependents = shard(id).state.withLock { state -> Bool? in
-            guard var record = state.records.removeValue(forKey: id) else { return nil }
+            guard var record = state.records.removeValue(forKey: key) else { return nil }
             Self.uncount(record.state, &state.counts)
             if let journal = state.journal { journal.append(.cancelled(id, reason, at: journal.date(now))) }
             record.state = .cancelled(reason)
             record.outcome = .failure(OperationFailure(.cancelled, "The operation was \(reason == .cancelled ? "cancelled" : "deleted") (\(reason.rawValue)).") )
             record.context = nil
             Self.finish(&record, &deferred)
-            Self.bury(id, record, consumed: false, into: &state, now: now)
+            Self.bury(key, record, consumed: false, into: &state, now: now)
             return record.hasDependents
         }
         deferred.perform()
@@ -398,8 +408,9 @@ final class Tracker: Sendable {
     func reject(_ id: OperationID, with error: DocketError, awaited: Bool) {
         let now = clock.nowNanoseconds()
         var deferred = Deferred()
+        let key = SequencedID(id, cipher: cipher)
         shard(id).state.withLock { state in
-            guard let record = state.records.removeValue(forKey: id) else { return }
+            guard let record = state.records.removeValue(forKey: key) else { return }
             Self.uncount(record.state, &state.counts)
             state.journal?.append(.rejected(id))
             for waiter in record.waiters { deferred.resumptions.append((waiter.continuation, .removed(error))) }
@@ -418,9 +429,9 @@ final class Tracker: Sendable {
     /// What a wait on `id` gets when `owner` has no live record under it: the refusal kept
     /// for its caller (read, not taken: an idempotent repeat may wait on the same ID, and the
     /// caller must get the refusal all the same), else its tombstone's answer, else not found.
-    private static func resolutionWithoutRecord(_ id: OperationID, owner: String?, _ state: ShardState, now: Duration) -> WaitResolution {
-        if let rejection = state.rejections[id], rejection.owner == owner, rejection.expires > now.nanoseconds { return .removed(rejection.error) }
-        if let tombstone = state.tombstones.tombstone(id, now: now.nanoseconds), tombstone.isOwned(by: owner) { return .outcome(answer(tombstone)) }
+    private static func resolutionWithoutRecord(_ key: SequencedID, owner: String?, _ state: ShardState, now: Duration) -> WaitResolution {
+        if let rejection = state.rejections[key.id], rejection.owner == owner, rejection.expires > now.nanoseconds { return .removed(rejection.error) }
+        if let tombstone = state.tombstones.tombstone(key, now: now.nanoseconds), tombstone.isOwned(by: owner) { return .outcome(answer(tombstone)) }
         return .outcome(.notFound)
     }
 
@@ -451,8 +462,9 @@ final class Tracker: Sendable {
     /// The record or tombstone of `id` as `owner` may see it.
     func lookup(_ id: OperationID, owner: String?) -> Visibility {
         let now = clock.now()
+        let key = SequencedID(id, cipher: cipher)
         return shard(id).state.withLock { state in
-            Self.answer(id, owner: owner, &state, now: now, live: { box, _ in .record(box.record) }, tombstone: { .tombstone($0) }) ?? .none
+            Self.answer(key, owner: owner, &state, now: now, live: { box, _ in .record(box.record) }, tombstone: { .tombstone($0) }) ?? .none
         }
     }
 
@@ -483,12 +495,12 @@ final class Tracker: Sendable {
         // slot is read without retaining the box, whose header is another cache miss. When it
         // does not (a record that may read as delayed, a tombstone, an unknown ID), the read
         // goes on under the same lock, with the clock read there.
-        let sequence = cipher.sequence(of: id)
+        let key = SequencedID(id, cipher: cipher)
         let found = shard(id).state.withLock { state -> (answer: OperationProgress, expires: Int64)? in
-            if let slot = state.records.glance(id, sequence: sequence), let glanced = slot.glance.state {
+            if let slot = state.records.glance(key), let glanced = slot.glance.state {
                 return (OperationProgress(state: glanced, percent: Int(slot.glance.percent)), slot.expires)
             }
-            return Self.answer(id, owner: nil, &state, now: clock.now(), live: live, tombstone: buried).map { ($0, .max) }
+            return Self.answer(key, owner: nil, &state, now: clock.now(), live: live, tombstone: buried).map { ($0, .max) }
         }
         guard let found else { throw DocketError.notFound(id) }
         // Unexpired now, so unexpired when the slot was copied (engine clocks never go back):
@@ -501,8 +513,9 @@ final class Tracker: Sendable {
     /// Reads `id`'s record, or else its tombstone, as `owner` may see it, under the shard lock.
     private func read<T: Sendable>(_ id: OperationID, owner: String?, live: (RecordTable.Box, Duration) -> T, tombstone: (Tombstone) -> T) throws -> T {
         let now = clock.now()
+        let key = SequencedID(id, cipher: cipher)
         let found = shard(id).state.withLock { state in
-            Self.answer(id, owner: owner, &state, now: now, live: live, tombstone: tombstone)
+            Self.answer(key, owner: owner, &state, now: now, live: live, tombstone: tombstone)
         }
         guard let found else { throw DocketError.notFound(id) }
         return found
@@ -511,11 +524,11 @@ final class Tracker: Sendable {
     /// The answer from `id`'s live record, or else its tombstone, as `owner` may see it,
     /// expiring the record's result if its window has ended by `now`.
     private static func answer<T: Sendable>(
-        _ id: OperationID, owner: String?, _ state: inout ShardState, now: Duration,
+        _ key: SequencedID, owner: String?, _ state: inout ShardState, now: Duration,
         live: (RecordTable.Box, Duration) -> T, tombstone: (Tombstone) -> T
     ) -> T? {
-        if let box = liveBox(id, &state, now: now), box.record.owner == owner { return live(box, now) }
-        if let buried = state.tombstones.tombstone(id, now: now.nanoseconds), buried.isOwned(by: owner) { return tombstone(buried) }
+        if let box = liveBox(key, &state, now: now), box.record.owner == owner { return live(box, now) }
+        if let buried = state.tombstones.tombstone(key, now: now.nanoseconds), buried.isOwned(by: owner) { return tombstone(buried) }
         return nil
     }
 
@@ -548,11 +561,12 @@ final class Tracker: Sendable {
     /// Takes the result: the first taker of a read-once result gets it, later ones `.consumed`.
     func take(_ id: OperationID, owner: String?) -> ResultTake<OperationPayload> {
         let now = clock.now()
+        let key = SequencedID(id, cipher: cipher)
         return shard(id).state.withLock { state in
-            if let box = Self.liveBox(id, &state, now: now), box.record.owner == owner {
-                return Self.take(id, box, consuming: true, from: &state, now: now)
+            if let box = Self.liveBox(key, &state, now: now), box.record.owner == owner {
+                return Self.take(key, box, consuming: true, from: &state, now: now)
             }
-            if let tombstone = state.tombstones.tombstone(id, now: now.nanoseconds), tombstone.isOwned(by: owner) {
+            if let tombstone = state.tombstones.tombstone(key, now: now.nanoseconds), tombstone.isOwned(by: owner) {
                 return Self.answer(tombstone)
             }
             return .notFound
@@ -563,12 +577,13 @@ final class Tracker: Sendable {
     /// Waiting on a finished operation takes this path: no continuation, no suspension.
     func resolveIfFinished(_ id: OperationID, owner: String?, consumes: Bool) -> WaitResolution? {
         let now = clock.now()
+        let key = SequencedID(id, cipher: cipher)
         return shard(id).state.withLock { state -> WaitResolution? in
-            if let box = Self.liveBox(id, &state, now: now), box.record.owner == owner {
+            if let box = Self.liveBox(key, &state, now: now), box.record.owner == owner {
                 guard box.record.state.isFinished else { return nil }
-                return .outcome(Self.take(id, box, consuming: consumes, from: &state, now: now))
+                return .outcome(Self.take(key, box, consuming: consumes, from: &state, now: now))
             }
-            return Self.resolutionWithoutRecord(id, owner: owner, state, now: now)
+            return Self.resolutionWithoutRecord(key, owner: owner, state, now: now)
         }
     }
 
@@ -581,12 +596,13 @@ final class Tracker: Sendable {
         if let resolved = resolveIfFinished(id, owner: owner, consumes: consumes) { return resolved }
         return await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<WaitResolution, Never>) in
+                let key = SequencedID(id, cipher: cipher)
                 let immediate = shard(id).state.withLock { state -> WaitResolution? in
                     // Read under the lock: a timer that fired before it found no waiter here.
                     let now = clock.now()
-                    if let box = Self.liveBox(id, &state, now: now), box.record.owner == owner {
+                    if let box = Self.liveBox(key, &state, now: now), box.record.owner == owner {
                         if box.record.state.isFinished {
-                            return .outcome(Self.take(id, box, consuming: consumes, from: &state, now: now))
+                            return .outcome(Self.take(key, box, consuming: consumes, from: &state, now: now))
                         }
                         if let deadline, now >= deadline { return .gaveUp }
                         // A task cancelled before this lock ran its handler already, which found
@@ -595,7 +611,7 @@ final class Tracker: Sendable {
                         box.record.waiters.append(.init(token: token, consumes: consumes, continuation: continuation))
                         return nil
                     }
-                    return Self.resolutionWithoutRecord(id, owner: owner, state, now: now)
+                    return Self.resolutionWithoutRecord(key, owner: owner, state, now: now)
                 }
                 if let immediate { continuation.resume(returning: immediate) }
             }
@@ -626,7 +642,7 @@ final class Tracker: Sendable {
         let token = nextToken()
         let (stream, continuation) = AsyncStream<OperationEvent>.makeStream(bufferingPolicy: .unbounded)
         let found = shard(id).state.withLock { state -> Bool in
-            Self.expireIfDue(id, &state, now: now)
+            Self.expireIfDue(SequencedID(id, cipher: cipher), &state, now: now)
             if var record = state.records[id], record.owner == owner {
                 continuation.yield(.snapshot(status(id, record, now: now)))
                 if record.state.isFinished {
@@ -747,7 +763,7 @@ final class Tracker: Sendable {
     }
 
     private static func take(
-        _ id: OperationID, _ box: RecordTable.Box, consuming: Bool, from state: inout ShardState, now: Duration
+        _ key: SequencedID, _ box: RecordTable.Box, consuming: Bool, from state: inout ShardState, now: Duration
     ) -> ResultTake<OperationPayload> {
         // Read through the box: copying a whole record out to read four fields costs more than the rest.
         let keeps = if case .keep = box.record.retention { true } else { false }
@@ -771,10 +787,10 @@ final class Tracker: Sendable {
             case .failure(let failure): return .finished(.failure(failure))
             }
         }
-        if let journal = state.journal { journal.append(.consumed(id, at: journal.date(now))) }
+        if let journal = state.journal { journal.append(.consumed(key.id, at: journal.date(now))) }
         switch outcome {
         case .success(let payload):
-            buryConsumedSuccess(id, box, from: &state, now: now)
+            buryConsumedSuccess(key, box, from: &state, now: now)
             return .finished(.success(payload))
         case .failure(let failure):
             // A succeeded record holds a success (`succeed` sets both under one lock).
@@ -796,25 +812,25 @@ final class Tracker: Sendable {
     /// Removes a read-once success whose result was just consumed, and buries its tombstone.
     /// The tombstone is made from fields read through the box: passing `box.record` whole
     /// would copy the record, retaining every reference in it.
-    private static func buryConsumedSuccess(_ id: OperationID, _ box: RecordTable.Box, from state: inout ShardState, now: Duration) {
+    private static func buryConsumedSuccess(_ key: SequencedID, _ box: RecordTable.Box, from state: inout ShardState, now: Duration) {
         let tombstone = Tombstone(
             definition: box.record.definition.ordinal, owner: box.record.owner, state: box.record.state, consumed: true)
-        state.records.remove(id)
+        state.records.remove(key)
         state.counts.succeeded -= 1
-        state.tombstones.bury(id, tombstone, now: now.nanoseconds)
+        state.tombstones.bury(key, tombstone, now: now.nanoseconds)
     }
 
-    private static func bury(_ id: OperationID, _ record: TrackingRecord, consumed: Bool, into state: inout ShardState, now: Duration) {
+    private static func bury(_ key: SequencedID, _ record: TrackingRecord, consumed: Bool, into state: inout ShardState, now: Duration) {
         let tombstone = Tombstone(definition: record.definition.ordinal, owner: record.owner, state: record.state, consumed: consumed)
-        state.tombstones.bury(id, tombstone, now: now.nanoseconds)
+        state.tombstones.bury(key, tombstone, now: now.nanoseconds)
     }
 
     /// The box of `id`'s record, or `nil` when there is none or its result has just expired
     /// (leaving a tombstone). One probe of the table serves both: the expiry is in the slot.
-    private static func liveBox(_ id: OperationID, _ state: inout ShardState, now: Duration) -> RecordTable.Box? {
-        guard let (box, expires) = state.records.peek(id) else { return nil }
+    private static func liveBox(_ key: SequencedID, _ state: inout ShardState, now: Duration) -> RecordTable.Box? {
+        guard let (box, expires) = state.records.peek(key) else { return nil }
         if expires <= now.nanoseconds {
-            expire(id, &state, now: now)
+            expire(key, &state, now: now)
             return nil
         }
         return box
@@ -822,24 +838,24 @@ final class Tracker: Sendable {
 
     /// Expires the unread or kept result of `id` if its time has come (a tombstone's own
     /// expiry is checked where it is read).
-    private static func expireIfDue(_ id: OperationID, _ state: inout ShardState, now: Duration) {
-        if let expires = state.records.glance(id)?.expires, expires <= now.nanoseconds {
-            expire(id, &state, now: now)
+    private static func expireIfDue(_ key: SequencedID, _ state: inout ShardState, now: Duration) {
+        if let expires = state.records.glance(key)?.expires, expires <= now.nanoseconds {
+            expire(key, &state, now: now)
         }
     }
 
-    private static func expire(_ id: OperationID, _ state: inout ShardState, now: Duration) {
-        guard var record = state.records.removeValue(forKey: id) else { return }
+    private static func expire(_ key: SequencedID, _ state: inout ShardState, now: Duration) {
+        guard var record = state.records.removeValue(forKey: key) else { return }
         uncount(record.state, &state.counts)
         record.outcome = nil
-        bury(id, record, consumed: false, into: &state, now: now)
+        bury(key, record, consumed: false, into: &state, now: now)
     }
 
     /// Expires the results found in the next `limit` slots of the record table (the whole
     /// table with `limit == nil`), and drops tombstone generations whose window has passed.
     private static func sweep(_ state: inout ShardState, now: Duration, limit: Int?) {
-        for id in state.records.expired(limit: limit ?? state.records.capacity, now: now.nanoseconds) {
-            expire(id, &state, now: now)
+        for key in state.records.expired(limit: limit ?? state.records.capacity, now: now.nanoseconds) {
+            expire(key, &state, now: now)
         }
         state.tombstones.dropExpired(now: now.nanoseconds)
         if now.nanoseconds >= state.rejectionsExpire {
