@@ -414,9 +414,10 @@ struct MailboxStateMachineTests {
         #expect(seen(machine.finish(a, outcome: .done, now: s(51), keepDraining: true)) == .run(b, attempt: 1, job: "B"))
     }
 
-    @Test("A line entry of the engine's jobs takes 96 bytes: the sequence number fills what would be padding")
+    @Test("A line entry of the engine's jobs takes 96 bytes and a start 80: the sequence number fills what would be padding")
     func entrySize() {
         #expect(MemoryLayout<MailboxStateMachine<Job>.Entry>.stride == 96)
+        #expect(MemoryLayout<MailboxStateMachine<Job>.Start>.stride == 80)
     }
 
     @Test("Starting the head hands the worker its attempt, the attempts of this retry round, whether it runs now and its ID's sequence number")

@@ -124,15 +124,18 @@ actor Mailbox {
     /// its retry policy reads, not the whole entry (its dependencies, its due time), so a run
     /// passed from turn to turn copies no more than it uses.
     struct Run: Sendable {
-        /// The operation's ID with the sequence number it carries, for the tracker.
-        let key: SequencedID
-        var id: OperationID { key.id }
+        let id: OperationID
         let job: Job
         /// Attempts started in this retry round, this one included.
         let attemptsThisRound: Int
         let context: OperationContext
         /// The journal ticket of its start, when the body must not run before it is durable.
         var durableStart: UInt64?
+        /// The sequence number `id` carries (last, where it takes no word of its own).
+        let sequence: UInt32
+
+        /// The ID with its number, for the tracker.
+        var key: SequencedID { SequencedID(id, sequence: sequence) }
     }
 
     /// What a worker learns when an attempt ends: the next head it started, if any, the
@@ -416,7 +419,7 @@ actor Mailbox {
             outcome = .done
         case .failure where context.isCancelled && !timedOut:
             counters.cancelled()
-            if tracker.markCancelled(id, reason: .cancelled) == true { completion.notices.append(.removed([id])) }
+            if tracker.markCancelled(run.key, reason: .cancelled) == true { completion.notices.append(.removed([id])) }
             outcome = .done
         case let ended:
             func timeout() -> OperationFailure {
@@ -437,11 +440,11 @@ actor Mailbox {
                 let due = now + policy.delay(afterAttempt: run.attemptsThisRound)
                 counters.retried()
                 engine.claimQueuedSlot()
-                tracker.markRequeued(id, error: failure, due: due)
+                tracker.markRequeued(run.key, error: failure, due: due)
                 outcome = .retry(at: due)
             } else {
                 counters.failed()
-                tracker.markFailed(id, failure)
+                tracker.markFailed(run.key, failure)
                 outcome = .failed
             }
         }
@@ -597,7 +600,7 @@ actor Mailbox {
         engine.releaseQueuedSlot()
         let key = SequencedID(entry.id, sequence: entry.sequence)
         let ticket = tracker.markStarted(key, attempt: entry.attempt, context: context, at: now)
-        var run = Run(key: key, job: entry.job, attemptsThisRound: entry.attemptsThisRound, context: context)
+        var run = Run(id: entry.id, job: entry.job, attemptsThisRound: entry.attemptsThisRound, context: context, sequence: entry.sequence)
         // A body runs only once its records so far are durable, so a crash never loses an
         // operation whose body ran. An idempotent run-now operation is the exception: its
         // caller has not been answered, and running it twice does no harm.

@@ -89,14 +89,14 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
     /// or dependencies.
     struct Start: Sendable {
         let id: OperationID
-        /// The sequence number `id` carries.
-        let sequence: UInt32
         let job: Job
         /// Attempts started so far, this one included.
         let attempt: Int
         /// Attempts started in this retry round, this one included.
         let attemptsThisRound: Int
         let runsNow: Bool
+        /// The sequence number `id` carries (last, where it takes no word of its own).
+        let sequence: UInt32
     }
 
     enum Next: Sendable {
@@ -323,8 +323,8 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
         let head = line[0].id
         phase = .running(head)
         return .run(Start(
-            id: head, sequence: line[0].sequence, job: line[0].job, attempt: line[0].attempt, attemptsThisRound: line[0].attemptsThisRound,
-            runsNow: line[0].runsNow))
+            id: head, job: line[0].job, attempt: line[0].attempt, attemptsThisRound: line[0].attemptsThisRound,
+            runsNow: line[0].runsNow, sequence: line[0].sequence))
     }
 
     /// Decide what the idle line does next.

@@ -126,11 +126,10 @@ struct RecordTable: Sendable {
     /// `id` with the sequence number it carries, deciphered.
     private func sequenced(_ id: OperationID) -> SequencedID { SequencedID(id, cipher: cipher) }
 
-    /// A copy of the record of `id`; assigning replaces it in place, assigning `nil` removes it.
-    subscript(id: OperationID) -> TrackingRecord? {
-        get { box(id)?.record }
+    /// A copy of the record of `key`; assigning replaces it in place, assigning `nil` removes it.
+    subscript(key: SequencedID) -> TrackingRecord? {
+        get { box(key)?.record }
         set {
-            let key = sequenced(id)
             if let newValue {
                 if let (position, box) = locate(key) {
                     box.record = newValue
@@ -144,12 +143,18 @@ struct RecordTable: Sendable {
         }
     }
 
+    /// A copy of the record of `id`; assigning replaces it in place, assigning `nil` removes it.
+    subscript(id: OperationID) -> TrackingRecord? {
+        get { box(id)?.record }
+        set { self[sequenced(id)] = newValue }
+    }
+
     /// Adds the record of a new operation (its ID is fresh, so nothing is replaced).
     mutating func insert(_ record: TrackingRecord, for id: OperationID) {
         insert(record, for: sequenced(id))
     }
 
-    /// ``insert(_:for:)`` with the ID's sequence number known.
+    /// The insert of the `OperationID` overload, with the ID's sequence number known.
     mutating func insert(_ record: TrackingRecord, for key: SequencedID) {
         assertSequence(of: key)
         if (count + 1) * 4 > slots.count * 3, slots.count < Self.maximumDirectCapacity {
@@ -171,7 +176,14 @@ struct RecordTable: Sendable {
 
     /// The box of `id`'s record, to read the record in place while the shard is locked.
     func box(_ id: OperationID) -> Box? {
-        locate(sequenced(id))?.box
+        box(sequenced(id))
+    }
+
+    /// The box of `key`'s record, to read the record in place while the shard is locked; a
+    /// change to what the slot mirrors (``Glance``, the result expiry) must
+    /// ``refresh(at:from:)`` it, which needs ``locate(_:)``.
+    func box(_ key: SequencedID) -> Box? {
+        locate(key)?.box
     }
 
     /// Where the record of `key` sits and its box, to change the record in place while the
@@ -194,8 +206,8 @@ struct RecordTable: Sendable {
         glance(sequenced(id))
     }
 
-    /// ``glance(_:)`` with the sequence number the ID carries deciphered by the caller,
-    /// before it locked the shard, so the lock is held for less time.
+    /// The glance of the `OperationID` overload, with the sequence number the ID carries
+    /// deciphered by the caller (before it locks the shard, so the lock is held for less time).
     func glance(_ key: SequencedID) -> (expires: Int64, glance: Glance)? {
         guard let position = find(key) else { return nil }
         assertFresh(position)
@@ -260,8 +272,9 @@ struct RecordTable: Sendable {
         [AnySequence(slots.lazy.compactMap(\.entry)), AnySequence(behind.entries)].joined()
     }
 
-    /// Walks up to `limit` slots from where the last sweep stopped and returns the IDs whose
-    /// result expired by `now` (nanoseconds). A full pass takes `capacity / limit` sweeps.
+    /// Walks up to `limit` slots from where the last sweep stopped and returns the IDs, with
+    /// their numbers, whose result expired by `now` (nanoseconds). A full pass takes
+    /// `capacity / limit` sweeps.
     mutating func expired(limit: Int, now: Int64) -> [SequencedID] {
         let capacity = capacity
         guard capacity > 0 else { return [] }

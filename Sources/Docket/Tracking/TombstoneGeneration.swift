@@ -187,8 +187,9 @@ struct TombstoneGeneration: Sendable {
             for slot in old where slot.word != 0 { insert(slot) }
         }
 
-        /// Maps the ID's random low word onto `0..<capacity` by its top bits (multiply-shift,
-        /// any capacity): its sequence number and shard bits, below, are not random here.
+        /// Maps the slot's low word onto `0..<capacity` by its top bits, the ID's random ones
+        /// (multiply-shift, any capacity): its sequence number and shard bits, below, are not
+        /// random here.
         private func home(_ slot: Slot) -> Int {
             Int(truncatingIfNeeded: slot.low.multipliedFullWidth(by: UInt64(slots.count)).high)
         }

@@ -1,7 +1,8 @@
 /// The tombstones of one ``Tracker`` shard: what is left of operations whose result was
 /// taken, expired, or that were cancelled or deleted, for the tombstone window.
 ///
-/// A tombstone is 32 bytes (the ID, one packed word, the expiry) with no entry in any expiry
+/// A tombstone is 32 bytes (its ID's two words, the low one with the ID's sequence number in
+/// place of its code; one packed word; the expiry) with no entry in any expiry
 /// heap. Tombstones all live for the same window, so they are kept in generations by burial
 /// time: a generation covers at most 1/16 of the window (and at most ``generationCapacity``
 /// tombstones) and is dropped whole once its last tombstone has expired. Within a
@@ -40,7 +41,7 @@ struct TombstoneTable: Sendable {
         bury(SequencedID(id, cipher: cipher), tombstone, now: now)
     }
 
-    /// ``bury(_:_:now:)`` with the ID's sequence number known.
+    /// The burial of the `OperationID` overload, with the ID's sequence number known.
     mutating func bury(_ key: SequencedID, _ tombstone: Tombstone, now: Int64) {
         assert(key.sequence == cipher.sequence(of: key.id), "An ID with another ID's sequence number")
         if generations.last.map({ now >= $0.opened + span }) ?? true {
@@ -59,7 +60,7 @@ struct TombstoneTable: Sendable {
         return tombstone(SequencedID(id, cipher: cipher), now: now)
     }
 
-    /// ``tombstone(_:now:)`` with the ID's sequence number known.
+    /// The lookup of the `OperationID` overload, with the ID's sequence number known.
     func tombstone(_ key: SequencedID, now: Int64) -> Tombstone? {
         assert(key.sequence == cipher.sequence(of: key.id), "An ID with another ID's sequence number")
         for generation in generations.reversed() {

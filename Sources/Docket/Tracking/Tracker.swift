@@ -92,9 +92,10 @@ final class Tracker: Sendable {
 
     /// Draws the ID of a new operation: 102 bits from the secure random source, among them the
     /// six that choose its shard, and in the 26 bits above those the shard's next sequence
-    /// number, enciphered with this docket's keys: the record table deciphers it to place the
-    /// record beside the one submitted before it in that shard (``RecordTable``), and to
-    /// anyone else it reads as random.
+    /// number, enciphered with this docket's keys. The number is returned with the ID, and the
+    /// record table places the record by it, beside the one submitted before it in that shard
+    /// (``RecordTable``); later calls decipher it from the ID once each. To anyone else it
+    /// reads as random.
     func mintID() -> SequencedID {
         let drawn = OperationID.random()
         let sequence = UInt32(truncatingIfNeeded: shard(drawn).sequence.add(1, ordering: .relaxed).newValue & (SequenceCipher.count - 1))
@@ -114,7 +115,7 @@ final class Tracker: Sendable {
         update(SequencedID(id, cipher: cipher), body)
     }
 
-    /// ``update(_:_:)`` with the ID's sequence number known.
+    /// The update of the `OperationID` overload, with the ID's sequence number known.
     private func update<T>(
         _ key: SequencedID, _ body: (inout TrackingRecord, inout Deferred, inout Counts, JournalWriter?) -> T
     ) -> T? {
@@ -184,7 +185,8 @@ final class Tracker: Sendable {
 
     /// Whether `id` has a live record (not a tombstone).
     func isLive(_ id: OperationID) -> Bool {
-        shard(id).state.withLock { $0.records[id] != nil }
+        let key = SequencedID(id, cipher: cipher)
+        return shard(id).state.withLock { $0.records[key] != nil }
     }
 
     /// Puts back the tombstone of an operation that ended at `at` (a clock offset, negative
@@ -201,14 +203,15 @@ final class Tracker: Sendable {
         let now = clock.nowNanoseconds()
         var allSucceeded = true
         for dependency in dependencies {
+            let key = SequencedID(dependency, cipher: cipher)
             let answer = shard(dependency).state.withLock { state -> Result<Bool, DocketError> in
-                if var record = state.records[dependency], record.owner == owner {
-                    if record.state == .succeeded { return .success(true) }
-                    record.hasDependents = true
-                    state.records[dependency] = record
+                if let box = state.records.box(key), box.record.owner == owner {
+                    if box.record.state == .succeeded { return .success(true) }
+                    // No slot mirrors it (``RecordTable/Glance``): no refresh is due.
+                    box.record.hasDependents = true
                     return .success(false)
                 }
-                if let tombstone = state.tombstones.tombstone(dependency, now: now), tombstone.isOwned(by: owner) {
+                if let tombstone = state.tombstones.tombstone(key, now: now), tombstone.isOwned(by: owner) {
                     if tombstone.state == .succeeded { return .success(true) }
                     return .failure(DocketError(
                         .unknownDependency,
@@ -241,9 +244,10 @@ final class Tracker: Sendable {
         let now = clock.nowNanoseconds()
         var result = DependencyState.satisfied
         for dependency in dependencies {
+            let key = SequencedID(dependency, cipher: cipher)
             let state = shard(dependency).state.withLock { state -> DependencyState in
-                if let record = state.records[dependency] { return record.state == .succeeded ? .satisfied : .pending }
-                if case .cancelled = state.tombstones.tombstone(dependency, now: now)?.state { return .broken }
+                if let box = state.records.box(key) { return box.record.state == .succeeded ? .satisfied : .pending }
+                if case .cancelled = state.tombstones.tombstone(key, now: now)?.state { return .broken }
                 // Succeeded and since consumed or expired: it finished well.
                 return .satisfied
             }
@@ -286,9 +290,10 @@ final class Tracker: Sendable {
     }
 
     /// A failed attempt that will be tried again at `due`.
-    func markRequeued(_ id: OperationID, error: OperationFailure, due: Duration) {
+    func markRequeued(_ key: SequencedID, error: OperationFailure, due: Duration) {
+        let id = key.id
         let now = clock.now()
-        update(id) { record, deferred, counts, journal in
+        update(key) { record, deferred, counts, journal in
             if record.state == .running { counts.running -= 1; counts.queued += 1 }
             record.state = .waiting
             record.due = due
@@ -345,9 +350,10 @@ final class Tracker: Sendable {
         finish(&record, &deferred)
     }
 
-    func markFailed(_ id: OperationID, _ failure: OperationFailure) {
+    func markFailed(_ key: SequencedID, _ failure: OperationFailure) {
+        let id = key.id
         let now = clock.now()
-        update(id) { record, deferred, counts, journal in
+        update(key) { record, deferred, counts, journal in
             if record.state == .running { counts.running -= 1; counts.failed += 1 }
             record.state = .failed
             record.finished = now
@@ -383,9 +389,15 @@ final class Tracker: Sendable {
     /// other operations depend on it, or `nil` when it is unknown.
     @discardableResult
     func markCancelled(_ id: OperationID, reason: CancellationReason) -> Bool? {
+        markCancelled(SequencedID(id, cipher: cipher), reason: reason)
+    }
+
+    /// ``markCancelled(_:reason:)`` with the ID's sequence number known (a running operation's).
+    @discardableResult
+    func markCancelled(_ key: SequencedID, reason: CancellationReason) -> Bool? {
+        let id = key.id
         let now = clock.now()
         var deferred = Deferred()
-        let key = SequencedID(id, cipher: cipher)
         let hasDependents = shard(id).state.withLock { state -> Bool? in
             guard var record = state.records.removeValue(forKey: key) else { return nil }
             Self.uncount(record.state, &state.counts)
@@ -448,7 +460,8 @@ final class Tracker: Sendable {
     }
 
     func runningContext(_ id: OperationID) -> OperationContext? {
-        shard(id).state.withLock { $0.records[id]?.context }
+        let key = SequencedID(id, cipher: cipher)
+        return shard(id).state.withLock { $0.records.box(key)?.record.context }
     }
 
     // MARK: Reading
@@ -628,10 +641,11 @@ final class Tracker: Sendable {
     /// Releases a waiter that is still waiting with `.gaveUp`; does nothing once it was resolved.
     func giveUp(_ id: OperationID, token: UInt64) {
         var deferred = Deferred()
+        let key = SequencedID(id, cipher: cipher)
         shard(id).state.withLock { state in
-            guard var record = state.records[id], let index = record.waiters.firstIndex(where: { $0.token == token }) else { return }
-            deferred.resumptions.append((record.waiters.remove(at: index).continuation, .gaveUp))
-            state.records[id] = record
+            // Waiters are not mirrored in the slot (``RecordTable/Glance``): no refresh is due.
+            guard let box = state.records.box(key), let index = box.record.waiters.firstIndex(where: { $0.token == token }) else { return }
+            deferred.resumptions.append((box.record.waiters.remove(at: index).continuation, .gaveUp))
         }
         deferred.perform()
     }
@@ -641,15 +655,16 @@ final class Tracker: Sendable {
         let now = clock.now()
         let token = nextToken()
         let (stream, continuation) = AsyncStream<OperationEvent>.makeStream(bufferingPolicy: .unbounded)
+        let key = SequencedID(id, cipher: cipher)
         let found = shard(id).state.withLock { state -> Bool in
-            Self.expireIfDue(SequencedID(id, cipher: cipher), &state, now: now)
-            if var record = state.records[id], record.owner == owner {
-                continuation.yield(.snapshot(status(id, record, now: now)))
-                if record.state.isFinished {
+            Self.expireIfDue(key, &state, now: now)
+            if let box = state.records.box(key), box.record.owner == owner {
+                continuation.yield(.snapshot(status(id, box, now: now)))
+                if box.record.state.isFinished {
                     continuation.finish()
                 } else {
-                    record.observers.append((token, continuation))
-                    state.records[id] = record
+                    // Observers are not mirrored in the slot (``RecordTable/Glance``): no refresh is due.
+                    box.record.observers.append((token, continuation))
                 }
                 return true
             }
@@ -666,7 +681,7 @@ final class Tracker: Sendable {
         }
         continuation.onTermination = { [weak self] _ in
             self?.shard(id).state.withLock { state in
-                state.records[id]?.observers.removeAll { $0.token == token }
+                state.records.box(key)?.record.observers.removeAll { $0.token == token }
             }
         }
         return stream
