@@ -267,6 +267,10 @@ actor Mailbox {
     }
 
     /// Runs one attempt's body, with its timeout armed.
+    // Inlined into `drain`: called, the actor-isolated function would switch to the actor on
+    // entry and `drain` again on its return, two executor switches per operation that the
+    // inlined body does without (`swift_task_switch` calls at 100 objects: 6.4 → 4.4 per operation).
+    @inline(__always)
     private func execute(_ run: Run) async -> Result<OperationPayload, any Error> {
         let definition = run.job.definition
         if let timeout = definition.timeout {
@@ -353,7 +357,8 @@ actor Mailbox {
             }
             // A wake is a time event: it follows the submissions taken in with it.
             if let wake { collect(machine.wake(at: wake, now: now)) }
-            await perform(first)
+            // Most batches, taken in while the line runs, ask for nothing: no async call then.
+            if first != .none { await perform(first) }
             for action in actions { await perform(action) }
             next = inboxBatch()
         }
