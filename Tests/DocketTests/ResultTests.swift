@@ -262,18 +262,25 @@ struct ResultTests {
         }
     }
 
-    @Test("A cancellation or timeout that reaches an attempt after its body returned changes nothing")
+    @Test("A cancellation or timeout that reaches an attempt after its body returned changes nothing, and the end reports what it settled")
     func cancelAfterEnd() throws {
         let harness = try Harness()
         let tracker = harness.docket.engine.tracker
         let running = OperationContext(operationID: .random(), attempt: 1, tracker: tracker)
         #expect(running.requestCancellation())
         #expect(running.isCancelled)
-        running.end()
+        let cancelled = running.end()
+        #expect(cancelled.isCancelled && !cancelled.isTimedOut)
         #expect(running.isCancelled && !running.isTimedOut)
 
+        let timing = OperationContext(operationID: .random(), attempt: 1, tracker: tracker)
+        #expect(timing.requestCancellation(timedOut: true))
+        let timedOut = timing.end()
+        #expect(timedOut.isCancelled && timedOut.isTimedOut)
+
         let ended = OperationContext(operationID: .random(), attempt: 1, tracker: tracker)
-        ended.end()
+        let plain = ended.end()
+        #expect(!plain.isCancelled && !plain.isTimedOut)
         #expect(!ended.requestCancellation(timedOut: true))
         #expect(!ended.requestCancellation())
         #expect(!ended.isCancelled && !ended.isTimedOut)

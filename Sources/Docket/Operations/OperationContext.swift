@@ -54,9 +54,17 @@ public struct OperationContext: Sendable {
     @discardableResult
     func requestCancellation(timedOut: Bool = false) -> Bool { storage.requestCancellation(timedOut: timedOut) }
 
+    /// How an attempt ended, as ``end()`` settled it: no cancel or timeout counts after it.
+    struct Ending: Sendable {
+        let isCancelled: Bool
+        let isTimedOut: Bool
+    }
+
     /// The body has returned: settles whether the attempt was cancelled or timed out, and
-    /// releases any `cancellation()` waiter left behind.
-    func end() { storage.end() }
+    /// releases any `cancellation()` waiter left behind. Returns what it settled, read under
+    /// the same lock, so the worker finishing the attempt need not take the lock again.
+    @discardableResult
+    func end() -> Ending { storage.end() }
 
     /// Whether this is the only copy of the context left, so that its storage may be given
     /// to another attempt (``reset(operationID:attempt:)``).
@@ -75,6 +83,9 @@ extension OperationContext {
         var operationID: OperationID { state.withLock { $0.operationID } }
         var attempt: Int { state.withLock { $0.attempt } }
 
+        /// A `cancellation()` call waiting to be resumed.
+        typealias Waiter = (token: UInt64, continuation: UnsafeContinuation<Void, Never>)
+
         // The identity lives under the lock with the rest, so that a worker may give the
         // storage of an ended attempt to its next one (``reset(operationID:attempt:)``).
         private struct State {
@@ -87,7 +98,7 @@ extension OperationContext {
             /// so the attempt's outcome is what it was when the body returned.
             var ended = false
             var nextToken: UInt64 = 0
-            var waiters: [(token: UInt64, continuation: UnsafeContinuation<Void, Never>)] = []
+            var waiters: [Waiter] = []
         }
 
         private let state: Locked<State>
@@ -149,7 +160,7 @@ extension OperationContext {
 
         @discardableResult
         func requestCancellation(timedOut: Bool = false) -> Bool {
-            let waiters = state.withLock { state -> [(token: UInt64, continuation: UnsafeContinuation<Void, Never>)]? in
+            let waiters = state.withLock { state -> [Waiter]? in
                 guard !state.ended else { return nil }
                 state.isCancelled = true
                 if timedOut { state.isTimedOut = true }
@@ -161,13 +172,17 @@ extension OperationContext {
             return true
         }
 
-        func end() {
-            let waiters = state.withLock { state in
+        func end() -> Ending {
+            let (ending, waiters) = state.withLock { state -> (Ending, [Waiter]) in
                 state.ended = true
+                let ending = Ending(isCancelled: state.isCancelled, isTimedOut: state.isTimedOut)
+                // Most attempts leave no waiter: their empty list is neither copied nor replaced.
+                guard !state.waiters.isEmpty else { return (ending, []) }
                 defer { state.waiters = [] }
-                return state.waiters
+                return (ending, state.waiters)
             }
             for waiter in waiters { waiter.continuation.resume() }
+            return ending
         }
     }
 }
