@@ -104,6 +104,7 @@ public final class Docket: Sendable {
 
     deinit {
         engine.pool.stop()
+        engine.directory.releaseRetired()
     }
 
     /// The registered operations with their queueable flag.
