@@ -95,7 +95,7 @@ public final class Docket: Sendable {
         do {
             recovery = try await engine.restore(from: store)
         } catch {
-            engine.pool.stop()
+            engine.stop()
             throw error
         }
         self.engine = engine
@@ -103,8 +103,7 @@ public final class Docket: Sendable {
     }
 
     deinit {
-        engine.pool.stop()
-        engine.directory.releaseRetired()
+        engine.stop()
     }
 
     /// The registered operations with their queueable flag.

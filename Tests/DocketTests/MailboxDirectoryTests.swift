@@ -29,9 +29,13 @@ struct MailboxDirectoryTests {
         var opened = keys.prefix(5).map { key in directory.mailbox(for: key) { Mailbox(key: key, engine: engine) } }
         #expect(directory.count == 5)
         weak let firstRetired = opened[0]
-        for mailbox in opened { directory.retire(mailbox) }
+        directory.retire(opened[0])
+        directory.retire(opened[1])
         // A mailbox no longer filed is not kept twice.
-        directory.retire(opened[4])
+        directory.retire(opened[1])
+        #expect(directory.retiredCount == 2)
+        // Four at most.
+        for mailbox in opened.suffix(3) { directory.retire(mailbox) }
         opened.removeAll()
         #expect(directory.count == 0)
         #expect(directory.retiredCount == 4)
@@ -62,19 +66,60 @@ struct MailboxDirectoryTests {
         #expect(directory.retiredCount == 0)
     }
 
-    @Test("A docket dropped after its lines drained is freed with its engine, whatever its directory kept")
-    func droppedDocketFreesItsEngine() async throws {
-        weak var engine: Engine?
+    @Test("A docket dropped after its lines drained releases what its directory kept, and its directory keeps no more")
+    func droppedDocketReleasesWhatWasKept() async throws {
+        let directory: MailboxDirectory
+        let engine: Engine
         do {
             let harness = try Harness()
+            directory = harness.docket.engine.directory
             engine = harness.docket.engine
             for index in 0..<20 { _ = try await harness.submit("s\(index)", on: "k\(index)") }
             await harness.idle()
-            #expect(harness.docket.engine.directory.count == 0)
-            #expect(harness.docket.engine.directory.retiredCount > 0)
+            #expect(directory.count == 0)
+            #expect(directory.retiredCount > 0)
         }
-        // The workers' tasks let go of the engine as they stop.
-        for _ in 0..<10_000 where engine != nil { await Task.yield() }
-        #expect(engine == nil)
+        // The docket went away with the harness: a kept mailbox held the engine, which holds
+        // the directory, so what was kept is released and nothing more is kept.
+        #expect(directory.retiredCount == 0)
+        let key = MailboxDirectory.Key(.keyed(owner: nil, key: "late"))
+        directory.retire(directory.mailbox(for: key) { Mailbox(key: key, engine: engine) })
+        #expect(directory.retiredCount == 0)
+    }
+
+    @Test("Shutting a docket down releases what its directory kept")
+    func shutdownReleasesWhatWasKept() async throws {
+        let harness = try Harness()
+        for index in 0..<20 { _ = try await harness.submit("s\(index)", on: "k\(index)") }
+        await harness.idle()
+        #expect(harness.docket.engine.directory.retiredCount > 0)
+        _ = await harness.docket.shutdown(gracePeriod: .zero)
+        #expect(harness.docket.engine.directory.retiredCount == 0)
+    }
+
+    @Test("A retired line gives back a burst's buffer and keeps a small one")
+    func retiredLineShedsALargeBuffer() {
+        var machine = MailboxStateMachine<Int>()
+        for index in 0..<40 {
+            _ = machine.enqueue(.init(id: OperationID(high: 1, low: UInt64(index)), sequence: 0, job: index, due: .zero), now: .zero)
+        }
+        var next = machine.claim(now: .zero)
+        while case .run(let start) = next {
+            guard case .next(let after) = machine.finish(start.id, outcome: .done, now: .zero, keepDraining: true) else { break }
+            next = after
+        }
+        #expect(machine.phase == .retired)
+        #expect(machine.line.capacity > MailboxDirectory.keptLineSlots)
+        machine.shedLineBuffer(above: MailboxDirectory.keptLineSlots)
+        #expect(machine.line.capacity == 0)
+
+        var small = MailboxStateMachine<Int>()
+        _ = small.enqueue(.init(id: OperationID(high: 2, low: 0), sequence: 0, job: 0, due: .zero), now: .zero)
+        if case .run(let start) = small.claim(now: .zero) { _ = small.finish(start.id, outcome: .done, now: .zero, keepDraining: true) }
+        #expect(small.phase == .retired)
+        let slots = small.line.capacity
+        #expect(slots > 0 && slots <= MailboxDirectory.keptLineSlots)
+        small.shedLineBuffer(above: MailboxDirectory.keptLineSlots)
+        #expect(small.line.capacity == slots)
     }
 }

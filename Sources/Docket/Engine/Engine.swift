@@ -38,6 +38,14 @@ final class Engine: Sendable {
         idempotency = IdempotencyIndex(window: configuration.idempotencyWindow)
     }
 
+    /// Stops the workers and releases the retired mailboxes the directory keeps: each holds
+    /// this engine, which holds the directory, so a docket going away, or failing to open,
+    /// calls this, or the two would keep each other.
+    func stop() {
+        pool.stop()
+        directory.releaseRetired()
+    }
+
     // MARK: Queue bound
 
     func claimQueuedSlot() { queued.add(1, ordering: .relaxed) }
@@ -399,7 +407,8 @@ final class Engine: Sendable {
             await pool.waitUntilQuiet()
         }
         let stillRunning = tracker.cancelAllRunning()
-        pool.stop()
+        // No submission opens a mailbox from here on, so none would release what is kept.
+        stop()
         // What is still queued stays in the store for the next open.
         try? await journal?.store.close()
         return ShutdownReport(finishedInTime: stillRunning == 0, cancelledAtDeadline: stillRunning, leftQueued: queuedCount)

@@ -388,7 +388,12 @@ actor Mailbox {
                 }
                 return (false, false)
             }
-            if outcome.retire { engine.directory.retire(self) }
+            if outcome.retire {
+                // The directory may keep the retired mailbox a while: a burst's line buffer
+                // is given back now, a small one goes with the mailbox.
+                machine.shedLineBuffer(above: MailboxDirectory.keptLineSlots)
+                engine.directory.retire(self)
+            }
             guard outcome.pending else { return }
             await ingest()
         }

@@ -3,7 +3,9 @@ import Synchronization
 /// The live mailboxes, by object key, in lock-protected shards.
 ///
 /// A mailbox is created on the first submission to its object and leaves the directory
-/// when its line is empty and unblocked, so idle objects cost nothing.
+/// when its line is empty and unblocked, so idle objects cost nothing; up to four retired
+/// mailboxes a shard are kept until the shard's next opening releases them (``retire(_:)``),
+/// a constant whatever the number of objects.
 final class MailboxDirectory: Sendable {
     /// An object key with its hash, computed once per submission: choosing the shard, finding
     /// the mailbox, opening a line and retiring it then hash nothing more (a mailbox keeps
@@ -55,6 +57,11 @@ final class MailboxDirectory: Sendable {
 
     /// The number of shards.
     static let shardCount = 32
+
+    /// The most line slots a kept retired mailbox keeps (a larger buffer is given back when
+    /// it retires): 16 entries of 96 bytes, so the 128 mailboxes kept at most hold about
+    /// 240 KB in all, their own 323 bytes each included.
+    static let keptLineSlots = 16
 
     /// The shard of a key, by its hash's low bits (a shard's table indexes by the top bits).
     static func shardIndex(_ key: Key) -> Int {

@@ -176,6 +176,13 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
         return true
     }
 
+    /// Gives back an empty line's buffer when it has more than `slots` slots: a retired
+    /// line's mailbox may be kept a while before it is released
+    /// (``MailboxDirectory/retire(_:)``), and should not keep a burst's buffer with it.
+    mutating func shedLineBuffer(above slots: Int) {
+        if line.isEmpty, line.capacity > slots { line = Ring() }
+    }
+
     /// A retired line that must take entries after all (submitted while it retired) starts over idle.
     mutating func revive() {
         if phase == .retired { phase = .idle }
