@@ -156,7 +156,7 @@ struct RecordTable: Sendable {
 
     /// The insert of the `OperationID` overload, with the ID's sequence number known.
     mutating func insert(_ record: TrackingRecord, for key: SequencedID) {
-        assertSequence(of: key)
+        cipher.assertCarried(key)
         if (count + 1) * 4 > slots.count * 3, slots.count < Self.maximumDirectCapacity {
             resize(to: Swift.max(16, slots.count * 2))
         }
@@ -301,19 +301,13 @@ struct RecordTable: Sendable {
 
     /// Where `key`'s record sits.
     private func find(_ key: SequencedID) -> Position? {
-        assertSequence(of: key)
+        cipher.assertCarried(key)
         if !slots.isEmpty {
             let index = directIndex(sequence: key.sequence)
             if slots[index].box != nil, slots[index].holds(key.id) { return Position(index: index, isBehind: false) }
         }
         if behind.count > 0, let index = behind.find(key.id) { return Position(index: index, isBehind: true) }
         return nil
-    }
-
-    /// Debug builds check that a key's sequence number is the one its ID carries: a wrong
-    /// one would place a record where no lookup finds it.
-    private func assertSequence(of key: SequencedID) {
-        assert(key.sequence == cipher.sequence(of: key.id), "An ID with another ID's sequence number")
     }
 
     private static func powerOfTwo(atLeast count: Int) -> Int {

@@ -43,6 +43,12 @@ struct SequenceCipher: Sendable {
         UInt32(truncatingIfNeeded: decrypt((id.low & Self.fieldMask) >> Self.shift))
     }
 
+    /// Debug builds check that a key's sequence number is the one its ID carries: a wrong
+    /// one would place a record or tombstone where no lookup finds it.
+    func assertCarried(_ key: SequencedID) {
+        assert(key.sequence == sequence(of: key.id), "An ID with another ID's sequence number")
+    }
+
     /// `low`, an ID's low word, with the sequence number in place of its code: a key that
     /// tells IDs apart as the ID does (the cipher is a permutation) and gives the number back
     /// through ``sequence(inPlainLow:)`` without deciphering.

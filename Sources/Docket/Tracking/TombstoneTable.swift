@@ -43,7 +43,7 @@ struct TombstoneTable: Sendable {
 
     /// The burial of the `OperationID` overload, with the ID's sequence number known.
     mutating func bury(_ key: SequencedID, _ tombstone: Tombstone, now: Int64) {
-        assert(key.sequence == cipher.sequence(of: key.id), "An ID with another ID's sequence number")
+        cipher.assertCarried(key)
         if generations.last.map({ now >= $0.opened + span }) ?? true {
             generations.append(TombstoneGeneration(opened: now))
         } else if generations[generations.count - 1].count >= Self.generationCapacity {
@@ -62,7 +62,7 @@ struct TombstoneTable: Sendable {
 
     /// The lookup of the `OperationID` overload, with the ID's sequence number known.
     func tombstone(_ key: SequencedID, now: Int64) -> Tombstone? {
-        assert(key.sequence == cipher.sequence(of: key.id), "An ID with another ID's sequence number")
+        cipher.assertCarried(key)
         for generation in generations.reversed() {
             if let (word, expires) = generation.find(key) {
                 return expires > now ? Tombstone(word: word) : nil
