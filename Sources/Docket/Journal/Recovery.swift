@@ -68,8 +68,7 @@ extension Engine {
             record.progress = 100
             record.finished = journal.offset(at)
             record.expires = journal.offset(expires)
-            record.outcome = .success(payload)
-            tracker.restore(id, record)
+            tracker.restore(id, record, output: payload.value)
             report.results += 1
         case .failed(let failure, let at, let read):
             guard let input = try? definition.decodeInput(submission.input) else {
@@ -156,7 +155,7 @@ extension Engine {
         record.state = .failed
         record.finished = at
         record.errorText = failure.message
-        record.outcome = .failure(failure)
+        record.failure = failure
         record.consumed = read
         tracker.restore(id, record)
         if isNew { journal.append(.failed(id, failure, at: journal.date(at))) }

@@ -165,6 +165,9 @@ final class ErasedDefinition: Sendable {
     let encodeOutput: @Sendable (OperationPayload) throws -> Data
     /// Rebuilds a journaled output as the payload the body once returned.
     let decodeOutput: @Sendable (Data) throws -> OperationPayload
+    /// Rebuilds the payload around a success's output as a record keeps it: the payload's
+    /// value, which is always of the definition's output type.
+    let payload: @Sendable (any Sendable) -> OperationPayload
     let inputType: ObjectIdentifier
     let outputType: ObjectIdentifier
 
@@ -202,5 +205,7 @@ final class ErasedDefinition: Sendable {
         decodeOutput = { data in
             OperationPayload(value: try decoder.decode(Output.self, from: data), contentType: contentType, render: render)
         }
+        // The output came from this definition's body or its journaled output, both `Output`.
+        payload = { output in OperationPayload(value: output as! Output, contentType: contentType, render: render) }
     }
 }

@@ -33,7 +33,34 @@ struct RecordTable: Sendable {
         /// on one thread are still caught by the debug builds the tests run.
         @exclusivity(unchecked) var record: TrackingRecord
         #endif
-        init(_ record: TrackingRecord) { self.record = record }
+        /// A success's output, kept here rather than in the record's side box: most
+        /// operations succeed, and that box was an allocation by the worker that ran the
+        /// operation, freed by whoever took its result. Not in the record itself either: an
+        /// existential makes a structure address-only, and every read of a record through its
+        /// box then copies it whole through its value witnesses.
+        #if DEBUG
+        var output: (any Sendable)?
+        #else
+        @exclusivity(unchecked) var output: (any Sendable)?
+        #endif
+
+        init(_ record: TrackingRecord, output: (any Sendable)? = nil) {
+            self.record = record
+            self.output = output
+        }
+
+        /// The outcome: the payload the definition rebuilds around the output, or the record's failure.
+        var outcome: TrackingRecord.Outcome? {
+            if let output { return .success(record.definition.payload(output)) }
+            return record.failure.map(TrackingRecord.Outcome.failure)
+        }
+
+        /// Moves the outcome out, leaving none: for a record about to be removed, whose
+        /// output would otherwise be copied and then destroyed with it.
+        func takeOutcome() -> TrackingRecord.Outcome? {
+            if let output = output.take() { return .success(record.definition.payload(output)) }
+            return record.takeFailure().map(TrackingRecord.Outcome.failure)
+        }
     }
 
     /// What a lookup of state and progress needs from a record, kept in its slot.
@@ -150,12 +177,13 @@ struct RecordTable: Sendable {
     }
 
     /// Adds the record of a new operation (its ID is fresh, so nothing is replaced).
-    mutating func insert(_ record: TrackingRecord, for id: OperationID) {
-        insert(record, for: sequenced(id))
+    mutating func insert(_ record: TrackingRecord, for id: OperationID, output: (any Sendable)? = nil) {
+        insert(record, for: sequenced(id), output: output)
     }
 
     /// The insert of the `OperationID` overload, with the ID's sequence number known.
-    mutating func insert(_ record: TrackingRecord, for key: SequencedID) {
+    /// `output` is a success's output (a record restored from a journal).
+    mutating func insert(_ record: TrackingRecord, for key: SequencedID, output: (any Sendable)? = nil) {
         cipher.assertCarried(key)
         if (count + 1) * 4 > slots.count * 3, slots.count < Self.maximumDirectCapacity {
             resize(to: Swift.max(16, slots.count * 2))
@@ -170,7 +198,7 @@ struct RecordTable: Sendable {
             direct -= 1
         }
         slots[index] = Slot(
-            high: id.high, low: id.low, expires: record.expiresNanoseconds, box: Box(record), glance: record.glance, sequence: key.sequence)
+            high: id.high, low: id.low, expires: record.expiresNanoseconds, box: Box(record, output: output), glance: record.glance, sequence: key.sequence)
         direct += 1
     }
 

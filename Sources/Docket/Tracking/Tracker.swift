@@ -169,10 +169,10 @@ final class Tracker: Sendable {
     /// Writes nothing to the journal: the record is what the journal already says. The
     /// shard's IDs go on from the restored sequence numbers, so new records do not claim
     /// the restored ones' slots.
-    func restore(_ id: OperationID, _ record: TrackingRecord) {
+    func restore(_ id: OperationID, _ record: TrackingRecord, output: (any Sendable)? = nil) {
         shard(id).sequence.max(UInt64(cipher.sequence(of: id)), ordering: .relaxed)
         shard(id).state.withLock { state in
-            state.records.insert(record, for: id)
+            state.records.insert(record, for: id, output: output)
             switch record.state {
             case .waiting, .delayed: state.counts.queued += 1
             case .running: state.counts.running += 1
@@ -180,6 +180,14 @@ final class Tracker: Sendable {
             case .failed: state.counts.failed += 1
             case .cancelled: break
             }
+        }
+    }
+
+    /// Reads `id`'s live record in its box under its shard's lock (for tests).
+    func withBox<T: Sendable>(_ id: OperationID, _ body: (RecordTable.Box) -> T) -> T? {
+        shard(id).state.withLock { state -> T? in
+            guard let box = state.records.box(id) else { return nil }
+            return body(box)
         }
     }
 
@@ -323,7 +331,7 @@ final class Tracker: Sendable {
             if let journal = state.journal, let encodedOutput {
                 journal.append(.succeeded(id, output: encodedOutput, at: journal.date(now), expires: journal.date(expires)))
             }
-            Self.succeed(&box.record, payload, now: now, &deferred)
+            Self.succeed(box, payload, now: now, &deferred)
             if box.record.consumed, let journal = state.journal { journal.append(.consumed(id, at: journal.date(now))) }
             if case .readOnce = box.record.retention, box.record.consumed {
                 let hasDependents = box.record.hasDependents
@@ -338,16 +346,23 @@ final class Tracker: Sendable {
         return hasDependents
     }
 
+    private static func succeed(_ box: RecordTable.Box, _ payload: OperationPayload, now: Duration, _ deferred: inout Deferred) {
+        box.output = payload.value
+        // The record changed in place, passed on as `inout`: read through the box as an
+        // argument, it would be copied whole.
+        succeed(&box.record, payload, now: now, &deferred)
+    }
+
     private static func succeed(_ record: inout TrackingRecord, _ payload: OperationPayload, now: Duration, _ deferred: inout Deferred) {
         record.state = .succeeded
         record.finished = now
         record.context = nil
         // A write to the side box costs a uniqueness check; most records have no error to clear.
         if record.errorText != nil { record.errorText = nil }
-        record.outcome = .success(payload)
+        record.failure = nil
         if record.progress < 100 { emit(.progress(100), record, &deferred) }
         record.progress = 100
-        finish(&record, &deferred)
+        finish(&record, .success(payload), &deferred)
     }
 
     func markFailed(_ key: SequencedID, _ failure: OperationFailure) {
@@ -359,11 +374,11 @@ final class Tracker: Sendable {
             record.finished = now
             record.context = nil
             record.errorText = failure.message
-            record.outcome = .failure(failure)
+            record.failure = failure
             record.consumed = false
             record.expires = nil
             if let journal { journal.append(.failed(id, failure, at: journal.date(now))) }
-            Self.finish(&record, &deferred)
+            Self.finish(&record, .failure(failure), &deferred)
             if record.consumed, let journal { journal.append(.consumed(id, at: journal.date(now))) }
         }
     }
@@ -378,7 +393,7 @@ final class Tracker: Sendable {
             record.due = now
             record.started = nil
             record.finished = nil
-            record.outcome = nil
+            record.failure = nil
             record.consumed = false
             record.progress = 0
             Self.emit(.state(.waiting), record, &deferred)
@@ -403,9 +418,10 @@ final class Tracker: Sendable {
             Self.uncount(record.state, &state.counts)
             if let journal = state.journal { journal.append(.cancelled(id, reason, at: journal.date(now))) }
             record.state = .cancelled(reason)
-            record.outcome = .failure(OperationFailure(.cancelled, "The operation was \(reason == .cancelled ? "cancelled" : "deleted") (\(reason.rawValue)).") )
+            let failure = OperationFailure(.cancelled, "The operation was \(reason == .cancelled ? "cancelled" : "deleted") (\(reason.rawValue)).")
+            record.failure = failure
             record.context = nil
-            Self.finish(&record, &deferred)
+            Self.finish(&record, .failure(failure), &deferred)
             Self.bury(key, record, consumed: false, into: &state, now: now)
             return record.hasDependents
         }
@@ -553,14 +569,10 @@ final class Tracker: Sendable {
             isResultConsumed: tombstone.consumed, result: nil)
     }
 
-    func status(_ id: OperationID, _ record: TrackingRecord, now: Duration) -> OperationStatus {
-        status(id, RecordTable.Box(record), now: now)
-    }
-
     /// The status from a record in its box, read in place: passing the record itself would copy it.
     func status(_ id: OperationID, _ box: RecordTable.Box, now: Duration) -> OperationStatus {
         var keptResult: OperationPayload?
-        if case .keep = box.record.retention, case .success(let payload) = box.record.outcome { keptResult = payload }
+        if case .keep = box.record.retention, case .success(let payload) = box.outcome { keptResult = payload }
         return OperationStatus(
             id: id, operationName: box.record.name, owner: box.record.owner, objectKey: box.record.objectKey,
             state: box.record.visibleState(now: now), progress: box.record.progress, attempt: box.record.attempt,
@@ -741,7 +753,8 @@ final class Tracker: Sendable {
     }
 
     /// Ends the record's observers and resolves its waiters, now that it has finished.
-    private static func finish(_ record: inout TrackingRecord, _ deferred: inout Deferred) {
+    /// Ends a record's observers and answers its waiters with `outcome`, the one it has just been given.
+    private static func finish(_ record: inout TrackingRecord, _ outcome: TrackingRecord.Outcome, _ deferred: inout Deferred) {
         // Read once, and written only when there are some: most records have no observer, and
         // every write to the record's side box checks its uniqueness.
         let observers = record.observers
@@ -755,7 +768,7 @@ final class Tracker: Sendable {
         record.waiters = []
         for waiter in waiters {
             let answer: ResultTake<OperationPayload>
-            switch record.outcome {
+            switch outcome {
             case .success(let payload):
                 if case .readOnce = record.retention, waiter.consumes {
                     answer = record.consumed ? .consumed : .finished(.success(payload))
@@ -770,8 +783,6 @@ final class Tracker: Sendable {
                 } else {
                     answer = .finished(.failure(failure))
                 }
-            case nil:
-                answer = .notFinished(record.state)
             }
             deferred.resumptions.append((waiter.continuation, .outcome(answer)))
         }
@@ -786,7 +797,7 @@ final class Tracker: Sendable {
         // copy would go through the payload's value witnesses, and the record's own would then
         // be destroyed with it.
         let leaves = consuming && !keeps && !box.record.consumed && box.record.state == .succeeded
-        guard box.record.state.isFinished, let outcome = leaves ? box.record.takeOutcome() : box.record.outcome else {
+        guard box.record.state.isFinished, let outcome = leaves ? box.takeOutcome() : box.outcome else {
             return .notFinished(box.record.visibleState(now: now))
         }
         if keeps {
@@ -862,7 +873,7 @@ final class Tracker: Sendable {
     private static func expire(_ key: SequencedID, _ state: inout ShardState, now: Duration) {
         guard var record = state.records.removeValue(forKey: key) else { return }
         uncount(record.state, &state.counts)
-        record.outcome = nil
+        record.failure = nil
         bury(key, record, consumed: false, into: &state, now: now)
     }
 

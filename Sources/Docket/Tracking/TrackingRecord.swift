@@ -88,18 +88,26 @@ struct TrackingRecord: Sendable {
         _modify { yield &uniqueExtras().fields.details }
     }
 
-    var outcome: Outcome? {
-        get { extras?.fields.outcome }
-        _modify { yield &uniqueExtras().fields.outcome }
+    /// How the operation failed or was cancelled. A success's output is kept beside the
+    /// record, in its ``RecordTable/Box``, which rebuilds the outcome (``RecordTable/Box/outcome``).
+    var failure: OperationFailure? {
+        get { extras?.fields.failure }
+        set {
+            // A write to the side box costs a uniqueness check, and clearing an absent failure
+            // would allocate one.
+            if newValue == nil, extras?.fields.failure == nil { return }
+            uniqueExtras().fields.failure = newValue
+        }
     }
 
-    /// Moves the outcome out, leaving none: for a record about to be removed, whose outcome
-    /// would otherwise be copied and then destroyed with it. (When another copy of the
-    /// record shares the side box, the box is copied first, as for any write.)
-    mutating func takeOutcome() -> Outcome? {
-        guard extras != nil else { return nil }
-        return uniqueExtras().fields.outcome.take()
+    /// Moves the failure out, leaving none: for a record about to be removed.
+    mutating func takeFailure() -> OperationFailure? {
+        guard extras?.fields.failure != nil else { return nil }
+        return uniqueExtras().fields.failure.take()
     }
+
+    /// Whether the record has allocated its side box (for tests: a success does not).
+    var hasSideBox: Bool { extras != nil }
 
     var observers: [(token: UInt64, continuation: AsyncStream<OperationEvent>.Continuation)] {
         get { extras?.fields.observers ?? [] }
@@ -121,7 +129,7 @@ struct TrackingRecord: Sendable {
         return extras!
     }
 
-    /// The record's outcome, error text, details, observers and waiters.
+    /// The record's failure, error text, details, observers and waiters.
     // Proof of safety: copy-on-write. A record mutates its extras only through uniqueExtras(),
     // which copies them unless this record holds the only reference, so no two threads ever
     // touch one instance where either writes.
@@ -129,7 +137,7 @@ struct TrackingRecord: Sendable {
         struct Fields {
             var errorText: String?
             var details: [DetailEntry] = []
-            var outcome: Outcome?
+            var failure: OperationFailure?
             var observers: [(token: UInt64, continuation: AsyncStream<OperationEvent>.Continuation)] = []
             var waiters: [Waiter] = []
         }
