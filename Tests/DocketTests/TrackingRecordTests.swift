@@ -16,19 +16,23 @@ struct TrackingRecordTests {
         Row(name: "rows", count: count)
     }.erased(ordinal: 0)
 
-    static func record() -> TrackingRecord {
+    static func record(_ definition: ErasedDefinition = definition) -> TrackingRecord {
         TrackingRecord(definition: definition, owner: nil, objectKey: "deal-1", created: .zero, runsNow: false, due: .zero)
     }
 
-    @Test("A record stays a plain structure of 120 bytes: the success's output lives in its box")
+    static func payload(_ count: Int) -> OperationPayload {
+        OperationPayload(value: Row(name: "rows", count: count), contentType: "text/plain", render: nil)
+    }
+
+    @Test("A record keeps its 120 bytes: a success's output is kept in its box, not in the record")
     func size() {
         #expect(MemoryLayout<TrackingRecord>.size == 120)
     }
 
     @Test("A success's output is kept in the box without a side box, and its payload is rebuilt around it")
     func successWithoutSideBox() throws {
-        let box = RecordTable.Box(Self.record(), output: Row(name: "rows", count: 3))
-        #expect(!box.record.hasSideBox)
+        let box = RecordTable.Box(Self.record(), success: Self.payload(3))
+        #expect(box.output != nil)
         guard case .success(let payload) = box.outcome else {
             Issue.record("the success was not kept")
             return
@@ -63,22 +67,61 @@ struct TrackingRecordTests {
             return
         }
         #expect(failure.message == "broken")
-        guard case .failure(let taken) = box.takeOutcome() else {
-            Issue.record("the failure could not be taken")
+        // A failure is read in place, taken or not: it stays until a retry clears it.
+        guard case .failure(let taken) = box.takeOutcome(), case .failure = box.outcome else {
+            Issue.record("the failure could not be read twice")
             return
         }
         #expect(taken.kind == .thrown)
+        box.record.failure = nil
         #expect(box.outcome == nil)
     }
 
-    @Test("A copy of a record keeps its failure when the original's is taken")
+    @Test("A kept result's payload is kept whole in the side box and read in place, rendered as its definition renders it")
+    func keptSuccess() throws {
+        let kept = OperationDefinition<Int, Row>("kept", retention: .keep(for: .seconds(60))) { count, _ in
+            Row(name: "kept", count: count)
+        }.erased(ordinal: 1)
+        let render: @Sendable (Row) throws -> Data = { row in Data(row.name.utf8) }
+        let payload = OperationPayload(value: Row(name: "kept", count: 2), contentType: kept.contentType, render: render)
+        let box = RecordTable.Box(Self.record(kept), success: payload)
+        #expect(box.output == nil)
+        #expect(box.record.keptSuccess?.decode(as: Row.self)?.count == 2)
+        for _ in 0..<2 {
+            guard case .success(let payload) = box.takeOutcome() else {
+                Issue.record("the kept result was not there to read")
+                return
+            }
+            #expect(try payload.data() == Data("kept".utf8))
+        }
+    }
+
+    @Test("A copy of a record keeps its failure when the original's is cleared")
     func copiesKeepTheirFailure() {
         var record = Self.record()
         record.failure = OperationFailure(.thrown, "kept")
         let copy = record
-        #expect(record.takeFailure()?.message == "kept")
+        record.failure = nil
         #expect(record.failure == nil)
         #expect(copy.failure?.message == "kept")
+    }
+
+    @Test("An optional output, nil included, and a subclass of the output type read back as they were returned")
+    func optionalAndSubclassOutputs() async throws {
+        var registry = OperationRegistry()
+        let maybe = OperationDefinition<Bool, String?>("maybe") { some, _ in some ? "some" : nil }
+        let animal = OperationDefinition<String, Animal>("animal") { name, _ in Cat(name: name) }
+        try registry.register(maybe)
+        try registry.register(animal)
+        let docket = try Docket(registry: registry, clock: ManualClock())
+        let none = try await docket.submit(maybe, input: false)
+        let some = try await docket.submit(maybe, input: true)
+        let cat = try await docket.submit(animal, input: "tom")
+        await docket.waitForIdle()
+        #expect(try await none.value() == nil)
+        #expect(try await some.value() == "some")
+        let tom = try await cat.value()
+        #expect(tom is Cat && tom.name == "tom")
     }
 
     @Test("A docket's succeeded operation keeps no side box, and its result reads back once")
@@ -89,8 +132,7 @@ struct TrackingRecordTests {
         let docket = try Docket(registry: registry, clock: ManualClock())
         let handle = try await docket.submit(rows, input: 5)
         await docket.waitForIdle()
-        let sideBox = docket.engine.tracker.withBox(handle.id) { $0.record.hasSideBox }
-        #expect(sideBox == false)
+        #expect(docket.engine.tracker.hasSideBox(handle.id) == false)
         guard case .finished(.success(let payload)) = docket.takeResult(of: handle.id) else {
             Issue.record("the result was not there to take")
             return

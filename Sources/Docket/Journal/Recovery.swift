@@ -68,7 +68,7 @@ extension Engine {
             record.progress = 100
             record.finished = journal.offset(at)
             record.expires = journal.offset(expires)
-            tracker.restore(id, record, output: payload.value)
+            tracker.restore(id, record, success: payload)
             report.results += 1
         case .failed(let failure, let at, let read):
             guard let input = try? definition.decodeInput(submission.input) else {

@@ -33,33 +33,48 @@ struct RecordTable: Sendable {
         /// on one thread are still caught by the debug builds the tests run.
         @exclusivity(unchecked) var record: TrackingRecord
         #endif
-        /// A success's output, kept here rather than in the record's side box: most
+        /// A read-once success's output, kept here rather than in the record's side box: most
         /// operations succeed, and that box was an allocation by the worker that ran the
         /// operation, freed by whoever took its result. Not in the record itself either: an
         /// existential makes a structure address-only, and every read of a record through its
-        /// box then copies it whole through its value witnesses.
+        /// box then copies it whole through its value witnesses. A kept result (read many
+        /// times) keeps its whole payload in the side box instead (``keep(_:)``).
         #if DEBUG
         var output: (any Sendable)?
         #else
         @exclusivity(unchecked) var output: (any Sendable)?
         #endif
 
-        init(_ record: TrackingRecord, output: (any Sendable)? = nil) {
+        /// A box for `record`, with its `success` when it has succeeded (one restored from a journal).
+        init(_ record: TrackingRecord, success: OperationPayload? = nil) {
             self.record = record
-            self.output = output
+            if let success { keep(success) }
         }
 
-        /// The outcome: the payload the definition rebuilds around the output, or the record's failure.
+        /// Keeps a success: a read-once result's output here, to be rebuilt into its payload
+        /// when it is read once; a kept result's whole payload in the record's side box, so
+        /// that the status polls that read it again and again do not cast and rebuild it.
+        func keep(_ success: OperationPayload) {
+            if case .keep = record.retention {
+                record.keptSuccess = success
+            } else {
+                output = success.value
+            }
+        }
+
+        /// The outcome: the success's payload, or the record's failure.
         var outcome: TrackingRecord.Outcome? {
             if let output { return .success(record.definition.payload(output)) }
+            if let kept = record.keptSuccess { return .success(kept) }
             return record.failure.map(TrackingRecord.Outcome.failure)
         }
 
-        /// Moves the outcome out, leaving none: for a record about to be removed, whose
-        /// output would otherwise be copied and then destroyed with it.
+        /// Moves a read-once success's output out, leaving none: for a record about to be
+        /// removed, whose output would otherwise be copied and then destroyed with it. Any
+        /// other outcome is read in place.
         func takeOutcome() -> TrackingRecord.Outcome? {
             if let output = output.take() { return .success(record.definition.payload(output)) }
-            return record.takeFailure().map(TrackingRecord.Outcome.failure)
+            return outcome
         }
     }
 
@@ -177,13 +192,13 @@ struct RecordTable: Sendable {
     }
 
     /// Adds the record of a new operation (its ID is fresh, so nothing is replaced).
-    mutating func insert(_ record: TrackingRecord, for id: OperationID, output: (any Sendable)? = nil) {
-        insert(record, for: sequenced(id), output: output)
+    mutating func insert(_ record: TrackingRecord, for id: OperationID, success: OperationPayload? = nil) {
+        insert(record, for: sequenced(id), success: success)
     }
 
     /// The insert of the `OperationID` overload, with the ID's sequence number known.
-    /// `output` is a success's output (a record restored from a journal).
-    mutating func insert(_ record: TrackingRecord, for key: SequencedID, output: (any Sendable)? = nil) {
+    /// `success` is the payload of a record that has succeeded (one restored from a journal).
+    mutating func insert(_ record: TrackingRecord, for key: SequencedID, success: OperationPayload? = nil) {
         cipher.assertCarried(key)
         if (count + 1) * 4 > slots.count * 3, slots.count < Self.maximumDirectCapacity {
             resize(to: Swift.max(16, slots.count * 2))
@@ -198,7 +213,7 @@ struct RecordTable: Sendable {
             direct -= 1
         }
         slots[index] = Slot(
-            high: id.high, low: id.low, expires: record.expiresNanoseconds, box: Box(record, output: output), glance: record.glance, sequence: key.sequence)
+            high: id.high, low: id.low, expires: record.expiresNanoseconds, box: Box(record, success: success), glance: record.glance, sequence: key.sequence)
         direct += 1
     }
 

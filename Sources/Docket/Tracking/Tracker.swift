@@ -169,10 +169,10 @@ final class Tracker: Sendable {
     /// Writes nothing to the journal: the record is what the journal already says. The
     /// shard's IDs go on from the restored sequence numbers, so new records do not claim
     /// the restored ones' slots.
-    func restore(_ id: OperationID, _ record: TrackingRecord, output: (any Sendable)? = nil) {
+    func restore(_ id: OperationID, _ record: TrackingRecord, success: OperationPayload? = nil) {
         shard(id).sequence.max(UInt64(cipher.sequence(of: id)), ordering: .relaxed)
         shard(id).state.withLock { state in
-            state.records.insert(record, for: id, output: output)
+            state.records.insert(record, for: id, success: success)
             switch record.state {
             case .waiting, .delayed: state.counts.queued += 1
             case .running: state.counts.running += 1
@@ -183,12 +183,9 @@ final class Tracker: Sendable {
         }
     }
 
-    /// Reads `id`'s live record in its box under its shard's lock (for tests).
-    func withBox<T: Sendable>(_ id: OperationID, _ body: (RecordTable.Box) -> T) -> T? {
-        shard(id).state.withLock { state -> T? in
-            guard let box = state.records.box(id) else { return nil }
-            return body(box)
-        }
+    /// Whether `id`'s live record has allocated its side box, `nil` for no live record (for tests).
+    func hasSideBox(_ id: OperationID) -> Bool? {
+        shard(id).state.withLock { state in state.records.box(id)?.record.hasSideBox }
     }
 
     /// Whether `id` has a live record (not a tombstone).
@@ -347,7 +344,7 @@ final class Tracker: Sendable {
     }
 
     private static func succeed(_ box: RecordTable.Box, _ payload: OperationPayload, now: Duration, _ deferred: inout Deferred) {
-        box.output = payload.value
+        box.keep(payload)
         // The record changed in place, passed on as `inout`: read through the box as an
         // argument, it would be copied whole.
         succeed(&box.record, payload, now: now, &deferred)
@@ -418,8 +415,8 @@ final class Tracker: Sendable {
             Self.uncount(record.state, &state.counts)
             if let journal = state.journal { journal.append(.cancelled(id, reason, at: journal.date(now))) }
             record.state = .cancelled(reason)
+            // Given to the waiters only: the record has left its table and becomes a tombstone.
             let failure = OperationFailure(.cancelled, "The operation was \(reason == .cancelled ? "cancelled" : "deleted") (\(reason.rawValue)).")
-            record.failure = failure
             record.context = nil
             Self.finish(&record, .failure(failure), &deferred)
             Self.bury(key, record, consumed: false, into: &state, now: now)
@@ -752,8 +749,8 @@ final class Tracker: Sendable {
         }
     }
 
-    /// Ends the record's observers and resolves its waiters, now that it has finished.
-    /// Ends a record's observers and answers its waiters with `outcome`, the one it has just been given.
+    /// Ends the record's observers and answers its waiters with `outcome`, the one it has
+    /// just been given, now that it has finished.
     private static func finish(_ record: inout TrackingRecord, _ outcome: TrackingRecord.Outcome, _ deferred: inout Deferred) {
         // Read once, and written only when there are some: most records have no observer, and
         // every write to the record's side box checks its uniqueness.
@@ -793,8 +790,8 @@ final class Tracker: Sendable {
     ) -> ResultTake<OperationPayload> {
         // Read through the box: copying a whole record out to read four fields costs more than the rest.
         let keeps = if case .keep = box.record.retention { true } else { false }
-        // A read-once success taken now leaves with its record, so its outcome moves out: a
-        // copy would go through the payload's value witnesses, and the record's own would then
+        // A read-once success taken now leaves with its record, so its output moves out of
+        // the box: a copy would go through its value witnesses, and the box's own would then
         // be destroyed with it.
         let leaves = consuming && !keeps && !box.record.consumed && box.record.state == .succeeded
         guard box.record.state.isFinished, let outcome = leaves ? box.takeOutcome() : box.outcome else {
@@ -871,9 +868,8 @@ final class Tracker: Sendable {
     }
 
     private static func expire(_ key: SequencedID, _ state: inout ShardState, now: Duration) {
-        guard var record = state.records.removeValue(forKey: key) else { return }
+        guard let record = state.records.removeValue(forKey: key) else { return }
         uncount(record.state, &state.counts)
-        record.failure = nil
         bury(key, record, consumed: false, into: &state, now: now)
     }
 

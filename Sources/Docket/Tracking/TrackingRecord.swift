@@ -88,8 +88,9 @@ struct TrackingRecord: Sendable {
         _modify { yield &uniqueExtras().fields.details }
     }
 
-    /// How the operation failed or was cancelled. A success's output is kept beside the
-    /// record, in its ``RecordTable/Box``, which rebuilds the outcome (``RecordTable/Box/outcome``).
+    /// How the operation failed or was cancelled. A read-once success's output is kept beside
+    /// the record, in its ``RecordTable/Box``, which rebuilds the outcome
+    /// (``RecordTable/Box/outcome``); a kept result is ``keptSuccess``.
     var failure: OperationFailure? {
         get { extras?.fields.failure }
         set {
@@ -100,13 +101,14 @@ struct TrackingRecord: Sendable {
         }
     }
 
-    /// Moves the failure out, leaving none: for a record about to be removed.
-    mutating func takeFailure() -> OperationFailure? {
-        guard extras?.fields.failure != nil else { return nil }
-        return uniqueExtras().fields.failure.take()
+    /// The payload of a success kept for reads until its retention ends (``ResultRetention/keep(for:)``),
+    /// kept whole: the status polls that read it would otherwise rebuild it every time.
+    var keptSuccess: OperationPayload? {
+        get { extras?.fields.keptSuccess }
+        _modify { yield &uniqueExtras().fields.keptSuccess }
     }
 
-    /// Whether the record has allocated its side box (for tests: a success does not).
+    /// Whether the record has allocated its side box (for tests: a read-once success allocates none).
     var hasSideBox: Bool { extras != nil }
 
     var observers: [(token: UInt64, continuation: AsyncStream<OperationEvent>.Continuation)] {
@@ -129,7 +131,7 @@ struct TrackingRecord: Sendable {
         return extras!
     }
 
-    /// The record's failure, error text, details, observers and waiters.
+    /// The record's failure or kept success, error text, details, observers and waiters.
     // Proof of safety: copy-on-write. A record mutates its extras only through uniqueExtras(),
     // which copies them unless this record holds the only reference, so no two threads ever
     // touch one instance where either writes.
@@ -138,6 +140,7 @@ struct TrackingRecord: Sendable {
             var errorText: String?
             var details: [DetailEntry] = []
             var failure: OperationFailure?
+            var keptSuccess: OperationPayload?
             var observers: [(token: UInt64, continuation: AsyncStream<OperationEvent>.Continuation)] = []
             var waiters: [Waiter] = []
         }
