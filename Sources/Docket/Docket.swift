@@ -27,6 +27,10 @@ import Foundation
 /// A call that needs no wait completes without suspending, so a loop that submits many
 /// operations from one actor keeps that actor until it ends: `await Task.yield()` between
 /// batches when the actor must serve others meanwhile.
+///
+/// A docket that goes away without ``shutdown(gracePeriod:)`` abandons what it still holds
+/// (queued, delayed and blocked operations; a journal keeps them for the next docket opened
+/// on it) and frees all of it once any attempt still running has returned.
 public final class Docket: Sendable {
     /// The longest delay, wait, timeout, retry backoff, retention or lifetime a docket
     /// accepts: 100 years. Times are kept as 64-bit nanoseconds, which hold about 292 years;
@@ -103,7 +107,7 @@ public final class Docket: Sendable {
     }
 
     deinit {
-        engine.stop()
+        engine.release()
     }
 
     /// The registered operations with their queueable flag.

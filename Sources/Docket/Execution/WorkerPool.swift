@@ -136,31 +136,44 @@ final class WorkerPool: Sendable {
         // The turn is taken and reported inline at both call sites: a local async function
         // would cost an async frame per turn, and at many objects a turn is one operation.
         func limit() -> TurnLimit { TurnLimit(budget: Self.drainBudget, deadline: stretchStart + loneLineSlice) }
-        while let current = mailbox {
-            var turn = await current.drain(limit(), spares: spares.takeAll())
-            spares = turn.spares.takeAll()
-            if let turnObserver { await turnObserver(current.key.description, turn.ran) }
-            sinceYield += turn.ran
-            while turn.keepsLine {
-                sinceYield = 0
-                await Task.yield()
+        // Whether the worker takes its next mailbox with `next()`, which may park it.
+        var waitsForNext = false
+        while true {
+            if waitsForNext {
+                waitsForNext = false
+                mailbox = await next()
                 stretchStart = .now
-                guard keepsDraining(budgetLeft: false) else {
-                    // Another mailbox waits, or the gate closed: the ready line joins the queue.
-                    enqueue(current)
-                    break
-                }
-                turn = await current.drain(limit(), spares: spares.takeAll())
+            }
+            // The turn's mailbox goes out of scope before the worker counts itself idle: a
+            // parked worker holds none (a retired one would stay allocated meanwhile), and
+            // once the pool reads idle no worker does (a docket going away then lets go of
+            // its engine at once).
+            do {
+                guard let current = mailbox.take() else { return }
+                var turn = await current.drain(limit(), spares: spares.takeAll())
                 spares = turn.spares.takeAll()
                 if let turnObserver { await turnObserver(current.key.description, turn.ran) }
                 sinceYield += turn.ran
+                while turn.keepsLine {
+                    sinceYield = 0
+                    await Task.yield()
+                    stretchStart = .now
+                    guard keepsDraining(budgetLeft: false) else {
+                        // Another mailbox waits, or the gate closed: the ready line joins the queue.
+                        enqueue(current)
+                        break
+                    }
+                    turn = await current.drain(limit(), spares: spares.takeAll())
+                    spares = turn.spares.takeAll()
+                    if let turnObserver { await turnObserver(current.key.description, turn.ran) }
+                    sinceYield += turn.ran
+                }
             }
             if sinceYield >= Self.drainBudget {
                 sinceYield = 0
                 finishedOne()
                 await Task.yield()
-                mailbox = await next()
-                stretchStart = .now
+                waitsForNext = true
             } else {
                 // One lock for the end of this turn and the start of the next, and no
                 // suspension while the queue has a mailbox: at many objects a turn is one or
@@ -169,13 +182,12 @@ final class WorkerPool: Sendable {
                 case .mailbox(let next):
                     mailbox = next
                 case .stop:
-                    mailbox = nil
+                    return
                 case .park:
-                    // Parked, the worker gave its thread up (or took a mailbox queued
+                    // Parked, the worker gives its thread up (or takes a mailbox queued
                     // meanwhile, when counting afresh only makes it yield sooner).
-                    mailbox = await next()
                     sinceYield = 0
-                    stretchStart = .now
+                    waitsForNext = true
                 }
             }
         }
@@ -336,6 +348,17 @@ final class WorkerPool: Sendable {
         for (worker, mailbox) in handOffs { worker.resume(returning: mailbox) }
         spawnWorkers(spawn)
         for waiter in waiters { waiter.resume() }
+    }
+
+    /// Empties the ready queue of a stopped pool, releasing its mailboxes after unlocking
+    /// (for an engine whose docket went away: ``Engine/release()``).
+    func releaseReady() {
+        var released = Ring<Mailbox>()
+        state.withLock { state in
+            precondition(state.stopped, "only a stopped pool lets go of its ready queue")
+            swap(&released, &state.ready)
+        }
+        _ = consume released
     }
 
     /// Ends the workers once they finish what they hold.

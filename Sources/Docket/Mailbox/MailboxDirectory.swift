@@ -132,6 +132,23 @@ final class MailboxDirectory: Sendable {
         }
     }
 
+    /// Releases every mailbox, live or retired, and keeps none from then on: for a docket
+    /// going away (``Engine/release()``), whose blocked and delayed lines would otherwise hold
+    /// its engine. A worker that retires a mailbox afterwards finds it gone and keeps nothing.
+    func releaseAll() {
+        for shard in shards {
+            var retired = Retired()
+            let live = shard.state.withLock { state in
+                state.keepsNoRetired = true
+                swap(&retired, &state.retired)
+                return state.mailboxes.removeAll()
+            }
+            // Released here, after unlocking.
+            _ = consume retired
+            _ = consume live
+        }
+    }
+
     /// How many mailboxes are live (for memory checks and metrics).
     var count: Int {
         shards.reduce(0) { total, shard in total + shard.state.withLock { $0.mailboxes.count } }

@@ -35,6 +35,13 @@ struct MailboxTable<Value: AnyObject> {
         return nil
     }
 
+    /// Removes every value and returns them, leaving the table empty.
+    mutating func removeAll() -> [Value] {
+        let values = slots.compactMap(\.value)
+        self = MailboxTable()
+        return values
+    }
+
     /// Adds `value` under `hash`; the caller knows no equal key is held.
     mutating func insert(_ value: Value, hash: Int) {
         if (count + 1) * 4 > slots.count * 3 { resize(to: Swift.max(16, slots.count * 2)) }

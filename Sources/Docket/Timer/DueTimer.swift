@@ -35,6 +35,18 @@ final class DueTimer: Sendable {
         self.tracker = tracker
     }
 
+    /// Cancels the sleep and drops every entry, releasing them after unlocking (for an engine
+    /// whose docket went away: a wake holds its mailbox, which holds the engine).
+    func stop() {
+        var dropped = TimerStateMachine<Target>()
+        state.withLock { state in
+            state.sleeper?.cancel()
+            state.sleeper = nil
+            swap(&dropped, &state.machine)
+        }
+        _ = consume dropped
+    }
+
     func schedule(_ target: Target, at due: Duration) {
         state.withLock { state in
             // The machine asks for a new sleep exactly when the earliest due time moves, and
