@@ -87,32 +87,6 @@ struct MailboxDirectoryTests {
         #expect(directory.retiredCount == 0)
     }
 
-    @Test("A docket dropped with a blocked line, a delayed one or queued work lets go of its engine", arguments: ["blocked", "delayed", "queued"])
-    func droppedDocketWithLiveLines(_ kind: String) async throws {
-        weak var engine: Engine?
-        weak var mailbox: Mailbox?
-        do {
-            let harness = try Harness(configuration: DocketConfiguration(execution: kind == "queued" ? .batch : .automatic))
-            engine = harness.docket.engine
-            switch kind {
-            case "blocked":
-                _ = try await harness.submit("a", on: "k1", fail: true)
-                _ = try await harness.submit("b", on: "k1")
-            case "delayed":
-                _ = try await harness.submit("a", on: "k1", delay: .seconds(60))
-            default:
-                _ = try await harness.submit("a", on: "k1")
-            }
-            await harness.idle()
-            mailbox = harness.docket.engine.directory.existing(.keyed(owner: nil, key: "k1"))
-            #expect(mailbox != nil)
-        }
-        // The line's mailbox held the engine, which held it through its directory (and its
-        // timer, or its ready queue): the docket going away lets go of both.
-        #expect(mailbox == nil)
-        #expect(engine == nil)
-    }
-
     @Test("Shutting a docket down releases what its directory kept")
     func shutdownReleasesWhatWasKept() async throws {
         let harness = try Harness()

@@ -46,12 +46,14 @@ final class Engine: Sendable {
         directory.releaseRetired()
     }
 
-    /// What a docket going away does: ``stop()``, then lets go of every mailbox the engine
-    /// still reaches (the directory's live ones, the ready queue's, the timer's wakes), since
-    /// each holds this engine. A blocked or delayed line would otherwise keep the engine, its
-    /// workers' pool and every record alive for the life of the process. The work those lines
-    /// hold is abandoned with the docket (a journal keeps it for the next one); a worker still
-    /// draining a line finishes its turn and ends.
+    /// What a docket going away, or failing to open, does: ``stop()``, then lets go of every
+    /// mailbox the engine still reaches (the directory's live ones, the ready queue's, the
+    /// timer's wakes), since each holds this engine, and of every one enqueued or woken from
+    /// then on. A blocked or delayed line would otherwise keep the engine, its workers' pool
+    /// and every record alive for the life of the process. The work those lines hold is
+    /// abandoned with the docket (a journal keeps it for the next one). A worker still
+    /// running an attempt finishes it (its timeout still fires), and its line is let go when
+    /// the turn ends.
     func release() {
         stop()
         pool.releaseReady()

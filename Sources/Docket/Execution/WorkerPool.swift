@@ -15,6 +15,9 @@ final class WorkerPool: Sendable {
         var activities = 0
         var gateOpen: Bool
         var stopped = false
+        /// The docket went away (``releaseReady()``): a mailbox enqueued from now on (the end
+        /// of a turn still running, a wake already taken from the timer) is let go at once.
+        var released = false
         var timerDue: Duration?
         var idleWaiters: [UnsafeContinuation<Void, Never>] = []
         var quietWaiters: [UnsafeContinuation<Void, Never>] = []
@@ -79,6 +82,8 @@ final class WorkerPool: Sendable {
     func enqueue(_ mailbox: Mailbox) {
         enum Step { case handOff(UnsafeContinuation<Mailbox?, Never>), spawn, none }
         let step = state.withLock { state -> Step in
+            // Let go by the caller, after unlocking.
+            if state.released { return .none }
             if state.gateOpen, !state.parked.isEmpty {
                 changeBusy(&state, by: 1)
                 return .handOff(state.parked.removeLast())
@@ -102,10 +107,16 @@ final class WorkerPool: Sendable {
     /// The mailboxes are moved from `mailboxes`, which is left empty.
     func enqueue(contentsOf mailboxes: inout Ring<Mailbox>) {
         guard !mailboxes.isEmpty else { return }
-        let (handOffs, spawn) = state.withLock { state in
+        let started = state.withLock { state -> (handOffs: [(UnsafeContinuation<Mailbox?, Never>, Mailbox)], spawn: Int)? in
+            if state.released { return nil }
             while let mailbox = mailboxes.popFirst() { state.ready.append(mailbox) }
             defer { publishDrainSignal(state) }
             return state.gateOpen ? startReady(&state) : ([], 0)
+        }
+        guard let (handOffs, spawn) = started else {
+            // The docket went away: its woken lines are let go here, after unlocking.
+            mailboxes = Ring()
+            return
         }
         for (worker, mailbox) in handOffs { worker.resume(returning: mailbox) }
         spawnWorkers(spawn)
@@ -350,12 +361,14 @@ final class WorkerPool: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Empties the ready queue of a stopped pool, releasing its mailboxes after unlocking
-    /// (for an engine whose docket went away: ``Engine/release()``).
+    /// Empties the ready queue of a stopped pool, releasing its mailboxes after unlocking,
+    /// and lets go of every mailbox enqueued from then on (for an engine whose docket went
+    /// away: ``Engine/release()``).
     func releaseReady() {
         var released = Ring<Mailbox>()
         state.withLock { state in
             precondition(state.stopped, "only a stopped pool lets go of its ready queue")
+            state.released = true
             swap(&released, &state.ready)
         }
         _ = consume released

@@ -22,6 +22,8 @@ final class DueTimer: Sendable {
         var machine = TimerStateMachine<Target>()
         /// The task sleeping until the armed due time, if any.
         var sleeper: Task<Void, Never>?
+        /// The docket went away (``stop()``): wakes are no longer kept.
+        var released = false
     }
 
     private let state = Locked(State())
@@ -35,20 +37,30 @@ final class DueTimer: Sendable {
         self.tracker = tracker
     }
 
-    /// Cancels the sleep and drops every entry, releasing them after unlocking (for an engine
-    /// whose docket went away: a wake holds its mailbox, which holds the engine).
+    /// Drops every wake, releasing them after unlocking, and keeps none scheduled from then
+    /// on (for an engine whose docket went away: a wake holds its mailbox, which holds the
+    /// engine). Timeouts, wait deadlines and actions stay: an attempt still running may be
+    /// waiting for its timeout to end, and none of them holds the engine.
     func stop() {
-        var dropped = TimerStateMachine<Target>()
+        var entries = TimerStateMachine<Target>()
         state.withLock { state in
+            state.released = true
             state.sleeper?.cancel()
             state.sleeper = nil
-            swap(&dropped, &state.machine)
+            swap(&entries, &state.machine)
         }
-        _ = consume dropped
+        // Every entry, in due order; the wakes are let go here, the rest scheduled again.
+        var all = entries.fire(now: .seconds(Int64.max)).due
+        while let (due, target) = all.popNext() {
+            if case .wake = target { continue }
+            schedule(target, at: due)
+        }
     }
 
     func schedule(_ target: Target, at due: Duration) {
         state.withLock { state in
+            // A stopped timer keeps no wake: the caller lets go of it.
+            if state.released, case .wake = target { return }
             // The machine asks for a new sleep exactly when the earliest due time moves, and
             // only then is it published: most entries (a timeout, a later delay) are not the
             // earliest, and publishing takes the pool's lock. Published under the timer's

@@ -1,0 +1,121 @@
+@testable import Docket
+import DocketTesting
+import Testing
+
+/// A docket that goes away lets go of everything it holds, its engine included, whatever
+/// its lines were doing: each mailbox holds the engine, which holds them in its directory,
+/// its ready queue and its timer.
+@Suite("Dropped docket")
+struct DroppedDocketTests {
+    /// What a test keeps of a harness once the harness, and with it the docket, goes: the
+    /// engine weakly, and the parts it goes on driving.
+    struct Kept {
+        weak var engine: Engine?
+        let pool: WorkerPool
+        let gate: Gate
+        let journal: Journal
+        let clock: ManualClock
+
+        init(_ harness: Harness) {
+            engine = harness.docket.engine
+            pool = harness.docket.engine.pool
+            gate = harness.gate
+            journal = harness.journal
+            clock = harness.clock
+        }
+    }
+
+    /// Submits with `submit` on a harness of its own, waits until the operation it returns
+    /// runs, and lets the harness, and with it the docket, go.
+    static func droppedWhileRunning(_ submit: (Harness) async throws -> OperationHandle<String>) async throws -> Kept {
+        let harness = try Harness()
+        let running = try await submit(harness)
+        try await waitUntil(running, is: .running)
+        return Kept(harness)
+    }
+
+    @Test("A docket dropped with a blocked line, a delayed one or queued work lets go of its engine", arguments: ["blocked", "delayed", "queued"])
+    func liveLines(_ kind: String) async throws {
+        weak var engine: Engine?
+        weak var mailbox: Mailbox?
+        do {
+            let harness = try Harness(configuration: DocketConfiguration(execution: kind == "queued" ? .batch : .automatic))
+            engine = harness.docket.engine
+            switch kind {
+            case "blocked":
+                _ = try await harness.submit("a", on: "k1", fail: true)
+                _ = try await harness.submit("b", on: "k1")
+            case "delayed":
+                _ = try await harness.submit("a", on: "k1", delay: .seconds(60))
+            default:
+                _ = try await harness.submit("a", on: "k1")
+            }
+            await harness.idle()
+            mailbox = harness.docket.engine.directory.existing(.keyed(owner: nil, key: "k1"))
+            #expect(mailbox != nil)
+        }
+        // The line's mailbox held the engine, which held it through its directory (and its
+        // timer, or its ready queue): the docket going away lets go of both.
+        #expect(mailbox == nil)
+        #expect(engine == nil)
+    }
+
+    @Test("A docket dropped while an attempt runs, with a submission behind it, lets go of its engine when the turn ends")
+    func runningWithFollower() async throws {
+        let kept = try await Self.droppedWhileRunning { harness in
+            let running = try await harness.submit("a", on: "k1", harness.slow)
+            _ = try await harness.submit("b", on: "k1")
+            return running
+        }
+        // The worker running the attempt holds its line, which holds the engine.
+        #expect(kept.engine != nil)
+        kept.gate.open("a")
+        await kept.pool.waitUntilIdle()
+        #expect(kept.journal.all.contains("end a"))
+        // The line the turn's end put back on the ready queue was let go.
+        #expect(kept.engine == nil)
+    }
+
+    @Test("A docket dropped while an attempt runs that fails into a retry backoff lets go of its engine, and keeps no wake")
+    func runningIntoRetry() async throws {
+        weak var engine: Engine?
+        let pool: WorkerPool
+        let clock = ManualClock()
+        let gate = Gate()
+        do {
+            let retrying = OperationDefinition<String, String>(
+                "retrying", retryPolicy: RetryPolicy(maxAttempts: 3, backoff: .fixed(.seconds(10)))
+            ) { label, context in
+                await gate.wait(label, context: context)
+                throw TestFailure(message: "\(label) failed")
+            }
+            var registry = OperationRegistry()
+            try registry.register(retrying)
+            let docket = try Docket(registry: registry, clock: clock)
+            engine = docket.engine
+            pool = docket.engine.pool
+            let handle = try await docket.submit(retrying, input: "r", options: SubmitOptions(objectKey: "k1"))
+            try await waitUntil(handle, is: .running)
+        }
+        gate.open("r")
+        await pool.waitUntilIdle()
+        #expect(engine == nil)
+        // The backoff's wake was not kept, and nothing sleeps for it.
+        #expect(clock.sleeperCount == 0)
+    }
+
+    @Test("A docket dropped while an attempt waits for its timeout still times it out, then lets go of its engine")
+    func runningUntilTimeout() async throws {
+        let kept = try await Self.droppedWhileRunning { harness in try await harness.submit("t", on: "k1", harness.timed) }
+        // Past the timeout: a sleep armed after the docket went away resumes at once. A
+        // timeout dropped with the docket would leave the body waiting: bounded, the wait
+        // fails instead of hanging.
+        kept.clock.advance(by: .seconds(6))
+        guard await yield(until: { kept.journal.all.contains("stopped t") }) else {
+            Issue.record("the attempt never timed out")
+            return
+        }
+        await kept.pool.waitUntilIdle()
+        #expect(kept.engine == nil)
+    }
+}
