@@ -60,6 +60,27 @@ struct DroppedDocketTests {
         #expect(engine == nil)
     }
 
+    @Test("A docket dropped after an attempt with a timeout ended leaves no sleep behind for that timeout")
+    func endedTimeoutLeavesNoSleep() async throws {
+        weak var engine: Engine?
+        let clock = ManualClock()
+        do {
+            let quick = OperationDefinition<String, String>("quick", timeout: .seconds(60)) { label, _ in label }
+            var registry = OperationRegistry()
+            try registry.register(quick)
+            let docket = try Docket(registry: registry, clock: clock)
+            engine = docket.engine
+            #expect(try await docket.submit(quick, input: "q").value() == "q")
+            // The timeout's entry outlives the attempt; its sleep is armed.
+            #expect(await yield { clock.sleeperCount == 1 })
+        }
+        #expect(engine == nil)
+        // A sleep armed again for that timeout would register with the clock: give it the
+        // chance, then check that none did.
+        _ = await yield(until: { clock.sleeperCount > 0 }, limit: 10_000)
+        #expect(clock.sleeperCount == 0)
+    }
+
     @Test("A docket dropped while an attempt runs, with a submission behind it, lets go of its engine when the turn ends")
     func runningWithFollower() async throws {
         let kept = try await Self.droppedWhileRunning { harness in

@@ -37,6 +37,12 @@ final class DueTimer: Sendable {
         self.tracker = tracker
     }
 
+    /// A timer going away with its engine ends its sleep: the sleeping task holds the clock,
+    /// and would otherwise sleep on until its due time, as far as a timeout ahead.
+    deinit {
+        state.withLock { $0.sleeper?.cancel() }
+    }
+
     /// Drops every wake, releasing them after unlocking, and keeps none scheduled from then
     /// on (for an engine whose docket went away: a wake holds its mailbox, which holds the
     /// engine). Timeouts, wait deadlines and actions stay: an attempt still running may be
@@ -48,8 +54,11 @@ final class DueTimer: Sendable {
             state.sleeper?.cancel()
             state.sleeper = nil
             swap(&entries, &state.machine)
+            // Nothing is due until an entry is scheduled again (which publishes its own).
+            activity.publishTimerDue(nil)
         }
-        // Every entry, in due order; the wakes are let go here, the rest scheduled again.
+        // Every entry, in due order (every due time is at most 100 years ahead: see
+        // `Docket.longestDuration`); the wakes are let go here, the rest scheduled again.
         var all = entries.fire(now: .seconds(Int64.max)).due
         while let (due, target) = all.popNext() {
             if case .wake = target { continue }
