@@ -54,6 +54,11 @@ final class Engine: Sendable {
     /// abandoned with the docket (a journal keeps it for the next one). A worker still
     /// running an attempt finishes it (its timeout still fires), and its line is let go when
     /// the turn ends.
+    ///
+    /// Not done here: attempts still running are not cancelled, as a shutdown cancels them
+    /// (a dropped docket has no say in how that would be journaled), so a body with no
+    /// timeout that waits only for its cancellation keeps the engine; and a worker handed a
+    /// line just before the pool stopped still starts that line's next operation.
     func release() {
         stop()
         pool.releaseReady()
