@@ -38,18 +38,19 @@ final class Engine: Sendable {
         idempotency = IdempotencyIndex(window: configuration.idempotencyWindow)
     }
 
-    /// Stops the workers and releases the retired mailboxes the directory keeps: each holds
-    /// this engine, which holds the directory, so a docket going away, or failing to open,
-    /// calls this, or the two would keep each other.
+    /// What a shutdown ends with: stops the workers and releases the retired mailboxes the
+    /// directory keeps (each holds this engine, which holds the directory), since no
+    /// submission opens a mailbox from then on to release them. A docket going away, or
+    /// failing to open, lets go of more (``release()``).
     func stop() {
         pool.stop()
         directory.releaseRetired()
     }
 
-    /// What a docket going away, or failing to open, does: ``stop()``, then lets go of every
-    /// mailbox the engine still reaches (the directory's live ones, the ready queue's, the
-    /// timer's wakes), since each holds this engine, and of every one enqueued or woken from
-    /// then on. A blocked or delayed line would otherwise keep the engine, its workers' pool
+    /// What a docket going away, or failing to open, does: stops the workers, then lets go of
+    /// every mailbox the engine still reaches (the directory's live and retired ones, the ready
+    /// queue's, the timer's wakes), since each holds this engine, and of every one enqueued or
+    /// woken from then on. A blocked or delayed line would otherwise keep the engine, its workers' pool
     /// and every record alive for the life of the process. The work those lines hold is
     /// abandoned with the docket (a journal keeps it for the next one). A worker still
     /// running an attempt finishes it (its timeout still fires), and its line is let go when
@@ -60,7 +61,7 @@ final class Engine: Sendable {
     /// timeout that waits only for its cancellation keeps the engine; and a worker handed a
     /// line just before the pool stopped still starts that line's next operation.
     func release() {
-        stop()
+        pool.stop()
         pool.releaseReady()
         timer.stop()
         directory.releaseAll()

@@ -122,30 +122,28 @@ final class MailboxDirectory: Sendable {
     /// on: a kept mailbox holds its engine, which holds this directory, so a docket going
     /// away calls this, or the two would keep each other.
     func releaseRetired() {
-        for shard in shards {
-            var released = Retired()
-            shard.state.withLock { state in
-                state.keepsNoRetired = true
-                swap(&released, &state.retired)
-            }
-            _ = consume released
-        }
+        release(live: false)
     }
 
     /// Releases every mailbox, live or retired, and keeps none from then on: for a docket
     /// going away (``Engine/release()``), whose blocked and delayed lines would otherwise hold
     /// its engine. A worker that retires a mailbox afterwards finds it gone and keeps nothing.
     func releaseAll() {
+        release(live: true)
+    }
+
+    /// Keeps no retired mailbox from now on and releases those kept, and with `live` the live
+    /// ones too, each shard's after unlocking it.
+    private func release(live: Bool) {
         for shard in shards {
             var retired = Retired()
-            let live = shard.state.withLock { state in
+            let released = shard.state.withLock { state -> [Mailbox] in
                 state.keepsNoRetired = true
                 swap(&retired, &state.retired)
-                return state.mailboxes.removeAll()
+                return live ? state.mailboxes.removeAll() : []
             }
-            // Released here, after unlocking.
             _ = consume retired
-            _ = consume live
+            _ = consume released
         }
     }
 

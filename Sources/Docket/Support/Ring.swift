@@ -18,7 +18,7 @@ struct Ring<Element> {
     var count: Int { buffer?.count ?? 0 }
 
     /// The slots of its buffer, 0 without one.
-    var capacity: Int { buffer.map { $0.withHeader { header, _ in header.mask + 1 } } ?? 0 }
+    var capacity: Int { buffer?.slots ?? 0 }
 
     var isEmpty: Bool { count == 0 }
 
