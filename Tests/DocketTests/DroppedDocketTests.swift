@@ -139,4 +139,71 @@ struct DroppedDocketTests {
         await kept.pool.waitUntilIdle()
         #expect(kept.engine == nil)
     }
+
+    @Test("A line its timer wakes after the pool let go of its ready queue is let go as well")
+    func wokenAfterRelease() async throws {
+        let harness = try Harness()
+        _ = try await harness.submit("c", on: "k2", delay: .seconds(60))
+        await harness.idle()
+        let pool = harness.docket.engine.pool
+        // A docket going away while its timer fires: the pool has let go of its ready queue,
+        // and the timer, not stopped yet, wakes the line.
+        pool.stop()
+        pool.releaseReady()
+        harness.clock.advance(by: .seconds(61))
+        // Idle once the timer has fired: until then, its due time has passed.
+        await pool.waitUntilIdle()
+        #expect(pool.queuedMailboxes == 0)
+        #expect(harness.journal.all.isEmpty)
+    }
+
+    /// A store whose records are never made durable: opening a docket on it restores them
+    /// and then fails, in its last step, the wait for durability.
+    final class UnsettledStore: DocketStore {
+        private let records: [JournalRecord]
+
+        init(records: [JournalRecord]) { self.records = records }
+
+        func recover() throws -> [JournalRecord] { records }
+        func append(_ record: JournalRecord) -> UInt64 { 0 }
+        var lastTicket: UInt64 { 0 }
+        func waitDurable(_ ticket: UInt64) async throws { throw Self.failure }
+        func waitDurableBlocking(_ ticket: UInt64) throws { throw Self.failure }
+        var isDurable: Bool { true }
+        func close() async throws {}
+
+        static let failure = DocketError(.journalFailed, "The test store makes nothing durable.")
+    }
+
+    @Test("A docket that fails to open lets go of the lines it restored, blocked and delayed")
+    func failedOpen() async throws {
+        let recorded = InMemoryStore()
+        let record = OperationDefinition<Step, String>("record") { step, _ in
+            if step.fail { throw TestFailure(message: "\(step.label) failed") }
+            return "done \(step.label)"
+        }
+        var registry = OperationRegistry()
+        try registry.register(record)
+        do {
+            let docket = try await Docket(registry: registry, clock: ManualClock(), store: recorded)
+            _ = try await docket.submit(record, input: Step(label: "a", fail: true), options: SubmitOptions(objectKey: "k1"))
+            _ = try await docket.submit(record, input: Step(label: "b"), options: SubmitOptions(objectKey: "k1"))
+            _ = try await docket.submit(record, input: Step(label: "c"), options: SubmitOptions(objectKey: "k2", delay: .seconds(60)))
+            await docket.waitForIdle()
+        }
+        // The store is held by the engine alone: it goes when the engine does.
+        weak var store: UnsettledStore?
+        let clock = ManualClock()
+        do {
+            let unsettled = UnsettledStore(records: recorded.records)
+            store = unsettled
+            await #expect(throws: DocketError.self) {
+                _ = try await Docket(registry: registry, clock: clock, store: unsettled)
+            }
+        }
+        // The restored lines, one blocked by its failed head and one waiting for its delay,
+        // held the engine through its directory and its timer.
+        #expect(store == nil)
+        #expect(clock.sleeperCount == 0)
+    }
 }

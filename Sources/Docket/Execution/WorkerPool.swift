@@ -332,6 +332,9 @@ final class WorkerPool: Sendable {
 
     var busyWorkers: Int { state.withLock { $0.busy } }
 
+    /// How many mailboxes wait on the ready queue (for tests).
+    var queuedMailboxes: Int { state.withLock { $0.ready.count } }
+
     /// Whether a worker may go on to its mailbox's next operation: the gate is open and,
     /// once its budget is spent, no other mailbox is waiting for a worker (a lone busy object
     /// keeps its worker instead of handing itself to another through the queue).
