@@ -30,8 +30,9 @@ import Foundation
 ///
 /// A docket that goes away without ``shutdown(gracePeriod:)`` abandons what it still holds
 /// (queued, delayed and blocked operations; a journal keeps them for the next docket opened
-/// on it) and frees all of it once any attempt still running has returned: such an attempt
-/// runs to its end or its timeout, and its object's line is let go with its turn.
+/// on it), asks every attempt still running to stop, as a shutdown whose grace period has
+/// passed does, and frees all of it once those attempts have returned: each object's line
+/// is let go with its turn.
 public final class Docket: Sendable {
     /// The longest delay, wait, timeout, retry backoff, retention or lifetime a docket
     /// accepts: 100 years. Times are kept as 64-bit nanoseconds, which hold about 292 years;

@@ -1,3 +1,4 @@
+import Foundation
 @testable import Docket
 import DocketTesting
 import Testing
@@ -81,63 +82,91 @@ struct DroppedDocketTests {
         #expect(clock.sleeperCount == 0)
     }
 
-    @Test("A docket dropped while an attempt runs, with a submission behind it, lets go of its engine when the turn ends")
+    @Test("A docket dropped while an attempt that ignores cancellation runs, with a submission behind it, lets go of its engine when the turn ends")
     func runningWithFollower() async throws {
-        let kept = try await Self.droppedWhileRunning { harness in
-            let running = try await harness.submit("a", on: "k1", harness.slow)
-            _ = try await harness.submit("b", on: "k1")
-            return running
-        }
-        // The worker running the attempt holds its line, which holds the engine.
-        #expect(kept.engine != nil)
-        kept.gate.open("a")
-        await kept.pool.waitUntilIdle()
-        #expect(kept.journal.all.contains("end a"))
-        // The line the turn's end put back on the ready queue was let go.
-        #expect(kept.engine == nil)
-    }
-
-    @Test("A docket dropped while an attempt runs that fails into a retry backoff lets go of its engine, and keeps no wake")
-    func runningIntoRetry() async throws {
         weak var engine: Engine?
         let pool: WorkerPool
-        let clock = ManualClock()
         let gate = Gate()
+        let journal = Journal()
         do {
-            let retrying = OperationDefinition<String, String>(
-                "retrying", retryPolicy: RetryPolicy(maxAttempts: 3, backoff: .fixed(.seconds(10)))
-            ) { label, context in
-                await gate.wait(label, context: context)
-                throw TestFailure(message: "\(label) failed")
+            let stubborn = OperationDefinition<String, String>("stubborn") { label, _ in
+                journal.append("start \(label)")
+                await gate.wait(label)
+                journal.append("end \(label)")
+                return label
             }
             var registry = OperationRegistry()
-            try registry.register(retrying)
-            let docket = try Docket(registry: registry, clock: clock)
+            try registry.register(stubborn)
+            let docket = try Docket(registry: registry, clock: ManualClock())
             engine = docket.engine
             pool = docket.engine.pool
-            let handle = try await docket.submit(retrying, input: "r", options: SubmitOptions(objectKey: "k1"))
-            try await waitUntil(handle, is: .running)
+            let running = try await docket.submit(stubborn, input: "a", options: SubmitOptions(objectKey: "k1"))
+            _ = try await docket.submit(stubborn, input: "b", options: SubmitOptions(objectKey: "k1"))
+            try await waitUntil(running, is: .running)
         }
-        gate.open("r")
+        // The worker running the attempt holds its line, which holds the engine.
+        #expect(engine != nil)
+        gate.open("a")
         await pool.waitUntilIdle()
+        #expect(journal.all == ["start a", "end a"])
+        // The line the turn's end put back on the ready queue was let go.
         #expect(engine == nil)
+    }
+
+    @Test("A wake scheduled after the timer stopped, a retry's backoff, is not kept")
+    func retryAfterTimerStopped() async throws {
+        let clock = ManualClock()
+        let gate = Gate()
+        let retrying = OperationDefinition<String, String>(
+            "retrying", retryPolicy: RetryPolicy(maxAttempts: 3, backoff: .fixed(.seconds(10)))
+        ) { label, context in
+            await gate.wait(label, context: context)
+            throw TestFailure(message: "\(label) failed")
+        }
+        var registry = OperationRegistry()
+        try registry.register(retrying)
+        let docket = try Docket(registry: registry, clock: clock)
+        let handle = try await docket.submit(retrying, input: "r", options: SubmitOptions(objectKey: "k1"))
+        try await waitUntil(handle, is: .running)
+        // A docket going away stops its timer before it asks running attempts to stop: one
+        // that fails in between schedules its retry on a stopped timer.
+        docket.engine.timer.stop()
+        gate.open("r")
+        await docket.waitForIdle()
+        #expect(try docket.status(of: handle.id).state == .delayed)
         // The backoff's wake was not kept, and nothing sleeps for it.
         #expect(clock.sleeperCount == 0)
     }
 
-    @Test("A docket dropped while an attempt waits for its timeout still times it out, then lets go of its engine")
-    func runningUntilTimeout() async throws {
+    @Test("A docket dropped while an attempt waits only for its cancellation, or its timeout, cancels it, then lets go of its engine")
+    func runningUntilCancelled() async throws {
         let kept = try await Self.droppedWhileRunning { harness in try await harness.submit("t", on: "k1", harness.timed) }
-        // Past the timeout: a sleep armed after the docket went away resumes at once. A
-        // timeout dropped with the docket would leave the body waiting: bounded, the wait
+        // The clock stays where it was: only the cancel can end the body. Bounded, the wait
         // fails instead of hanging.
-        kept.clock.advance(by: .seconds(6))
         guard await yield(until: { kept.journal.all.contains("stopped t") }) else {
-            Issue.record("the attempt never timed out")
+            Issue.record("the attempt was not cancelled")
             return
         }
         await kept.pool.waitUntilIdle()
         #expect(kept.engine == nil)
+    }
+
+    @Test("An attempt that starts after every running one was asked to stop is asked as it starts")
+    func startAfterCancellingAll() {
+        let tracker = Tracker(
+            clock: EngineClock(ContinuousClock(), wallOrigin: Date()), unreadResultLifetime: .seconds(60),
+            tombstoneLifetime: .seconds(60), names: [])
+        let early = tracker.mintID()
+        let late = tracker.mintID()
+        for key in [early, late] { tracker.insert(key, RecordTableTests.record(0), at: .zero) }
+        let running = OperationContext(operationID: early.id, attempt: 1, tracker: tracker)
+        tracker.markStarted(early, attempt: 1, context: running, at: .zero)
+        #expect(tracker.cancelAllRunning() == 1)
+        #expect(running.isCancelled)
+        // Started after the scan: the shard it lands in says to stop it.
+        let starting = OperationContext(operationID: late.id, attempt: 1, tracker: tracker)
+        tracker.markStarted(late, attempt: 1, context: starting, at: .zero)
+        #expect(starting.isCancelled)
     }
 
     @Test("A line its timer wakes after the pool let go of its ready queue is let go as well")

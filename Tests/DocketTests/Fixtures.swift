@@ -106,22 +106,26 @@ final class Gate: Sendable {
     }
     private let state = Locked(State())
 
+    /// Waits until `label` opens, or the attempt of `context` is asked to stop.
     func wait(_ label: String, context: OperationContext) async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await withUnsafeContinuation { continuation in
-                    let open = self.state.withLock { state -> Bool in
-                        if state.open.contains(label) { return true }
-                        state.waiting[label, default: []].append(continuation)
-                        return false
-                    }
-                    if open { continuation.resume() }
-                }
-            }
+            group.addTask { await self.wait(label) }
             group.addTask { await context.cancellation() }
             await group.next()
             self.open(label)
             group.cancelAll()
+        }
+    }
+
+    /// Waits until `label` opens, whatever else happens: for a body that ignores cancellation.
+    func wait(_ label: String) async {
+        await withUnsafeContinuation { continuation in
+            let open = state.withLock { state -> Bool in
+                if state.open.contains(label) { return true }
+                state.waiting[label, default: []].append(continuation)
+                return false
+            }
+            if open { continuation.resume() }
         }
     }
 

@@ -52,19 +52,18 @@ final class Engine: Sendable {
     /// queue's, the timer's wakes), since each holds this engine, and of every one enqueued or
     /// woken from then on. A blocked or delayed line would otherwise keep the engine, its workers' pool
     /// and every record alive for the life of the process. The work those lines hold is
-    /// abandoned with the docket (a journal keeps it for the next one). A worker still
-    /// running an attempt finishes it (its timeout still fires), and its line is let go when
-    /// the turn ends.
+    /// abandoned with the docket (a journal keeps it for the next one). Attempts still
+    /// running are asked to stop, as a shutdown whose grace period has passed asks them, and
+    /// are journaled as it journals them; each worker lets go of its line when its turn ends.
     ///
-    /// Not done here: attempts still running are not cancelled, as a shutdown cancels them
-    /// (a dropped docket has no say in how that would be journaled), so a body with no
-    /// timeout that waits only for its cancellation keeps the engine; and a worker handed a
-    /// line just before the pool stopped still starts that line's next operation.
+    /// A worker handed a line just before the pool stopped still starts that line's next
+    /// operation, which is asked to stop as it starts; its line is let go when the turn ends.
     func release() {
         pool.stop()
         pool.releaseReady()
         timer.stop()
         directory.releaseAll()
+        tracker.cancelAllRunning()
     }
 
     // MARK: Queue bound

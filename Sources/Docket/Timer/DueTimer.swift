@@ -45,8 +45,8 @@ final class DueTimer: Sendable {
 
     /// Drops every wake, releasing them after unlocking, and keeps none scheduled from then
     /// on (for an engine whose docket went away: a wake holds its mailbox, which holds the
-    /// engine). Timeouts, wait deadlines and actions stay: an attempt still running may be
-    /// waiting for its timeout to end, and none of them holds the engine.
+    /// engine). Timeouts, wait deadlines and actions stay: none of them holds the engine,
+    /// and a waiter's deadline still ends its wait.
     func stop() {
         var entries = TimerStateMachine<Target>()
         state.withLock { state in

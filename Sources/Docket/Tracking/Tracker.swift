@@ -74,6 +74,9 @@ final class Tracker: Sendable {
     /// How this docket's IDs carry their shards' sequence numbers (``mintID()``).
     let cipher: SequenceCipher
     private let tokens = Atomic<UInt64>(0)
+    /// Every running attempt was asked to stop (``cancelAllRunning()``): an attempt that
+    /// starts from then on is asked as it starts.
+    private let cancelsAttempts = Atomic<Bool>(false)
 
     let journal: JournalWriter?
 
@@ -264,10 +267,11 @@ final class Tracker: Sendable {
 
     // MARK: Execution
 
-    /// Returns the ticket of its journal record, if there is a journal.
+    /// Returns the ticket of its journal record, if there is a journal. An attempt that
+    /// starts after ``cancelAllRunning()`` is asked to stop at once.
     @discardableResult
     func markStarted(_ key: SequencedID, attempt: Int, context: OperationContext, at now: Duration) -> UInt64? {
-        update(key) { record, deferred, counts, journal -> UInt64? in
+        let ticket = update(key) { record, deferred, counts, journal -> UInt64? in
             if record.state == .waiting { counts.queued -= 1; counts.running += 1 }
             record.state = .running
             record.attempt = attempt
@@ -276,6 +280,9 @@ final class Tracker: Sendable {
             Self.emit(.state(.running), record, &deferred)
             return journal?.append(.started(key.id, attempt: attempt))
         } ?? nil
+        // Read after the shard's lock was taken: see cancelAllRunning().
+        if cancelsAttempts.load(ordering: .relaxed) { context.requestCancellation() }
+        return ticket
     }
 
     func reportProgress(_ id: OperationID, _ percent: Int) {
@@ -460,8 +467,15 @@ final class Tracker: Sendable {
         return .outcome(.notFound)
     }
 
-    /// Asks every running operation to stop; returns how many were still running their body.
+    /// Asks every running operation to stop, and every attempt that starts from then on as
+    /// it starts; returns how many were still running their body.
+    ///
+    /// An attempt whose start takes its shard's lock before this does is found here. One
+    /// that takes it after reads the flag, set before this took that lock, once it holds the
+    /// lock's ordering (``markStarted(_:attempt:context:at:)``).
+    @discardableResult
     func cancelAllRunning() -> Int {
+        cancelsAttempts.store(true, ordering: .relaxed)
         var contexts: [OperationContext] = []
         for shard in shards {
             shard.state.withLock { state in
