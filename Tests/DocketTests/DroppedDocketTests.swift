@@ -134,7 +134,9 @@ struct DroppedDocketTests {
         gate.open("r")
         await docket.waitForIdle()
         #expect(try docket.status(of: handle.id).state == .delayed)
-        // The backoff's wake was not kept, and nothing sleeps for it.
+        // The backoff's wake was not kept: a sleep armed for it would register with the
+        // clock. Give it the chance, then check that none did.
+        _ = await yield(until: { clock.sleeperCount > 0 }, limit: 10_000)
         #expect(clock.sleeperCount == 0)
     }
 
@@ -149,6 +151,56 @@ struct DroppedDocketTests {
         }
         await kept.pool.waitUntilIdle()
         #expect(kept.engine == nil)
+    }
+
+    @Test("A journal records none of the cancellations a dropped docket causes: the next docket finds the attempt interrupted and its dependent waiting")
+    func abandonedAttemptIsInterrupted() async throws {
+        let store = InMemoryStore()
+        let gate = Gate()
+        let journal = Journal()
+        let stoppable = OperationDefinition<String, String>("stoppable") { label, context in
+            await gate.wait(label, context: context)
+            journal.append("stopped \(label)")
+            try context.checkCancellation()
+            return label
+        }
+        var registry = OperationRegistry()
+        try registry.register(stoppable)
+        weak var engine: Engine?
+        let pool: WorkerPool
+        let running: OperationID
+        let dependent: OperationID
+        do {
+            let docket = try await Docket(registry: registry, clock: ManualClock(), store: store)
+            engine = docket.engine
+            pool = docket.engine.pool
+            let handle = try await docket.submit(stoppable, input: "a", options: SubmitOptions(objectKey: "k1"))
+            running = handle.id
+            dependent = try await docket.submit(stoppable, input: "b", options: SubmitOptions(objectKey: "k2", dependencies: [running])).id
+            try await waitUntil(handle, is: .running)
+        }
+        guard await yield(until: { journal.all.contains("stopped a") }) else {
+            Issue.record("the attempt was not asked to stop")
+            return
+        }
+        await pool.waitUntilIdle()
+        #expect(engine == nil)
+        // Its start is the attempt's last record, as a crash during it would leave.
+        let records = store.records
+        #expect(!records.contains { if case .cancelled = $0 { true } else { false } })
+        guard case .started(let last, attempt: 1)? = records.last else {
+            Issue.record("the journal does not end with the attempt's start: \(records)")
+            return
+        }
+        #expect(last == running)
+
+        let reopened = try await Docket(registry: registry, clock: ManualClock(), store: InMemoryStore(records: records))
+        await reopened.waitForIdle()
+        #expect(reopened.recovery.interrupted == 1)
+        #expect(try reopened.status(of: running).state == .failed)
+        #expect(reopened.takeResult(of: running).failure?.kind == .interrupted)
+        #expect(try reopened.status(of: dependent).state == .waiting)
+        #expect(journal.all == ["stopped a"])
     }
 
     @Test("An attempt that starts after every running one was asked to stop is asked as it starts")
@@ -233,6 +285,7 @@ struct DroppedDocketTests {
         // The restored lines, one blocked by its failed head and one waiting for its delay,
         // held the engine through its directory and its timer.
         #expect(store == nil)
+        _ = await yield(until: { clock.sleeperCount > 0 }, limit: 10_000)
         #expect(clock.sleeperCount == 0)
     }
 }

@@ -54,7 +54,9 @@ final class Engine: Sendable {
     /// and every record alive for the life of the process. The work those lines hold is
     /// abandoned with the docket (a journal keeps it for the next one). Attempts still
     /// running are asked to stop, as a shutdown whose grace period has passed asks them, and
-    /// are journaled as it journals them; each worker lets go of its line when its turn ends.
+    /// each worker lets go of its line when its turn ends. A journal records none of those
+    /// cancellations (``Tracker/abandonRunning()``): to the next docket opened on it, they
+    /// are attempts a crash interrupted.
     ///
     /// A worker handed a line just before the pool stopped still starts that line's next
     /// operation, which is asked to stop as it starts; its line is let go when the turn ends.
@@ -63,7 +65,7 @@ final class Engine: Sendable {
         pool.releaseReady()
         timer.stop()
         directory.releaseAll()
-        tracker.cancelAllRunning()
+        tracker.abandonRunning()
     }
 
     // MARK: Queue bound

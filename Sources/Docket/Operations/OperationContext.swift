@@ -35,7 +35,8 @@ public struct OperationContext: Sendable {
     /// Appends a timestamped message to the operation's details log.
     public func log(_ message: String) { storage.log(message) }
 
-    /// Whether the operation was asked to stop: cancelled, timed out, or the docket is shutting down.
+    /// Whether the operation was asked to stop: cancelled, timed out, or the docket is shutting
+    /// down or went away.
     public var isCancelled: Bool { storage.isCancelled }
 
     /// Throws `CancellationError` when the operation was asked to stop.

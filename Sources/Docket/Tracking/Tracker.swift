@@ -77,6 +77,8 @@ final class Tracker: Sendable {
     /// Every running attempt was asked to stop (``cancelAllRunning()``): an attempt that
     /// starts from then on is asked as it starts.
     private let cancelsAttempts = Atomic<Bool>(false)
+    /// The docket went away (``abandonRunning()``): no cancellation is journaled from then on.
+    private let abandoned = Atomic<Bool>(false)
 
     let journal: JournalWriter?
 
@@ -420,7 +422,10 @@ final class Tracker: Sendable {
         let hasDependents = shard(id).state.withLock { state -> Bool? in
             guard var record = state.records.removeValue(forKey: key) else { return nil }
             Self.uncount(record.state, &state.counts)
-            if let journal = state.journal { journal.append(.cancelled(id, reason, at: journal.date(now))) }
+            // Set before any attempt was asked to stop for it (``abandonRunning()``).
+            if let journal = state.journal, !abandoned.load(ordering: .relaxed) {
+                journal.append(.cancelled(id, reason, at: journal.date(now)))
+            }
             record.state = .cancelled(reason)
             // Given to the waiters only: the record has left its table and becomes a tombstone.
             let failure = OperationFailure(.cancelled, "The operation was \(reason == .cancelled ? "cancelled" : "deleted") (\(reason.rawValue)).")
@@ -465,6 +470,16 @@ final class Tracker: Sendable {
         if let rejection = state.rejections[key.id], rejection.owner == owner, rejection.expires > now.nanoseconds { return .removed(rejection.error) }
         if let tombstone = state.tombstones.tombstone(key, now: now.nanoseconds), tombstone.isOwned(by: owner) { return .outcome(answer(tombstone)) }
         return .outcome(.notFound)
+    }
+
+    /// What a docket going away does to its running attempts: asks each to stop, as
+    /// ``cancelAllRunning()`` does, and journals none of the cancellations that follow (theirs,
+    /// or those of operations that depend on them). The next docket opened on the journal
+    /// finds those attempts as a crash leaves them, interrupted, not cancelled by anyone;
+    /// an attempt that returns anything else is journaled as it ends.
+    func abandonRunning() {
+        abandoned.store(true, ordering: .relaxed)
+        cancelAllRunning()
     }
 
     /// Asks every running operation to stop, and every attempt that starts from then on as
