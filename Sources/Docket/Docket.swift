@@ -32,8 +32,10 @@ import Foundation
 /// (queued, delayed and blocked operations; a journal keeps them for the next docket opened
 /// on it), asks every attempt still running to stop, as a shutdown whose grace period has
 /// passed does, and frees all of it once those attempts have returned: each object's line
-/// is let go with its turn. A journal records none of the cancellations this causes: the
-/// next docket opened on it finds those attempts interrupted, as a crash would leave them.
+/// is let go with its turn. It starts no operation from then on, and a journal records
+/// none of the cancellations this causes: the next docket opened on it finds those attempts
+/// interrupted, as a crash would leave them. Until they have returned, the docket still
+/// writes to its store: open another docket on the same store only after that.
 public final class Docket: Sendable {
     /// The longest delay, wait, timeout, retry backoff, retention or lifetime a docket
     /// accepts: 100 years. Times are kept as 64-bit nanoseconds, which hold about 292 years;

@@ -170,14 +170,16 @@ struct DroppedDocketTests {
         let pool: WorkerPool
         let running: OperationID
         let dependent: OperationID
+        let atDrop: [JournalRecord]
         do {
             let docket = try await Docket(registry: registry, clock: ManualClock(), store: store)
             engine = docket.engine
             pool = docket.engine.pool
             let handle = try await docket.submit(stoppable, input: "a", options: SubmitOptions(objectKey: "k1"))
             running = handle.id
-            dependent = try await docket.submit(stoppable, input: "b", options: SubmitOptions(objectKey: "k2", dependencies: [running])).id
             try await waitUntil(handle, is: .running)
+            dependent = try await docket.submit(stoppable, input: "b", options: SubmitOptions(objectKey: "k2", dependencies: [running])).id
+            atDrop = store.records
         }
         guard await yield(until: { journal.all.contains("stopped a") }) else {
             Issue.record("the attempt was not asked to stop")
@@ -185,14 +187,11 @@ struct DroppedDocketTests {
         }
         await pool.waitUntilIdle()
         #expect(engine == nil)
-        // Its start is the attempt's last record, as a crash during it would leave.
+        // Nothing was journaled after the drop: the attempt's start is its last record, as a
+        // crash during it would leave.
         let records = store.records
-        #expect(!records.contains { if case .cancelled = $0 { true } else { false } })
-        guard case .started(let last, attempt: 1)? = records.last else {
-            Issue.record("the journal does not end with the attempt's start: \(records)")
-            return
-        }
-        #expect(last == running)
+        #expect(records == atDrop)
+        #expect(records.contains { if case .started(running, attempt: 1) = $0 { true } else { false } })
 
         let reopened = try await Docket(registry: registry, clock: ManualClock(), store: InMemoryStore(records: records))
         await reopened.waitForIdle()
@@ -203,8 +202,8 @@ struct DroppedDocketTests {
         #expect(journal.all == ["stopped a"])
     }
 
-    @Test("An attempt that starts after every running one was asked to stop is asked as it starts")
-    func startAfterCancellingAll() {
+    @Test("An attempt that starts after its docket went away is refused: its record stays as it was")
+    func startAfterAbandon() throws {
         let tracker = Tracker(
             clock: EngineClock(ContinuousClock(), wallOrigin: Date()), unreadResultLifetime: .seconds(60),
             tombstoneLifetime: .seconds(60), names: [])
@@ -212,13 +211,48 @@ struct DroppedDocketTests {
         let late = tracker.mintID()
         for key in [early, late] { tracker.insert(key, RecordTableTests.record(0), at: .zero) }
         let running = OperationContext(operationID: early.id, attempt: 1, tracker: tracker)
-        tracker.markStarted(early, attempt: 1, context: running, at: .zero)
+        #expect(tracker.markStarted(early, attempt: 1, context: running, at: .zero) == .started(journalTicket: nil))
+        tracker.abandon()
         #expect(tracker.cancelAllRunning() == 1)
         #expect(running.isCancelled)
-        // Started after the scan: the shard it lands in says to stop it.
         let starting = OperationContext(operationID: late.id, attempt: 1, tracker: tracker)
-        tracker.markStarted(late, attempt: 1, context: starting, at: .zero)
-        #expect(starting.isCancelled)
+        #expect(tracker.markStarted(late, attempt: 1, context: starting, at: .zero) == .refused)
+        #expect(try tracker.status(late.id, owner: "owner-0").state == .waiting)
+        #expect(try tracker.status(early.id, owner: "owner-0").state == .running)
+    }
+
+    @Test("A worker that takes a line after its docket went away runs none of it, journals nothing, and the next docket finds it queued")
+    func lateTurnRunsNothing() async throws {
+        let store = InMemoryStore()
+        let journal = Journal()
+        let record = OperationDefinition<String, String>("record") { label, _ in
+            journal.append(label)
+            return label
+        }
+        var registry = OperationRegistry()
+        try registry.register(record)
+        let mailbox: Mailbox
+        let queued: OperationID
+        let atDrop: [JournalRecord]
+        do {
+            let docket = try await Docket(
+                registry: registry, configuration: DocketConfiguration(execution: .batch), clock: ManualClock(), store: store)
+            queued = try await docket.submit(record, input: "b", options: SubmitOptions(objectKey: "k1")).id
+            mailbox = try #require(docket.engine.directory.existing(.keyed(owner: nil, key: "k1")))
+            atDrop = store.records
+        }
+        // A worker handed the line just before the pool stopped takes its turn now.
+        let turn = await mailbox.drain(TurnLimit(budget: 32, deadline: .now + .seconds(60)), spares: Mailbox.SpareContexts())
+        #expect(turn.ran == 1)
+        #expect(journal.all.isEmpty)
+        #expect(store.records == atDrop)
+
+        let reopened = try await Docket(registry: registry, clock: ManualClock(), store: InMemoryStore(records: store.records))
+        #expect(reopened.recovery.queued == 1)
+        #expect(reopened.recovery.interrupted == 0)
+        #expect(try await reopened.submit(record, input: "c", options: SubmitOptions(objectKey: "k1")).value() == "c")
+        #expect(journal.all == ["b", "c"])
+        #expect(try reopened.status(of: queued).state == .succeeded)
     }
 
     @Test("A line its timer wakes after the pool let go of its ready queue is let go as well")

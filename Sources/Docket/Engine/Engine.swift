@@ -48,24 +48,27 @@ final class Engine: Sendable {
     }
 
     /// What a docket going away, or failing to open, does: stops the workers, then lets go of
-    /// every mailbox the engine still reaches (the directory's live and retired ones, the ready
-    /// queue's, the timer's wakes), since each holds this engine, and of every one enqueued or
-    /// woken from then on. A blocked or delayed line would otherwise keep the engine, its workers' pool
-    /// and every record alive for the life of the process. The work those lines hold is
-    /// abandoned with the docket (a journal keeps it for the next one). Attempts still
-    /// running are asked to stop, as a shutdown whose grace period has passed asks them, and
-    /// each worker lets go of its line when its turn ends. A journal records none of those
-    /// cancellations (``Tracker/abandonRunning()``): to the next docket opened on it, they
-    /// are attempts a crash interrupted.
+    /// every mailbox the engine still reaches (the directory's live and retired ones, the
+    /// ready queue's, the timer's wakes), since each holds this engine, and of every one
+    /// enqueued or woken from then on. A blocked or delayed line would otherwise keep the
+    /// engine, its workers' pool and every record alive for the life of the process. The
+    /// work those lines hold is abandoned with the docket (a journal keeps it for the next
+    /// one).
     ///
-    /// A worker handed a line just before the pool stopped still starts that line's next
-    /// operation, which is asked to stop as it starts; its line is let go when the turn ends.
+    /// From the start of the release no attempt starts (``Tracker/abandon()``): a worker
+    /// handed a line just before the pool stopped, or between two of its operations, runs
+    /// none of them (each start is refused, and its attempt ends as cancelled, journaling
+    /// nothing). Attempts still running are asked to stop, as a shutdown whose grace period
+    /// has passed asks them, and each worker lets go of its line when its turn ends. A
+    /// journal records none of those cancellations: to the next docket opened on it, queued
+    /// operations are queued and the stopped attempts are attempts a crash interrupted.
     func release() {
+        tracker.abandon()
         pool.stop()
         pool.releaseReady()
         timer.stop()
         directory.releaseAll()
-        tracker.abandonRunning()
+        tracker.cancelAllRunning()
     }
 
     // MARK: Queue bound

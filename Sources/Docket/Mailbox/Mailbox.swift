@@ -133,6 +133,9 @@ actor Mailbox {
         var durableStart: UInt64?
         /// The sequence number `id` carries (last, where it takes no word of its own).
         let sequence: UInt32
+        /// Its docket went away before it started (``Tracker/StartMark/refused``): its body
+        /// does not run, and the attempt ends as cancelled.
+        var refused = false
 
         /// The ID with its number, for the tracker.
         var key: SequencedID { SequencedID(id, sequence: sequence) }
@@ -275,11 +278,12 @@ actor Mailbox {
     @inline(__always)
     private func execute(_ run: Run) async -> (Result<OperationPayload, any Error>, OperationContext.Ending) {
         let definition = run.job.definition
-        if let timeout = definition.timeout {
+        if let timeout = definition.timeout, !run.refused {
             engine.timer.schedule(.timeout(run.context), at: clock.now() + timeout)
         }
         let result: Result<OperationPayload, any Error>
         do {
+            if run.refused { throw CancellationError() }
             if let ticket = run.durableStart, let journal = engine.journal {
                 // A crash after this point leaves a start on record, so a restart will not run it again.
                 try await journal.store.waitDurable(ticket)
@@ -609,13 +613,19 @@ actor Mailbox {
         }
         engine.releaseQueuedSlot()
         let key = SequencedID(entry.id, sequence: entry.sequence)
-        let ticket = tracker.markStarted(key, attempt: entry.attempt, context: context, at: now)
+        let mark = tracker.markStarted(key, attempt: entry.attempt, context: context, at: now)
         var run = Run(id: entry.id, job: entry.job, attemptsThisRound: entry.attemptsThisRound, context: context, sequence: entry.sequence)
-        // A body runs only once its records so far are durable, so a crash never loses an
-        // operation whose body ran. An idempotent run-now operation is the exception: its
-        // caller has not been answered, and running it twice does no harm.
-        if let journal = engine.journal, journal.isDurable, !(entry.job.definition.isIdempotent && entry.runsNow) {
-            run.durableStart = ticket
+        switch mark {
+        case .started(let ticket):
+            // A body runs only once its records so far are durable, so a crash never loses an
+            // operation whose body ran. An idempotent run-now operation is the exception: its
+            // caller has not been answered, and running it twice does no harm.
+            if let journal = engine.journal, journal.isDurable, !(entry.job.definition.isIdempotent && entry.runsNow) {
+                run.durableStart = ticket
+            }
+        case .refused:
+            run.refused = true
+            context.requestCancellation()
         }
         return run
     }

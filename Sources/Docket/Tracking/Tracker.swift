@@ -74,10 +74,8 @@ final class Tracker: Sendable {
     /// How this docket's IDs carry their shards' sequence numbers (``mintID()``).
     let cipher: SequenceCipher
     private let tokens = Atomic<UInt64>(0)
-    /// Every running attempt was asked to stop (``cancelAllRunning()``): an attempt that
-    /// starts from then on is asked as it starts.
-    private let cancelsAttempts = Atomic<Bool>(false)
-    /// The docket went away (``abandonRunning()``): no cancellation is journaled from then on.
+    /// The docket went away (``abandon()``): no attempt starts and no cancellation is
+    /// journaled from then on.
     private let abandoned = Atomic<Bool>(false)
 
     let journal: JournalWriter?
@@ -113,21 +111,22 @@ final class Tracker: Sendable {
 
     /// Runs `body` on the record of `id` with its shard's counts and journal, performing the
     /// side effects it collects after unlocking. The body cannot reach the table, so the
-    /// record stays where it was found and its slot is refreshed there.
+    /// record stays where it was found and its slot is refreshed there. Its last argument
+    /// says whether the docket went away (``abandon()``), read under the shard's lock.
     private func update<T>(
-        _ id: OperationID, _ body: (inout TrackingRecord, inout Deferred, inout Counts, JournalWriter?) -> T
+        _ id: OperationID, _ body: (inout TrackingRecord, inout Deferred, inout Counts, JournalWriter?, Bool) -> T
     ) -> T? {
         update(SequencedID(id, cipher: cipher), body)
     }
 
     /// The update of the `OperationID` overload, with the ID's sequence number known.
     private func update<T>(
-        _ key: SequencedID, _ body: (inout TrackingRecord, inout Deferred, inout Counts, JournalWriter?) -> T
+        _ key: SequencedID, _ body: (inout TrackingRecord, inout Deferred, inout Counts, JournalWriter?, Bool) -> T
     ) -> T? {
         var deferred = Deferred()
         let result = shard(key.id).state.withLock { state -> T? in
             guard let (position, box) = state.records.locate(key) else { return nil }
-            let result = body(&box.record, &deferred, &state.counts, state.journal)
+            let result = body(&box.record, &deferred, &state.counts, state.journal, abandoned.load(ordering: .relaxed))
             state.records.refresh(at: position, from: box)
             return result
         }
@@ -269,26 +268,33 @@ final class Tracker: Sendable {
 
     // MARK: Execution
 
-    /// Returns the ticket of its journal record, if there is a journal. An attempt that
-    /// starts after ``cancelAllRunning()`` is asked to stop at once.
+    /// What ``markStarted(_:attempt:context:at:)`` did.
+    enum StartMark: Equatable {
+        /// The attempt is on record as running, with the ticket of its journal record if
+        /// there is a journal.
+        case started(journalTicket: UInt64?)
+        /// The docket went away (``abandon()``): nothing changed, nothing was journaled, and
+        /// the attempt's body must not run.
+        case refused
+    }
+
     @discardableResult
-    func markStarted(_ key: SequencedID, attempt: Int, context: OperationContext, at now: Duration) -> UInt64? {
-        let ticket = update(key) { record, deferred, counts, journal -> UInt64? in
+    func markStarted(_ key: SequencedID, attempt: Int, context: OperationContext, at now: Duration) -> StartMark {
+        update(key) { record, deferred, counts, journal, abandoned -> StartMark in
+            // Read under the shard's lock: see abandon().
+            if abandoned { return .refused }
             if record.state == .waiting { counts.queued -= 1; counts.running += 1 }
             record.state = .running
             record.attempt = attempt
             record.started = now
             record.context = context
             Self.emit(.state(.running), record, &deferred)
-            return journal?.append(.started(key.id, attempt: attempt))
-        } ?? nil
-        // Read after the shard's lock was taken: see cancelAllRunning().
-        if cancelsAttempts.load(ordering: .relaxed) { context.requestCancellation() }
-        return ticket
+            return .started(journalTicket: journal?.append(.started(key.id, attempt: attempt)))
+        } ?? .started(journalTicket: nil)
     }
 
     func reportProgress(_ id: OperationID, _ percent: Int) {
-        update(id) { record, deferred, _, _ in
+        update(id) { record, deferred, _, _, _ in
             guard record.state == .running, percent > record.progress else { return }
             record.progress = percent
             Self.emit(.progress(percent), record, &deferred)
@@ -297,7 +303,7 @@ final class Tracker: Sendable {
 
     func appendDetail(_ id: OperationID, _ message: String) {
         let entry = DetailEntry(date: clock.date(clock.now()), message: message)
-        update(id) { record, deferred, _, _ in
+        update(id) { record, deferred, _, _, _ in
             record.details.append(entry)
             Self.emit(.detail(entry), record, &deferred)
         }
@@ -307,7 +313,7 @@ final class Tracker: Sendable {
     func markRequeued(_ key: SequencedID, error: OperationFailure, due: Duration) {
         let id = key.id
         let now = clock.now()
-        update(key) { record, deferred, counts, journal in
+        update(key) { record, deferred, counts, journal, _ in
             if record.state == .running { counts.running -= 1; counts.queued += 1 }
             record.state = .waiting
             record.due = due
@@ -374,7 +380,7 @@ final class Tracker: Sendable {
     func markFailed(_ key: SequencedID, _ failure: OperationFailure) {
         let id = key.id
         let now = clock.now()
-        update(key) { record, deferred, counts, journal in
+        update(key) { record, deferred, counts, journal, _ in
             if record.state == .running { counts.running -= 1; counts.failed += 1 }
             record.state = .failed
             record.finished = now
@@ -392,7 +398,7 @@ final class Tracker: Sendable {
     /// A failed operation is queued again by a retry.
     func markRetried(_ id: OperationID, correctedInput: Data?) {
         let now = clock.now()
-        update(id) { record, deferred, counts, journal in
+        update(id) { record, deferred, counts, journal, _ in
             if let journal { journal.append(.retried(id, correctedInput: correctedInput, at: journal.date(now))) }
             if record.state == .failed { counts.failed -= 1; counts.queued += 1 }
             record.state = .waiting
@@ -422,7 +428,7 @@ final class Tracker: Sendable {
         let hasDependents = shard(id).state.withLock { state -> Bool? in
             guard var record = state.records.removeValue(forKey: key) else { return nil }
             Self.uncount(record.state, &state.counts)
-            // Set before any attempt was asked to stop for it (``abandonRunning()``).
+            // Set before any attempt was asked to stop for it (``abandon()``).
             if let journal = state.journal, !abandoned.load(ordering: .relaxed) {
                 journal.append(.cancelled(id, reason, at: journal.date(now)))
             }
@@ -472,25 +478,23 @@ final class Tracker: Sendable {
         return .outcome(.notFound)
     }
 
-    /// What a docket going away does to its running attempts: asks each to stop, as
-    /// ``cancelAllRunning()`` does, and journals none of the cancellations that follow (theirs,
-    /// or those of operations that depend on them). The next docket opened on the journal
-    /// finds those attempts as a crash leaves them, interrupted, not cancelled by anyone;
-    /// an attempt that returns anything else is journaled as it ends.
-    func abandonRunning() {
+    /// What a docket going away does first: from then on no attempt starts (its start is
+    /// refused, ``StartMark/refused``) and no cancellation is journaled, so the journal keeps
+    /// what a crash would leave. Queued operations stay queued, and attempts that
+    /// ``cancelAllRunning()`` then asks to stop are found interrupted by the next docket
+    /// opened on the journal, not cancelled by anyone; an attempt that returns anything
+    /// else is journaled as it ends.
+    ///
+    /// A start reads the flag under its shard's lock, so once ``cancelAllRunning()`` has
+    /// taken and released every shard's lock after this, an attempt it did not find cannot
+    /// start.
+    func abandon() {
         abandoned.store(true, ordering: .relaxed)
-        cancelAllRunning()
     }
 
-    /// Asks every running operation to stop, and every attempt that starts from then on as
-    /// it starts; returns how many were still running their body.
-    ///
-    /// An attempt whose start takes its shard's lock before this does is found here. One
-    /// that takes it after reads the flag, set before this took that lock, once it holds the
-    /// lock's ordering (``markStarted(_:attempt:context:at:)``).
+    /// Asks every running operation to stop; returns how many were still running their body.
     @discardableResult
     func cancelAllRunning() -> Int {
-        cancelsAttempts.store(true, ordering: .relaxed)
         var contexts: [OperationContext] = []
         for shard in shards {
             shard.state.withLock { state in
