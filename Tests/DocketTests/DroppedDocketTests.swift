@@ -202,8 +202,8 @@ struct DroppedDocketTests {
         #expect(journal.all == ["stopped a"])
     }
 
-    @Test("An attempt that starts after its docket went away is refused: its record stays as it was")
-    func startAfterAbandon() throws {
+    @Test("An attempt that starts after every running one was asked to stop is asked as it starts (a shutdown), or refused (a docket gone)", arguments: [false, true])
+    func startAfterScan(abandoned: Bool) throws {
         let tracker = Tracker(
             clock: EngineClock(ContinuousClock(), wallOrigin: Date()), unreadResultLifetime: .seconds(60),
             tombstoneLifetime: .seconds(60), names: [])
@@ -212,13 +212,39 @@ struct DroppedDocketTests {
         for key in [early, late] { tracker.insert(key, RecordTableTests.record(0), at: .zero) }
         let running = OperationContext(operationID: early.id, attempt: 1, tracker: tracker)
         #expect(tracker.markStarted(early, attempt: 1, context: running, at: .zero) == .started(journalTicket: nil))
-        tracker.abandon()
+        if abandoned { tracker.abandon() }
         #expect(tracker.cancelAllRunning() == 1)
         #expect(running.isCancelled)
+        // Started after the scan: the flags set before it decide.
         let starting = OperationContext(operationID: late.id, attempt: 1, tracker: tracker)
-        #expect(tracker.markStarted(late, attempt: 1, context: starting, at: .zero) == .refused)
-        #expect(try tracker.status(late.id, owner: "owner-0").state == .waiting)
-        #expect(try tracker.status(early.id, owner: "owner-0").state == .running)
+        let mark = tracker.markStarted(late, attempt: 1, context: starting, at: .zero)
+        if abandoned {
+            #expect(mark == .refused)
+            #expect(try tracker.status(late.id, owner: "owner-0").state == .waiting)
+        } else {
+            #expect(mark == .started(journalTicket: nil))
+            #expect(starting.isCancelled)
+            #expect(try tracker.status(late.id, owner: "owner-0").state == .running)
+        }
+    }
+
+    @Test("A worker that takes a line after a shutdown returned asks its attempt to stop as it starts")
+    func lateTurnAfterShutdown() async throws {
+        let journal = Journal()
+        let watchful = OperationDefinition<String, String>("watchful") { label, context in
+            journal.append("\(label) cancelled: \(context.isCancelled)")
+            return label
+        }
+        var registry = OperationRegistry()
+        try registry.register(watchful)
+        let docket = try Docket(registry: registry, configuration: DocketConfiguration(execution: .batch), clock: ManualClock())
+        _ = try await docket.submit(watchful, input: "b", options: SubmitOptions(objectKey: "k1"))
+        let mailbox = try #require(docket.engine.directory.existing(.keyed(owner: nil, key: "k1")))
+        let report = await docket.shutdown(gracePeriod: .zero)
+        #expect(report.leftQueued == 1)
+        // A worker handed the line just before the shutdown closed the gate takes its turn now.
+        _ = await mailbox.drain(TurnLimit(budget: 32, deadline: .now + .seconds(60)), spares: Mailbox.SpareContexts())
+        #expect(journal.all == ["b cancelled: true"])
     }
 
     @Test("A worker that takes a line after its docket went away runs none of it, journals nothing, and the next docket finds it queued")

@@ -77,6 +77,9 @@ final class Tracker: Sendable {
     /// The docket went away (``abandon()``): no attempt starts and no cancellation is
     /// journaled from then on.
     private let abandoned = Atomic<Bool>(false)
+    /// Every running attempt was asked to stop (``cancelAllRunning()``, a shutdown past its
+    /// grace period): an attempt that starts from then on is asked as it starts.
+    private let cancelsStarts = Atomic<Bool>(false)
 
     let journal: JournalWriter?
 
@@ -278,9 +281,11 @@ final class Tracker: Sendable {
         case refused
     }
 
+    /// Marks an attempt running. One that starts after ``cancelAllRunning()`` is asked to
+    /// stop at once; after ``abandon()``, none starts.
     @discardableResult
     func markStarted(_ key: SequencedID, attempt: Int, context: OperationContext, at now: Duration) -> StartMark {
-        update(key) { record, deferred, counts, journal, abandoned -> StartMark in
+        let mark = update(key) { record, deferred, counts, journal, abandoned -> StartMark in
             // Read under the shard's lock: see abandon().
             if abandoned { return .refused }
             if record.state == .waiting { counts.queued -= 1; counts.running += 1 }
@@ -291,6 +296,9 @@ final class Tracker: Sendable {
             Self.emit(.state(.running), record, &deferred)
             return .started(journalTicket: journal?.append(.started(key.id, attempt: attempt)))
         } ?? .started(journalTicket: nil)
+        // Read after the shard's lock was taken: see cancelAllRunning().
+        if mark != .refused, cancelsStarts.load(ordering: .relaxed) { context.requestCancellation() }
+        return mark
     }
 
     func reportProgress(_ id: OperationID, _ percent: Int) {
@@ -492,9 +500,15 @@ final class Tracker: Sendable {
         abandoned.store(true, ordering: .relaxed)
     }
 
-    /// Asks every running operation to stop; returns how many were still running their body.
+    /// Asks every running operation to stop, and every attempt that starts from then on as
+    /// it starts; returns how many were still running their body.
+    ///
+    /// An attempt whose start takes its shard's lock before this does is found here. One
+    /// that takes it after reads the flag, set before this took that lock, once it holds
+    /// the lock's ordering (``markStarted(_:attempt:context:at:)``).
     @discardableResult
     func cancelAllRunning() -> Int {
+        cancelsStarts.store(true, ordering: .relaxed)
         var contexts: [OperationContext] = []
         for shard in shards {
             shard.state.withLock { state in
