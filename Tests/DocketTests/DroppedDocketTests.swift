@@ -242,8 +242,10 @@ struct DroppedDocketTests {
         let mailbox = try #require(docket.engine.directory.existing(.keyed(owner: nil, key: "k1")))
         let report = await docket.shutdown(gracePeriod: .zero)
         #expect(report.leftQueued == 1)
-        // A worker handed the line just before the shutdown closed the gate takes its turn now.
+        // A worker handed the line just before the shutdown closed the gate takes its turn
+        // now. The docket stays: gone, it would refuse the start instead.
         _ = await mailbox.drain(TurnLimit(budget: 32, deadline: .now + .seconds(60)), spares: Mailbox.SpareContexts())
+        withExtendedLifetime(docket) {}
         #expect(journal.all == ["b cancelled: true"])
     }
 
