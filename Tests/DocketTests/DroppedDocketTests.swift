@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 @testable import Docket
 import DocketTesting
 import Testing
@@ -202,6 +203,58 @@ struct DroppedDocketTests {
         #expect(journal.all == ["stopped a"])
     }
 
+    @Test("A timeout that falls due after a docket was dropped is not kept: the attempt the drop asked to stop is journaled as nothing, and comes back interrupted")
+    func timeoutAfterDrop() async throws {
+        let store = InMemoryStore()
+        let clock = ManualClock()
+        let gate = Gate()
+        let seen = Contexts()
+        let stubborn = OperationDefinition<String, String>("stubborn", timeout: .seconds(5)) { label, context in
+            seen.append(context)
+            // Ignores the drop's request to stop until the gate opens.
+            await gate.wait(label)
+            try context.checkCancellation()
+            return label
+        }
+        var registry = OperationRegistry()
+        try registry.register(stubborn)
+        weak var engine: Engine?
+        let pool: WorkerPool
+        let running: OperationID
+        let atDrop: [JournalRecord]
+        do {
+            let docket = try await Docket(registry: registry, clock: clock, store: store)
+            engine = docket.engine
+            pool = docket.engine.pool
+            let handle = try await docket.submit(stubborn, input: "a", options: SubmitOptions(objectKey: "k1"))
+            running = handle.id
+            try await waitUntil(handle, is: .running)
+            #expect(await yield { clock.sleeperCount == 1 }, "the timeout's timer never slept")
+            atDrop = store.records
+        }
+        guard let context = seen.all.first else {
+            Issue.record("the body did not run")
+            return
+        }
+        #expect(context.isCancelled)
+        // A timeout kept by the stopped timer would sleep again, and fire once the clock
+        // passes it: give it the chance to, then let the body return.
+        _ = await yield(until: { clock.sleeperCount > 0 }, limit: 10_000)
+        clock.advance(by: .seconds(6))
+        _ = await yield(until: { context.storage.isTimedOut }, limit: 10_000)
+        #expect(!context.storage.isTimedOut)
+        gate.open("a")
+        await pool.waitUntilIdle()
+        #expect(engine == nil)
+        // The attempt's start is its last record, as a crash during it would leave.
+        #expect(store.records == atDrop)
+
+        let reopened = try await Docket(registry: registry, clock: ManualClock(), store: InMemoryStore(records: store.records))
+        await reopened.waitForIdle()
+        #expect(reopened.recovery.interrupted == 1)
+        #expect(reopened.takeResult(of: running).failure?.kind == .interrupted)
+    }
+
     @Test("An attempt that starts after every running one was asked to stop is asked as it starts (a shutdown), or refused (a docket gone)", arguments: [false, true])
     func startAfterScan(abandoned: Bool) throws {
         let tracker = Tracker(
@@ -350,4 +403,13 @@ struct DroppedDocketTests {
         _ = await yield(until: { clock.sleeperCount > 0 }, limit: 10_000)
         #expect(clock.sleeperCount == 0)
     }
+}
+
+/// The contexts a body was given, in order.
+private final class Contexts: Sendable {
+    private let contexts = Mutex<[OperationContext]>([])
+
+    func append(_ context: OperationContext) { contexts.withLock { $0.append(context) } }
+
+    var all: [OperationContext] { contexts.withLock { $0 } }
 }

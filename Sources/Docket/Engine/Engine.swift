@@ -59,7 +59,8 @@ final class Engine: Sendable {
     /// handed a line just before the pool stopped, or between two of its operations, runs
     /// none of them (each start is refused, and its attempt ends as cancelled, journaling
     /// nothing). Attempts still running are asked to stop, as a shutdown whose grace period
-    /// has passed asks them, and each worker lets go of its line when its turn ends. A
+    /// has passed asks them, and each worker lets go of its line when its turn ends. The
+    /// timer keeps none of their timeouts, which would turn a stop into a timeout, and a
     /// journal records none of those cancellations: to the next docket opened on it, queued
     /// operations are queued and the stopped attempts are attempts a crash interrupted.
     func release() {

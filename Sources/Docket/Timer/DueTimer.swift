@@ -43,10 +43,12 @@ final class DueTimer: Sendable {
         state.withLock { $0.sleeper?.cancel() }
     }
 
-    /// Drops every wake, releasing them after unlocking, and keeps none scheduled from then
-    /// on (for an engine whose docket went away: a wake holds its mailbox, which holds the
-    /// engine). Timeouts, wait deadlines and actions stay: none of them holds the engine,
-    /// and a waiter's deadline still ends its wait.
+    /// Drops every wake and timeout, releasing them after unlocking, and keeps none scheduled
+    /// from then on (for an engine whose docket went away). A wake holds its mailbox, which
+    /// holds the engine. A timeout would turn the stop the release asks of every running
+    /// attempt into a timeout, which is journaled, where the release journals no stop: to
+    /// its journal a dropped docket is a crash. Wait deadlines and actions stay: neither
+    /// holds the engine, and a waiter's deadline still ends its wait.
     func stop() {
         var entries = TimerStateMachine<Target>()
         state.withLock { state in
@@ -58,18 +60,26 @@ final class DueTimer: Sendable {
             activity.publishTimerDue(nil)
         }
         // Every entry, in due order (every due time is at most 100 years ahead: see
-        // `Docket.longestDuration`); the wakes are let go here, the rest scheduled again.
+        // `Docket.longestDuration`); wakes and timeouts are let go here, the rest scheduled again.
         var all = entries.fire(now: .seconds(Int64.max)).due
         while let (due, target) = all.popNext() {
-            if case .wake = target { continue }
-            schedule(target, at: due)
+            if Self.outlivesStop(target) { schedule(target, at: due) }
+        }
+    }
+
+    /// Whether a stopped timer keeps `target`: a waiter's deadline or an action, not a wake
+    /// or a timeout (``stop()``).
+    private static func outlivesStop(_ target: Target) -> Bool {
+        switch target {
+        case .wake, .timeout: false
+        case .deadline, .action: true
         }
     }
 
     func schedule(_ target: Target, at due: Duration) {
         state.withLock { state in
-            // A stopped timer keeps no wake: the caller lets go of it.
-            if state.released, case .wake = target { return }
+            // A stopped timer keeps no wake or timeout: the caller lets go of it.
+            if state.released, !Self.outlivesStop(target) { return }
             // The machine asks for a new sleep exactly when the earliest due time moves, and
             // only then is it published: most entries (a timeout, a later delay) are not the
             // earliest, and publishing takes the pool's lock. Published under the timer's
