@@ -141,6 +141,38 @@ struct DroppedDocketTests {
         #expect(clock.sleeperCount == 0)
     }
 
+    @Test("A timeout scheduled after the timer stopped, by an attempt that started before the release, is not kept")
+    func timeoutAfterTimerStopped() async throws {
+        let clock = ManualClock()
+        let gate = Gate()
+        let seen = Contexts()
+        let slow = OperationDefinition<String, String>("slow", timeout: .seconds(5)) { label, context in
+            seen.append(context)
+            await gate.wait(label)
+            return label
+        }
+        var registry = OperationRegistry()
+        try registry.register(slow)
+        let docket = try Docket(registry: registry, clock: clock)
+        // A docket going away stops its timer after its tracker refuses new starts: an
+        // attempt that started just before arms its timeout on a stopped timer.
+        docket.engine.timer.stop()
+        let handle = try await docket.submit(slow, input: "s", options: SubmitOptions(objectKey: "k1"))
+        try await waitUntil(handle, is: .running)
+        guard await yield(until: { !seen.all.isEmpty }), let context = seen.all.first else {
+            Issue.record("the body did not run")
+            return
+        }
+        // A timeout kept would sleep, and fire once the clock passes it: give it the chance.
+        _ = await yield(until: { clock.sleeperCount > 0 }, limit: 10_000)
+        #expect(clock.sleeperCount == 0)
+        clock.advance(by: .seconds(6))
+        _ = await yield(until: { context.storage.isTimedOut }, limit: 10_000)
+        #expect(!context.storage.isTimedOut)
+        gate.open("s")
+        #expect(try await handle.value() == "s")
+    }
+
     @Test("A docket dropped while an attempt waits only for its cancellation, or its timeout, cancels it, then lets go of its engine")
     func runningUntilCancelled() async throws {
         let kept = try await Self.droppedWhileRunning { harness in try await harness.submit("t", on: "k1", harness.timed) }

@@ -22,7 +22,7 @@ final class DueTimer: Sendable {
         var machine = TimerStateMachine<Target>()
         /// The task sleeping until the armed due time, if any.
         var sleeper: Task<Void, Never>?
-        /// The docket went away (``stop()``): wakes are no longer kept.
+        /// The docket went away (``stop()``): wakes and timeouts are no longer kept.
         var released = false
     }
 
