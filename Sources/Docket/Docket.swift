@@ -303,6 +303,11 @@ public final class Docket: Sendable {
 
     /// Cancels a queued operation, or asks a running one to stop through its context. A
     /// cancelled operation does not block its object.
+    ///
+    /// Accepted for a running attempt, the cancel decides how it ends: a timeout falling due
+    /// before its body returns changes nothing. An attempt already stopping for its timeout
+    /// is not cancellable (``DocketError/Code/notCancellable``): it ends as timed out, and
+    /// may be cancelled while it waits for another attempt.
     public nonisolated(nonsending) func cancel(_ id: OperationID, owner: String? = nil) async throws {
         try await engine.cancel(id, owner: owner)
     }

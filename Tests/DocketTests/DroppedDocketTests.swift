@@ -436,12 +436,3 @@ struct DroppedDocketTests {
         #expect(clock.sleeperCount == 0)
     }
 }
-
-/// The contexts a body was given, in order.
-private final class Contexts: Sendable {
-    private let contexts = Mutex<[OperationContext]>([])
-
-    func append(_ context: OperationContext) { contexts.withLock { $0.append(context) } }
-
-    var all: [OperationContext] { contexts.withLock { $0 } }
-}

@@ -1,4 +1,4 @@
-import Docket
+@testable import Docket
 import DocketTesting
 import Testing
 
@@ -134,6 +134,59 @@ struct FailureTests {
         #expect(status.errorText?.contains("timeout") == true)
         #expect(timed.takeResult().failure?.kind == .timedOut)
         #expect(try follower.status().state == .waiting)
+    }
+
+    @Test("The first of a cancel and a timeout decides how a running attempt ends: a timeout after an accepted cancel neither retries it nor blocks its object, and a cancel after the timeout is refused", arguments: [true, false])
+    func cancelAndTimeout(cancelFirst: Bool) async throws {
+        let clock = ManualClock()
+        let journal = Journal()
+        let gate = Gate()
+        let seen = Contexts()
+        let guarded = OperationDefinition<String, String>(
+            "guarded", retryPolicy: RetryPolicy(maxAttempts: 3, backoff: .fixed(.seconds(1))), timeout: .seconds(5)
+        ) { label, context in
+            seen.append(context)
+            journal.append("start \(label)#\(context.attempt)")
+            // Busy until the gate opens, whatever it is asked.
+            await gate.wait(label)
+            try context.checkCancellation()
+            return label
+        }
+        var registry = OperationRegistry()
+        try registry.register(guarded)
+        let docket = try Docket(registry: registry, clock: clock)
+        let handle = try await docket.submit(guarded, input: "x", options: SubmitOptions(objectKey: "deal"))
+        let follower = try await docket.submit(guarded, input: "y", options: SubmitOptions(objectKey: "deal"))
+        try await waitUntil(handle, is: .running)
+        #expect(await yield { clock.nextDeadline != nil }, "the timeout's timer never slept")
+        guard let context = seen.all.first else {
+            Issue.record("the body did not run")
+            return
+        }
+        if cancelFirst { try await handle.cancel() }
+        clock.advance(by: .seconds(5))
+        // The timer fires on a task of its own. After a cancel the timeout changes nothing
+        // to wait for: give it the chance to.
+        let timedOut = await yield(until: { context.isTimedOut }, limit: cancelFirst ? 10_000 : 100_000)
+        #expect(timedOut == !cancelFirst)
+        if !cancelFirst {
+            // Stopping for its timeout already: the cancel is refused, and says why to look again.
+            #expect(await expectError(.notCancellable) { try await handle.cancel() } != nil)
+        }
+        gate.open("x")
+        gate.open("y")
+        await docket.waitForIdle()
+        clock.advance(by: .seconds(2))
+        await docket.waitForIdle()
+        if cancelFirst {
+            #expect(try handle.status().state == .cancelled(.cancelled))
+            #expect(try await follower.value() == "y")
+            #expect(journal.all == ["start x#1", "start y#1"])
+        } else {
+            // A retry after the timeout, which the refused cancel did not prevent.
+            #expect(journal.all.prefix(2) == ["start x#1", "start x#2"])
+            #expect(try await handle.value() == "x")
+        }
     }
 
     @Test("Cancelling a running operation is cooperative and does not block its object")

@@ -207,3 +207,12 @@ func waitUntil<Output>(_ handle: OperationHandle<Output>, is state: OperationSta
 func waitUntil(_ id: OperationID, in docket: Docket, _ reached: (OperationState) -> Bool) async throws {
     await waitUntil(try docket.events(of: id), reached)
 }
+
+/// The contexts a body was given, in order.
+final class Contexts: Sendable {
+    private let contexts = Mutex<[OperationContext]>([])
+
+    func append(_ context: OperationContext) { contexts.withLock { $0.append(context) } }
+
+    var all: [OperationContext] { contexts.withLock { $0 } }
+}

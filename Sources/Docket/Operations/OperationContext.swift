@@ -50,8 +50,12 @@ public struct OperationContext: Sendable {
 
     var isTimedOut: Bool { storage.isTimedOut }
 
-    /// Asks the body to stop; with `timedOut`, its attempt fails as timed out. Returns `false`,
-    /// changing nothing, once the body has returned (``end()``).
+    /// Asks the body to stop; with `timedOut`, its attempt fails as timed out. The first
+    /// request decides why the attempt stops: a timeout falling due after a cancel was
+    /// accepted leaves the attempt cancelled, and a cancel after its timeout leaves it timed
+    /// out. Returns `false`, changing nothing, once the body has returned (``end()``), and
+    /// for a request that comes after the attempt began stopping for another reason (a cancel
+    /// repeated is accepted again).
     @discardableResult
     func requestCancellation(timedOut: Bool = false) -> Bool { storage.requestCancellation(timedOut: timedOut) }
 
@@ -161,16 +165,17 @@ extension OperationContext {
 
         @discardableResult
         func requestCancellation(timedOut: Bool = false) -> Bool {
-            let waiters = state.withLock { state -> [Waiter]? in
-                guard !state.ended else { return nil }
+            let (accepted, waiters) = state.withLock { state -> (Bool, [Waiter]) in
+                guard !state.ended else { return (false, []) }
+                // Stopping already: the first request's reason stands.
+                if state.isCancelled { return (!timedOut && !state.isTimedOut, []) }
                 state.isCancelled = true
-                if timedOut { state.isTimedOut = true }
+                state.isTimedOut = timedOut
                 defer { state.waiters = [] }
-                return state.waiters
+                return (true, state.waiters)
             }
-            guard let waiters else { return false }
             for waiter in waiters { waiter.continuation.resume() }
-            return true
+            return accepted
         }
 
         func end() -> Ending {
