@@ -25,6 +25,42 @@ struct EventsTests {
         #expect(events.contains("progress:10"))
     }
 
+    @Test("Progress reported by two child tasks of one body at once reaches an observer in the order it was accepted: it never goes backwards")
+    func concurrentProgressInOrder() async throws {
+        let reporting = OperationDefinition<Int, Int>("reporting") { lanes, context in
+            await withTaskGroup(of: Void.self) { group in
+                for lane in 0..<lanes {
+                    group.addTask {
+                        for percent in stride(from: 1 + lane, through: 99, by: lanes) { context.reportProgress(percent) }
+                    }
+                }
+            }
+            return lanes
+        }
+        var registry = OperationRegistry()
+        try registry.register(reporting)
+        let docket = try Docket(registry: registry, configuration: DocketConfiguration(execution: .batch))
+        var handles: [OperationHandle<Int>] = []
+        var streams: [AsyncStream<OperationEvent>] = []
+        for index in 0..<TestScale.scaled(300, minimum: 50) {
+            let handle = try await docket.submit(reporting, input: 2, options: SubmitOptions(objectKey: "o\(index)"))
+            handles.append(handle)
+            streams.append(try handle.events())
+        }
+        _ = try await docket.runDue()
+        var backwards = 0
+        for stream in streams {
+            var last = 0
+            for await event in stream {
+                guard case .progress(let percent) = event else { continue }
+                if percent < last { backwards += 1 }
+                last = percent
+            }
+        }
+        #expect(backwards == 0)
+        for handle in handles { #expect(try await handle.value() == 2) }
+    }
+
     @Test("The progress read follows state and percent through an operation's life, and is scoped to the owner")
     func progressRead() async throws {
         let harness = try Harness()

@@ -52,15 +52,15 @@ final class Tracker: Sendable {
         let expires: Int64
     }
 
-    /// Side effects collected under a shard lock and performed after it is released,
-    /// since resuming a continuation or finishing a stream must not run under the lock.
+    /// Side effects collected under a shard lock and performed after it is released: finishing
+    /// a stream runs its termination handler, which takes the shard's lock to remove its
+    /// observer, and a resumed waiter must not run under the lock. Events are yielded under
+    /// the lock instead (``emit(_:_:)``).
     private struct Deferred {
-        var events: [(AsyncStream<OperationEvent>.Continuation, OperationEvent)] = []
         var finishing: [AsyncStream<OperationEvent>.Continuation] = []
         var resumptions: [(UnsafeContinuation<WaitResolution, Never>, WaitResolution)] = []
 
         func perform() {
-            for (continuation, event) in events { continuation.yield(event) }
             for continuation in finishing { continuation.finish() }
             for (continuation, resolution) in resumptions { continuation.resume(returning: resolution) }
         }
@@ -137,15 +137,19 @@ final class Tracker: Sendable {
         return result
     }
 
-    private static func emit(_ event: OperationEvent, _ record: TrackingRecord, _ deferred: inout Deferred) {
-        emit(event, to: record.observers, &deferred)
+    /// Yields `event` to the record's observers, under its shard's lock: yielded after
+    /// unlocking, two changes accepted in one order (two progress reports from one body's
+    /// child tasks) could reach an observer in the other, and progress would go backwards.
+    /// A yield only buffers the event or resumes the consumer's task on its executor; it
+    /// runs no handler that could take the lock.
+    private static func emit(_ event: OperationEvent, _ record: TrackingRecord) {
+        emit(event, to: record.observers)
     }
 
     private static func emit(
-        _ event: OperationEvent, to observers: [(token: UInt64, continuation: AsyncStream<OperationEvent>.Continuation)],
-        _ deferred: inout Deferred
+        _ event: OperationEvent, to observers: [(token: UInt64, continuation: AsyncStream<OperationEvent>.Continuation)]
     ) {
-        for observer in observers { deferred.events.append((observer.continuation, event)) }
+        for observer in observers { observer.continuation.yield(event) }
     }
 
     // MARK: Submission
@@ -293,7 +297,7 @@ final class Tracker: Sendable {
             record.attempt = attempt
             record.started = now
             record.context = context
-            Self.emit(.state(.running), record, &deferred)
+            Self.emit(.state(.running), record)
             return .started(journalTicket: journal?.append(.started(key.id, attempt: attempt)))
         } ?? .started(journalTicket: nil)
         // Read after the shard's lock was taken: see cancelAllRunning().
@@ -305,7 +309,7 @@ final class Tracker: Sendable {
         update(id) { record, deferred, _, _, _ in
             guard record.state == .running, percent > record.progress else { return }
             record.progress = percent
-            Self.emit(.progress(percent), record, &deferred)
+            Self.emit(.progress(percent), record)
         }
     }
 
@@ -313,7 +317,7 @@ final class Tracker: Sendable {
         let entry = DetailEntry(date: clock.date(clock.now()), message: message)
         update(id) { record, deferred, _, _, _ in
             record.details.append(entry)
-            Self.emit(.detail(entry), record, &deferred)
+            Self.emit(.detail(entry), record)
         }
     }
 
@@ -328,7 +332,7 @@ final class Tracker: Sendable {
             record.context = nil
             record.errorText = error.message
             if let journal { journal.append(.requeued(id, due: journal.date(due), error: error.message)) }
-            Self.emit(.state(record.visibleState(now: now)), record, &deferred)
+            Self.emit(.state(record.visibleState(now: now)), record)
         }
     }
 
@@ -380,7 +384,7 @@ final class Tracker: Sendable {
         // A write to the side box costs a uniqueness check; most records have no error to clear.
         if record.errorText != nil { record.errorText = nil }
         record.failure = nil
-        if record.progress < 100 { emit(.progress(100), record, &deferred) }
+        if record.progress < 100 { emit(.progress(100), record) }
         record.progress = 100
         finish(&record, .success(payload), &deferred)
     }
@@ -416,7 +420,7 @@ final class Tracker: Sendable {
             record.failure = nil
             record.consumed = false
             record.progress = 0
-            Self.emit(.state(.waiting), record, &deferred)
+            Self.emit(.state(.waiting), record)
         }
     }
 
@@ -803,7 +807,7 @@ final class Tracker: Sendable {
         // every write to the record's side box checks its uniqueness.
         let observers = record.observers
         if !observers.isEmpty {
-            emit(.state(record.state), to: observers, &deferred)
+            emit(.state(record.state), to: observers)
             deferred.finishing += observers.map(\.continuation)
             record.observers = []
         }
