@@ -4,6 +4,26 @@ import Testing
 
 @Suite("Dependencies")
 struct DependencyTests {
+    @Test("A dependency cancelled while its dependent is being submitted cancels the dependent, even when the dependent is due only after the dependency's tombstone expired")
+    func cancelRacingDependentSubmit() async throws {
+        let harness = try Harness(configuration: DocketConfiguration(tombstoneLifetime: .seconds(10)))
+        var dependents: [OperationHandle<String>] = []
+        for index in 0..<TestScale.scaled(2_000, minimum: 500) {
+            let dependency = try await harness.submit("a\(index)", on: "a\(index)", delay: .seconds(3_600))
+            async let cancel: Void = dependency.cancel()
+            async let dependent = try? harness.submit("b\(index)", on: "b\(index)", delay: .seconds(1_000), dependencies: [dependency.id])
+            try await cancel
+            if let accepted = await dependent { dependents.append(accepted) }
+        }
+        // Each accepted dependent was cancelled with its dependency, whichever came first.
+        let waiting = try dependents.filter { try $0.status().state != .cancelled(.dependencyDeleted) }
+        #expect(waiting.isEmpty)
+        // Past every tombstone's window, then past every dependent's due time: none runs.
+        harness.clock.advance(by: .seconds(2_000))
+        await harness.idle()
+        #expect(harness.journal.all.filter { $0.hasPrefix("b") }.isEmpty)
+    }
+
     @Test("A dependent waits at the head of its line until its dependency succeeds")
     func waitsForDependency() async throws {
         let harness = try Harness()

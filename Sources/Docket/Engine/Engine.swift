@@ -213,6 +213,15 @@ final class Engine: Sendable {
             if !pending.isEmpty { await supervisor.unregister(id, dependencies: pending) }
             throw error
         }
+        // A dependency cancelled or deleted since admission cascaded to its registered
+        // dependents, in lines: before this registration, or before the line held this entry,
+        // the cascade found nothing to cancel here, and the entry's own check may come only
+        // once the dependency's tombstone has expired, when it reads as having succeeded.
+        // Checked again with the entry in its line, from which on a removal cascades to it.
+        if !pending.isEmpty, case .broken = tracker.dependencyState(pending),
+           let mailbox = directory.existing(objectKey), await mailbox.cancelQueued(id, reason: .dependencyDeleted) {
+            await supervisor.handle(.removed([id]))
+        }
         if let key = options.idempotencyKey { idempotency.commit(owner: options.owner, key: key, for: id) }
         // A deferred submission returns once its record is durable. A run-now one returns
         // only with its outcome, whose durable records come after this one: waiting for
