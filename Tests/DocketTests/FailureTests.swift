@@ -189,6 +189,39 @@ struct FailureTests {
         }
     }
 
+    @Test("A context kept after its attempt ended answers cancellation() at once: nothing is coming to end that wait", .timeLimit(.minutes(1)))
+    func cancellationAfterEnd() async throws {
+        let seen = Contexts()
+        let quick = OperationDefinition<String, String>("quick") { label, context in
+            seen.append(context)
+            return label
+        }
+        var registry = OperationRegistry()
+        try registry.register(quick)
+        let docket = try Docket(registry: registry, clock: ManualClock())
+        #expect(try await docket.submit(quick, input: "q").value() == "q")
+        guard let context = seen.all.first else {
+            Issue.record("the body did not run")
+            return
+        }
+        // Bounded, so a wait that never ends fails instead of hanging.
+        let returned = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await context.cancellation()
+                return true
+            }
+            group.addTask {
+                _ = await yield(until: { false }, limit: 100_000)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        #expect(returned)
+        #expect(!context.isCancelled)
+    }
+
     @Test("Cancelling a running operation is cooperative and does not block its object")
     func cancelRunning() async throws {
         let harness = try Harness()

@@ -44,7 +44,8 @@ public struct OperationContext: Sendable {
         if isCancelled { throw CancellationError() }
     }
 
-    /// Suspends until the operation is asked to stop, or the calling task is cancelled.
+    /// Suspends until the operation is asked to stop, its attempt ends (its body returns), or
+    /// the calling task is cancelled; at once when one of them has happened already.
     /// Race it against the work in a task group to stop waiting work promptly.
     public func cancellation() async { await storage.cancellation() }
 
@@ -144,7 +145,8 @@ extension OperationContext {
             await withTaskCancellationHandler {
                 await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
                     let resumeNow = state.withLock { state -> Bool in
-                        if state.isCancelled || Task.isCancelled { return true }
+                        // After the body returned, no request and no end is coming.
+                        if state.isCancelled || state.ended || Task.isCancelled { return true }
                         state.waiters.append((token, continuation))
                         return false
                     }
