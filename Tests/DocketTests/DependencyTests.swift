@@ -1,4 +1,4 @@
-import Docket
+@testable import Docket
 import DocketTesting
 import Testing
 
@@ -22,6 +22,8 @@ struct DependencyTests {
         harness.clock.advance(by: .seconds(2_000))
         await harness.idle()
         #expect(harness.journal.all.filter { $0.hasPrefix("b") }.isEmpty)
+        // No registration outlives its dependency, whether the cascade or the check came first.
+        #expect(await harness.docket.engine.supervisor.dependencyCount == 0)
     }
 
     @Test("A dependent waits at the head of its line until its dependency succeeds")

@@ -143,21 +143,12 @@ struct DroppedDocketTests {
 
     @Test("A timeout scheduled after the timer stopped, by an attempt that started before the release, is not kept")
     func timeoutAfterTimerStopped() async throws {
-        let clock = ManualClock()
-        let gate = Gate()
-        let seen = Contexts()
-        let slow = OperationDefinition<String, String>("slow", timeout: .seconds(5)) { label, context in
-            seen.append(context)
-            await gate.wait(label)
-            return label
-        }
-        var registry = OperationRegistry()
-        try registry.register(slow)
-        let docket = try Docket(registry: registry, clock: clock)
+        let stubborn = try StubbornDocket()
+        let (clock, seen) = (stubborn.clock, stubborn.contexts)
         // A docket going away stops its timer after its tracker refuses new starts: an
         // attempt that started just before arms its timeout on a stopped timer.
-        docket.engine.timer.stop()
-        let handle = try await docket.submit(slow, input: "s", options: SubmitOptions(objectKey: "k1"))
+        stubborn.docket.engine.timer.stop()
+        let handle = try await stubborn.submit("s", on: "k1")
         try await waitUntil(handle, is: .running)
         guard await yield(until: { !seen.all.isEmpty }), let context = seen.all.first else {
             Issue.record("the body did not run")
@@ -169,7 +160,7 @@ struct DroppedDocketTests {
         clock.advance(by: .seconds(6))
         _ = await yield(until: { context.storage.isTimedOut }, limit: 10_000)
         #expect(!context.storage.isTimedOut)
-        gate.open("s")
+        stubborn.gate.open("s")
         #expect(try await handle.value() == "s")
     }
 

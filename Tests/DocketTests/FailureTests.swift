@@ -189,6 +189,27 @@ struct FailureTests {
         }
     }
 
+    @Test("A body still running past its timeout at a shutdown's deadline counts as still running, and a cancel of it says why it is refused")
+    func shutdownCountsTimedOutBody() async throws {
+        let stubborn = try StubbornDocket()
+        let (clock, seen, docket) = (stubborn.clock, stubborn.contexts, stubborn.docket)
+        let handle = try await stubborn.submit("x")
+        try await waitUntil(handle, is: .running)
+        #expect(await yield { clock.nextDeadline != nil }, "the timeout's timer never slept")
+        clock.advance(by: .seconds(5))
+        #expect(await yield(until: { seen.all.first?.isTimedOut == true }))
+        let refusal = await expectError(.notCancellable) { try await handle.cancel() }
+        #expect(refusal?.message.contains("timeout") == true)
+        async let report = docket.shutdown(gracePeriod: .seconds(1))
+        #expect(await yield { clock.nextDeadline != nil }, "the grace period's timer never slept")
+        clock.advance(by: .seconds(1))
+        let final = await report
+        // The body has not returned: it is still running at the deadline.
+        #expect(!final.finishedInTime)
+        #expect(final.cancelledAtDeadline == 1)
+        stubborn.gate.open("x")
+    }
+
     @Test("A context kept after its attempt ended answers cancellation() at once: nothing is coming to end that wait", .timeLimit(.minutes(1)))
     func cancellationAfterEnd() async throws {
         let seen = Contexts()

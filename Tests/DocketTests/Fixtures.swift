@@ -216,3 +216,30 @@ final class Contexts: Sendable {
 
     var all: [OperationContext] { contexts.withLock { $0 } }
 }
+
+/// A docket on a manual clock with one definition, "stubborn", with a timeout of 5 s: its
+/// body records its context, then waits at the gate for its label whatever it is asked,
+/// as a body that ignores its timeout and its cancellation does.
+struct StubbornDocket {
+    let clock = ManualClock()
+    let gate = Gate()
+    let contexts = Contexts()
+    let definition: OperationDefinition<String, String>
+    let docket: Docket
+
+    init() throws {
+        let (gate, contexts) = (gate, contexts)
+        definition = OperationDefinition<String, String>("stubborn", timeout: .seconds(5)) { label, context in
+            contexts.append(context)
+            await gate.wait(label)
+            return label
+        }
+        var registry = OperationRegistry()
+        try registry.register(definition)
+        docket = try Docket(registry: registry, clock: clock)
+    }
+
+    func submit(_ label: String, on key: String? = nil) async throws -> OperationHandle<String> {
+        try await docket.submit(definition, input: label, options: SubmitOptions(objectKey: key))
+    }
+}

@@ -218,9 +218,12 @@ final class Engine: Sendable {
         // the cascade found nothing to cancel here, and the entry's own check may come only
         // once the dependency's tombstone has expired, when it reads as having succeeded.
         // Checked again with the entry in its line, from which on a removal cascades to it.
-        if !pending.isEmpty, case .broken = tracker.dependencyState(pending),
-           let mailbox = directory.existing(objectKey), await mailbox.cancelQueued(id, reason: .dependencyDeleted) {
-            await supervisor.handle(.removed([id]))
+        if !pending.isEmpty, case .broken = tracker.dependencyState(pending) {
+            // A cascade that ran before the registration left it behind.
+            await supervisor.unregister(id, dependencies: pending)
+            if let mailbox = directory.existing(objectKey), await mailbox.cancelQueued(id, reason: .dependencyDeleted) {
+                await supervisor.handle(.removed([id]))
+            }
         }
         if let key = options.idempotencyKey { idempotency.commit(owner: options.owner, key: key, for: id) }
         // A deferred submission returns once its record is durable. A run-now one returns
@@ -377,13 +380,11 @@ final class Engine: Sendable {
                 return
             }
             // It started in the meantime: cancel it as running.
-            guard let context = tracker.runningContext(id), context.requestCancellation() else {
-                throw Self.endedBeforeCancel(id)
-            }
+            guard let context = tracker.runningContext(id) else { throw Self.endedBeforeCancel(id) }
+            try Self.cancelRunning(id, context)
         case .running:
-            guard let context = record.context ?? tracker.runningContext(id), context.requestCancellation() else {
-                throw Self.endedBeforeCancel(id)
-            }
+            guard let context = record.context ?? tracker.runningContext(id) else { throw Self.endedBeforeCancel(id) }
+            try Self.cancelRunning(id, context)
         case .failed:
             throw DocketError(.notCancellable, "Operation \(id) has failed; retry it or delete it instead.", operationID: id)
         case .succeeded, .cancelled:
@@ -451,6 +452,19 @@ final class Engine: Sendable {
 
     /// The attempt ended between the lookup and the cancel: it finished, or it failed and
     /// waits for another attempt, which a second cancel would then find queued.
+    /// Asks a running attempt to stop, or says why it cannot be.
+    private static func cancelRunning(_ id: OperationID, _ context: OperationContext) throws {
+        if context.requestCancellation() { return }
+        // The attempt's timeout came first: it ends as timed out, whatever its body does now.
+        if context.isTimedOut {
+            throw DocketError(
+                .notCancellable,
+                "Operation \(id) ran past its timeout, so its attempt ends as timed out and cannot be cancelled. Check its status once the attempt has ended, and cancel it if it waits for another attempt.",
+                operationID: id)
+        }
+        throw endedBeforeCancel(id)
+    }
+
     private static func endedBeforeCancel(_ id: OperationID) -> DocketError {
         DocketError(.notCancellable, "Operation \(id) ended its attempt before it could be cancelled. Check its status, and cancel again if it waits for another attempt.", operationID: id)
     }

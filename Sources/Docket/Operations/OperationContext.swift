@@ -58,7 +58,12 @@ public struct OperationContext: Sendable {
     /// for a request that comes after the attempt began stopping for another reason (a cancel
     /// repeated is accepted again).
     @discardableResult
-    func requestCancellation(timedOut: Bool = false) -> Bool { storage.requestCancellation(timedOut: timedOut) }
+    func requestCancellation(timedOut: Bool = false) -> Bool { storage.requestCancellation(timedOut: timedOut).accepted }
+
+    /// Asks the body to stop, as ``requestCancellation(timedOut:)`` does without a timeout,
+    /// and returns whether it was still running: `true` too for a body stopping for its
+    /// timeout already, which a shutdown waits for as it waits for any other.
+    func requestStop() -> Bool { storage.requestCancellation(timedOut: false).running }
 
     /// How an attempt ended, as ``end()`` settled it: no cancel or timeout counts after it.
     struct Ending: Sendable {
@@ -165,19 +170,20 @@ extension OperationContext {
             state.withLock { $0.isTimedOut }
         }
 
-        @discardableResult
-        func requestCancellation(timedOut: Bool = false) -> Bool {
-            let (accepted, waiters) = state.withLock { state -> (Bool, [Waiter]) in
-                guard !state.ended else { return (false, []) }
+        /// Whether the request was accepted (see ``OperationContext/requestCancellation(timedOut:)``),
+        /// and whether the body was still running.
+        func requestCancellation(timedOut: Bool) -> (accepted: Bool, running: Bool) {
+            let (accepted, running, waiters) = state.withLock { state -> (Bool, Bool, [Waiter]) in
+                guard !state.ended else { return (false, false, []) }
                 // Stopping already: the first request's reason stands.
-                if state.isCancelled { return (!timedOut && !state.isTimedOut, []) }
+                if state.isCancelled { return (!timedOut && !state.isTimedOut, true, []) }
                 state.isCancelled = true
                 state.isTimedOut = timedOut
                 defer { state.waiters = [] }
-                return (true, state.waiters)
+                return (true, true, state.waiters)
             }
             for waiter in waiters { waiter.continuation.resume() }
-            return accepted
+            return (accepted, running)
         }
 
         func end() -> Ending {

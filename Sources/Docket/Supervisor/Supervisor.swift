@@ -27,6 +27,8 @@ actor Supervisor {
     private var waitingDeletions: [Int: CheckedContinuation<Void, Never>] = [:]
     /// How many deletions wait for another to end (for tests).
     var waitingDeletionCount: Int { waitingDeletions.count }
+    /// How many dependencies have dependents registered (for tests).
+    var dependencyCount: Int { machine.dependencyCount }
 
     init(directory: MailboxDirectory) {
         self.directory = directory

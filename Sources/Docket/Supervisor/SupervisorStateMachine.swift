@@ -11,6 +11,9 @@ struct SupervisorStateMachine: Sendable {
 
     init() {}
 
+    /// How many dependencies have dependents registered (for tests).
+    var dependencyCount: Int { dependents.count }
+
     /// `dependent` (on object `key`) waits until every one of `dependencies` succeeds.
     mutating func register(_ dependent: OperationID, on key: ObjectKey, dependencies: [OperationID]) {
         for dependency in dependencies {

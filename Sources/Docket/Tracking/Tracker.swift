@@ -519,8 +519,9 @@ final class Tracker: Sendable {
                 for (_, record) in state.records.entries { if let context = record.context { contexts.append(context) } }
             }
         }
-        // An attempt whose body already returned is not cut short: it does not count.
-        return contexts.filter { $0.requestCancellation() }.count
+        // An attempt whose body already returned is not cut short: it does not count. One
+        // stopping for its timeout already still runs its body: it does.
+        return contexts.filter { $0.requestStop() }.count
     }
 
     func runningContext(_ id: OperationID) -> OperationContext? {
