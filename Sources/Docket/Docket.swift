@@ -247,6 +247,9 @@ public final class Docket: Sendable {
     public nonisolated(nonsending) func outcome(of id: OperationID, owner: String? = nil) async -> ResultTake<OperationPayload> {
         switch await engine.awaitOutcome(id, owner: owner, consumes: true, deadline: nil) {
         case .outcome(let take): return take
+        case .removed(let error) where error.code == .shutDown:
+            // Still queued, in a docket that no longer runs it.
+            return .notFinished((try? status(of: id, owner: owner).state) ?? .waiting)
         case .gaveUp, .removed: return .notFound
         }
     }
@@ -340,6 +343,11 @@ public final class Docket: Sendable {
     /// Stops taking new operations and starting queued ones, and lets running ones finish
     /// within `gracePeriod`; those still running then are asked to cancel. A docket opened on
     /// a store closes it last: what is still queued stays there for the next open.
+    ///
+    /// Whoever waits for a queued operation, now or later (``perform(_:input:options:)``,
+    /// ``OperationHandle/value()``), is told it will not run here: a
+    /// ``DocketError/Code-swift.struct/shutDown`` error, or ``ResultTake/notFinished(_:)``
+    /// from ``outcome(of:owner:)``.
     public func shutdown(gracePeriod: Duration) async -> ShutdownReport {
         await engine.shutdown(gracePeriod: gracePeriod)
     }

@@ -249,6 +249,59 @@ struct CapacityTests {
         #expect(try running.status().state == .cancelled(.cancelled))
     }
 
+    @Test("A shutdown tells whoever waits for a queued operation that it will not run, then and later", .timeLimit(.minutes(1)))
+    func shutdownReleasesQueuedWaiters() async throws {
+        let harness = try Harness()
+        let running = try await harness.submit("a", harness.slow)
+        let queued = try await harness.submit("b")
+        try await waitUntil(running, is: .running)
+        let first = Self.valueOnATask(of: queued)
+        #expect(await yield { harness.docket.engine.tracker.waiterCount(queued.id) == 1 }, "the wait never registered")
+        // The running body stops when asked, at the grace period's end.
+        async let report = harness.docket.shutdown(gracePeriod: .seconds(1))
+        #expect(await yield { harness.clock.nextDeadline != nil }, "the grace period's timer never slept")
+        harness.clock.advance(by: .seconds(1))
+        #expect(await report.leftQueued == 1)
+        // Bounded, so a wait never released fails instead of hanging.
+        #expect(await first.ended(), "the wait was not released")
+        #expect(first.error?.code == .shutDown)
+        #expect(first.error?.operationID == queued.id)
+        // A later wait ends at once, and the operation reads as still queued.
+        let later = Self.valueOnATask(of: queued)
+        #expect(await later.ended(), "the later wait did not end")
+        #expect(later.error?.code == .shutDown)
+        let outcome = await harness.docket.outcome(of: queued.id)
+        if case .notFinished(.waiting) = outcome {} else { Issue.record("outcome \(outcome), not still waiting") }
+        #expect(harness.journal.all == ["start a"])
+    }
+
+    /// A wait for `handle`'s value on a task of its own, and the error it ended with.
+    struct Wait {
+        final class Ending: Sendable {
+            let error = Mutex<DocketError?>(nil)
+        }
+
+        let task: Task<Void, Never>
+        let ending: Ending
+
+        /// Whether the wait ended within a bounded number of yields (it is cancelled if not).
+        func ended() async -> Bool {
+            let ended = await yield { ending.error.withLock { $0 } != nil }
+            task.cancel()
+            return ended
+        }
+
+        var error: DocketError? { ending.error.withLock { $0 } }
+    }
+
+    static func valueOnATask(of handle: OperationHandle<String>) -> Wait {
+        let ending = Wait.Ending()
+        let task = Task {
+            do { _ = try await handle.value() } catch let error as DocketError { ending.error.withLock { $0 = error } } catch {}
+        }
+        return Wait(task: task, ending: ending)
+    }
+
     @Test("A shutdown deadline that passes before the shutdown starts waiting is not lost", .timeLimit(.minutes(1)))
     func shutdownDeadlineBeforeWait() async throws {
         let harness = try Harness()

@@ -445,13 +445,13 @@ final class Engine: Sendable {
         let stillRunning = tracker.cancelAllRunning()
         // No submission opens a mailbox from here on, so none would release what is kept.
         stop()
+        // Nothing queued runs from here on: whoever waits for it is told so, now or as it asks.
+        tracker.closeQueued()
         // What is still queued stays in the store for the next open.
         try? await journal?.store.close()
         return ShutdownReport(finishedInTime: stillRunning == 0, cancelledAtDeadline: stillRunning, leftQueued: queuedCount)
     }
 
-    /// The attempt ended between the lookup and the cancel: it finished, or it failed and
-    /// waits for another attempt, which a second cancel would then find queued.
     /// Asks a running attempt to stop, or says why it cannot be.
     private static func cancelRunning(_ id: OperationID, _ context: OperationContext) throws {
         if context.requestCancellation() { return }
@@ -465,6 +465,8 @@ final class Engine: Sendable {
         throw endedBeforeCancel(id)
     }
 
+    /// The attempt ended between the lookup and the cancel: it finished, or it failed and
+    /// waits for another attempt, which a second cancel would then find queued.
     private static func endedBeforeCancel(_ id: OperationID) -> DocketError {
         DocketError(.notCancellable, "Operation \(id) ended its attempt before it could be cancelled. Check its status, and cancel again if it waits for another attempt.", operationID: id)
     }

@@ -80,6 +80,9 @@ final class Tracker: Sendable {
     /// Every running attempt was asked to stop (``cancelAllRunning()``, a shutdown past its
     /// grace period): an attempt that starts from then on is asked as it starts.
     private let cancelsStarts = Atomic<Bool>(false)
+    /// The docket shut down (``closeQueued()``): no queued operation runs in this process,
+    /// so a wait for one ends at once.
+    private let queuedClosed = Atomic<Bool>(false)
 
     let journal: JournalWriter?
 
@@ -524,6 +527,36 @@ final class Tracker: Sendable {
         return contexts.filter { $0.requestStop() }.count
     }
 
+    /// For a docket that shut down, whose queued operations no longer run in this process:
+    /// releases every wait for one (``Docket/perform(_:input:options:)``,
+    /// ``OperationHandle/value()``) with a `shutDown` error, and ends every later one at once.
+    ///
+    /// A wait that registers takes its shard's lock either before this scan does, and is
+    /// released here, or after, and reads the flag set before the scan took that lock.
+    func closeQueued() {
+        queuedClosed.store(true, ordering: .relaxed)
+        var deferred = Deferred()
+        for shard in shards {
+            shard.state.withLock { state in
+                let waited = state.records.entries.compactMap { $0.value.state == .waiting && !$0.value.waiters.isEmpty ? $0.key : nil }
+                for id in waited {
+                    // Waiters are not mirrored in the slot (``RecordTable/Glance``): no refresh is due.
+                    guard let box = state.records.box(id) else { continue }
+                    for waiter in box.record.waiters { deferred.resumptions.append((waiter.continuation, .removed(Self.shutDown(id)))) }
+                    box.record.waiters = []
+                }
+            }
+        }
+        deferred.perform()
+    }
+
+    private static func shutDown(_ id: OperationID) -> DocketError {
+        DocketError(
+            .shutDown,
+            "The docket shut down before operation \(id) ran. It stays queued in the docket's store for the next docket opened on it; without a store it is lost.",
+            operationID: id)
+    }
+
     func runningContext(_ id: OperationID) -> OperationContext? {
         let key = SequencedID(id, cipher: cipher)
         return shard(id).state.withLock { $0.records.box(key)?.record.context }
@@ -679,6 +712,8 @@ final class Tracker: Sendable {
                             return .outcome(Self.take(key, box, consuming: consumes, from: &state, now: now))
                         }
                         if let deadline, now >= deadline { return .gaveUp }
+                        // Read under the lock: a shutdown's scan that took it first found no waiter here.
+                        if box.record.state == .waiting, queuedClosed.load(ordering: .relaxed) { return .removed(Self.shutDown(id)) }
                         // A task cancelled before this lock ran its handler already, which found
                         // no waiter; one cancelled from here on finds this one registered.
                         if Task.isCancelled { return .gaveUp }
