@@ -275,6 +275,39 @@ struct CapacityTests {
         #expect(harness.journal.all == ["start a"])
     }
 
+    @Test("An attempt that timed out before a shutdown and is queued again after it releases its waiter as a queued one does", .timeLimit(.minutes(1)))
+    func requeuedAfterShutdownReleasesWaiter() async throws {
+        let clock = ManualClock()
+        let gate = Gate()
+        let seen = Contexts()
+        let retrying = OperationDefinition<String, String>(
+            "retrying", retryPolicy: RetryPolicy(maxAttempts: 3, backoff: .fixed(.seconds(1))), timeout: .seconds(5)
+        ) { label, context in
+            seen.append(context)
+            // Ignores its timeout and the shutdown's request until the gate opens.
+            await gate.wait(label)
+            return label
+        }
+        var registry = OperationRegistry()
+        try registry.register(retrying)
+        let docket = try Docket(registry: registry, clock: clock)
+        let handle = try await docket.submit(retrying, input: "r")
+        try await waitUntil(handle, is: .running)
+        let wait = Self.valueOnATask(of: handle)
+        #expect(await yield { docket.engine.tracker.waiterCount(handle.id) == 1 }, "the wait never registered")
+        #expect(await yield { clock.nextDeadline != nil }, "the timeout's timer never slept")
+        clock.advance(by: .seconds(5))
+        #expect(await yield { seen.all.first?.isTimedOut == true }, "the timeout never fired")
+        async let report = docket.shutdown(gracePeriod: .seconds(1))
+        #expect(await yield { clock.nextDeadline != nil }, "the grace period's timer never slept")
+        clock.advance(by: .seconds(1))
+        #expect(await report.cancelledAtDeadline == 1)
+        // The body returns after the shutdown: timed out, the attempt is queued for a retry.
+        gate.open("r")
+        #expect(await wait.ended(), "the wait was not released")
+        #expect(wait.error?.code == .shutDown)
+    }
+
     /// A wait for `handle`'s value on a task of its own, and the error it ended with.
     struct Wait {
         final class Ending: Sendable {

@@ -336,6 +336,12 @@ final class Tracker: Sendable {
             record.errorText = error.message
             if let journal { journal.append(.requeued(id, due: journal.date(due), error: error.message)) }
             Self.emit(.state(record.visibleState(now: now)), record)
+            // Queued again after a shutdown's release (an attempt that timed out before it, and
+            // returned after): nothing in this process runs it, so its waiters are told now.
+            if queuedClosed.load(ordering: .relaxed), !record.waiters.isEmpty {
+                for waiter in record.waiters { deferred.resumptions.append((waiter.continuation, .removed(Self.shutDown(id)))) }
+                record.waiters = []
+            }
         }
     }
 
