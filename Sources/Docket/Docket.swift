@@ -309,7 +309,7 @@ public final class Docket: Sendable {
     ///
     /// Accepted for a running attempt, the cancel decides how it ends: a timeout falling due
     /// before its body returns changes nothing. An attempt already stopping for its timeout
-    /// is not cancellable (``DocketError/Code/notCancellable``): it ends as timed out, and
+    /// is not cancellable (``DocketError/Code-swift.struct/notCancellable``): it ends as timed out, and
     /// may be cancelled while it waits for another attempt.
     public nonisolated(nonsending) func cancel(_ id: OperationID, owner: String? = nil) async throws {
         try await engine.cancel(id, owner: owner)
