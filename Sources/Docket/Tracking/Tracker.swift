@@ -60,6 +60,11 @@ final class Tracker: Sendable {
         var finishing: [AsyncStream<OperationEvent>.Continuation] = []
         var resumptions: [(UnsafeContinuation<WaitResolution, Never>, WaitResolution)] = []
 
+        /// Resumes each of `waiters` with `resolution`, once the lock is released.
+        mutating func release(_ waiters: [TrackingRecord.Waiter], with resolution: WaitResolution) {
+            for waiter in waiters { resumptions.append((waiter.continuation, resolution)) }
+        }
+
         func perform() {
             for continuation in finishing { continuation.finish() }
             for (continuation, resolution) in resumptions { continuation.resume(returning: resolution) }
@@ -338,10 +343,7 @@ final class Tracker: Sendable {
             Self.emit(.state(record.visibleState(now: now)), record)
             // Queued again after a shutdown's release (an attempt that timed out before it, and
             // returned after): nothing in this process runs it, so its waiters are told now.
-            if queuedClosed.load(ordering: .relaxed), !record.waiters.isEmpty {
-                for waiter in record.waiters { deferred.resumptions.append((waiter.continuation, .removed(Self.shutDown(id)))) }
-                record.waiters = []
-            }
+            if queuedClosed.load(ordering: .relaxed) { Self.releaseAtShutdown(id, &record, &deferred) }
         }
     }
 
@@ -477,7 +479,7 @@ final class Tracker: Sendable {
             guard let record = state.records.removeValue(forKey: key) else { return }
             Self.uncount(record.state, &state.counts)
             state.journal?.append(.rejected(id))
-            for waiter in record.waiters { deferred.resumptions.append((waiter.continuation, .removed(error))) }
+            deferred.release(record.waiters, with: .removed(error))
             deferred.finishing += record.observers.map(\.continuation)
             // Kept even when a wait is registered: it may be an idempotent repeat's, with
             // the caller's own wait still to come.
@@ -548,12 +550,19 @@ final class Tracker: Sendable {
                 for id in waited {
                     // Waiters are not mirrored in the slot (``RecordTable/Glance``): no refresh is due.
                     guard let box = state.records.box(id) else { continue }
-                    for waiter in box.record.waiters { deferred.resumptions.append((waiter.continuation, .removed(Self.shutDown(id)))) }
-                    box.record.waiters = []
+                    Self.releaseAtShutdown(id, &box.record, &deferred)
                 }
             }
         }
         deferred.perform()
+    }
+
+    /// Releases the waits for an operation a shut-down docket will not run (``closeQueued()``).
+    private static func releaseAtShutdown(_ id: OperationID, _ record: inout TrackingRecord, _ deferred: inout Deferred) {
+        // Clearing an empty list would allocate the record's side box.
+        guard !record.waiters.isEmpty else { return }
+        deferred.release(record.waiters, with: .removed(shutDown(id)))
+        record.waiters = []
     }
 
     private static func shutDown(_ id: OperationID) -> DocketError {
