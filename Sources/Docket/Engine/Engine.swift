@@ -425,9 +425,17 @@ final class Engine: Sendable {
             throw DocketError(.invalidConfiguration, "runDue() is for dockets in batch mode; this one runs operations automatically.")
         }
         let before = counters.totals
-        if batchRuns.withLock({ runs in runs += 1; return runs == 1 }) { pool.setGate(open: true) }
+        // The gate moves under the count's lock: a pass ending as another begins could
+        // otherwise close it after the other opened it, and the other would return at once.
+        batchRuns.withLock { runs in
+            runs += 1
+            if runs == 1 { pool.setGate(open: true) }
+        }
         await pool.waitUntilIdle()
-        if batchRuns.withLock({ runs in runs -= 1; return runs == 0 }) { pool.setGate(open: false) }
+        batchRuns.withLock { runs in
+            runs -= 1
+            if runs == 0 { pool.setGate(open: false) }
+        }
         let after = counters.totals
         return BatchReport(succeeded: after.succeeded - before.succeeded, failed: after.failed - before.failed)
     }
