@@ -335,7 +335,11 @@ public final class Docket: Sendable {
 
     /// In batch mode, runs everything due now and returns when nothing more is runnable.
     ///
-    /// - Throws: ``DocketError/Code-swift.struct/invalidConfiguration`` when the docket is not in batch mode.
+    /// A pass under way when ``shutdown(gracePeriod:)`` begins starts nothing more and
+    /// returns once what it started has ended.
+    ///
+    /// - Throws: ``DocketError/Code-swift.struct/invalidConfiguration`` when the docket is not
+    ///   in batch mode; ``DocketError/Code-swift.struct/shutDown`` once it has begun to shut down.
     public func runDue() async throws -> BatchReport {
         try await engine.runDue()
     }
@@ -347,7 +351,7 @@ public final class Docket: Sendable {
     /// Whoever waits for a queued operation, now or later (``perform(_:input:options:)``,
     /// ``OperationHandle/value()``), is told it will not run here: a
     /// ``DocketError/Code-swift.struct/shutDown`` error, or ``ResultTake/notFinished(_:)``
-    /// from ``outcome(of:owner:)``.
+    /// from ``outcome(of:owner:)``, and ``runDue()`` is refused.
     public func shutdown(gracePeriod: Duration) async -> ShutdownReport {
         await engine.shutdown(gracePeriod: gracePeriod)
     }

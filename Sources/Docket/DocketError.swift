@@ -59,7 +59,7 @@ public struct DocketError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let unknownDependency = Code(.unknownDependency)
         /// The bound on queued operations is reached.
         public static let queueFull = Code(.queueFull)
-        /// The docket is shutting down and takes no new work.
+        /// The docket is shutting down: it takes no new work and runs nothing more that is queued.
         public static let shutDown = Code(.shutDown)
         /// The object is blocked by a failed operation.
         public static let objectBlocked = Code(.objectBlocked)

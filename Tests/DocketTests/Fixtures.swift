@@ -199,6 +199,23 @@ func yield(until condition: () async -> Bool, limit: Int = 100_000) async -> Boo
 }
 
 /// Waits, through the operation's event stream, until it reaches `state` (or finishes).
+/// Runs `body` on a task of its own and reports whether it ended within a bounded number of
+/// yields: a hang becomes a failed expectation rather than a test that never returns (the
+/// task is left behind).
+func finishes(_ body: @escaping @Sendable () async -> Void) async -> Bool {
+    let done = Done()
+    Task {
+        await body()
+        done.flag.store(true, ordering: .releasing)
+    }
+    return await yield { done.flag.load(ordering: .acquiring) }
+}
+
+/// Whether a task ``finishes(_:)`` watches has ended.
+private final class Done: Sendable {
+    let flag = Atomic<Bool>(false)
+}
+
 func waitUntil<Output>(_ handle: OperationHandle<Output>, is state: OperationState) async throws {
     await waitUntil(try handle.events()) { $0 == state }
 }
@@ -227,7 +244,7 @@ struct StubbornDocket {
     let definition: OperationDefinition<String, String>
     let docket: Docket
 
-    init() throws {
+    init(configuration: DocketConfiguration = DocketConfiguration()) throws {
         let (gate, contexts) = (gate, contexts)
         definition = OperationDefinition<String, String>("stubborn", timeout: .seconds(5)) { label, context in
             contexts.append(context)
@@ -236,7 +253,7 @@ struct StubbornDocket {
         }
         var registry = OperationRegistry()
         try registry.register(definition)
-        docket = try Docket(registry: registry, clock: clock)
+        docket = try Docket(registry: registry, configuration: configuration, clock: clock)
     }
 
     func submit(_ label: String, on key: String? = nil) async throws -> OperationHandle<String> {

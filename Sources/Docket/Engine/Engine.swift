@@ -424,7 +424,11 @@ final class Engine: Sendable {
         guard configuration.execution == .batch else {
             throw DocketError(.invalidConfiguration, "runDue() is for dockets in batch mode; this one runs operations automatically.")
         }
+        guard !shuttingDown.load(ordering: .relaxed) else {
+            throw DocketError(.shutDown, "The docket has shut down, so runDue() runs nothing. Operations left queued stay in its store; open a new docket on it to run them.")
+        }
         let before = counters.totals
+        // A pass that began before the shutdown sealed the gate ends with what ran until then.
         // The gate moves under the count's lock: a pass ending as another begins could
         // otherwise close it after the other opened it, and the other would return at once.
         batchRuns.withLock { runs in
@@ -442,7 +446,8 @@ final class Engine: Sendable {
 
     func shutdown(gracePeriod: Duration) async -> ShutdownReport {
         shuttingDown.store(true, ordering: .relaxed)
-        pool.setGate(open: false)
+        // Sealed: a batch run started before or after this does not open it again.
+        pool.setGate(open: false, sealing: true)
         if pool.busyWorkers > 0 {
             let pool = pool
             // A grace period outside what a docket accepts is taken as the nearest it does.

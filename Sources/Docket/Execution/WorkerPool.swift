@@ -14,6 +14,8 @@ final class WorkerPool: Sendable {
         var busy = 0
         var activities = 0
         var gateOpen: Bool
+        /// Closed for good by a shutdown (``setGate(open:sealing:)``): a batch run does not open it again.
+        var gateSealed = false
         var stopped = false
         /// The docket went away (``releaseReady()``): a mailbox enqueued from now on (the end
         /// of a turn still running, a wake already taken from the timer) is let go at once.
@@ -352,10 +354,12 @@ final class WorkerPool: Sendable {
     // MARK: Gate
 
     /// Opens or closes the gate; with it closed, ready mailboxes wait in the queue (batch mode, shutdown).
-    func setGate(open: Bool) {
+    /// With `sealing` (a shutdown), it stays closed from then on, whoever asks to open it.
+    func setGate(open: Bool, sealing: Bool = false) {
         let (handOffs, spawn, waiters) = state.withLock { state in
-            state.gateOpen = open
-            let (handOffs, spawn) = open ? startReady(&state) : ([], 0)
+            if sealing { state.gateSealed = true }
+            state.gateOpen = open && !state.gateSealed && !state.stopped
+            let (handOffs, spawn) = state.gateOpen ? startReady(&state) : ([], 0)
             publishDrainSignal(state)
             return (handOffs, spawn, takeWaiters(&state))
         }

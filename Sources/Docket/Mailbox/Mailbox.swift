@@ -198,6 +198,17 @@ actor Mailbox {
         // Taken off the ready queue (or held by its worker since its last turn, when no wake
         // can have queued it): this turn's claim is the one a wake's `makeReady` asked for.
         queuedByWake = false
+        // Handed this line before the gate closed (a shutdown, or the end of a batch run): start
+        // nothing, and put the line back on the ready queue, as a worker does when the gate
+        // closes between two operations. Started now, the attempt could begin after a
+        // shutdown counted the attempts running and returned.
+        if machine.phase == .ready, !pool.keepsDraining(budgetLeft: true) {
+            pool.enqueue(self)
+            await settle()
+            var turn = Turn()
+            turn.spares = spares.takeAll()
+            return turn
+        }
         var next: Run?
         let now = clock.now()
         switch machine.claim(now: now) {

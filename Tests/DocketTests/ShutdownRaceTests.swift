@@ -1,0 +1,100 @@
+@testable import Docket
+import DocketTesting
+import Foundation
+import Synchronization
+import Testing
+
+@Suite("Shutdown and drop races")
+struct ShutdownRaceTests {
+    @Test("runDue() after a shutdown, with work left queued, is refused and runs nothing", .timeLimit(.minutes(1)))
+    func runDueAfterShutdown() async throws {
+        let harness = try Harness(configuration: DocketConfiguration(execution: .batch))
+        let queued = try await harness.submit("q", on: "a")
+        let report = await harness.docket.shutdown(gracePeriod: .zero)
+        #expect(report.leftQueued == 1)
+        let docket = harness.docket
+        let error = Mutex<DocketError?>(nil)
+        let returned = await finishes {
+            do { _ = try await docket.runDue() } catch let refusal as DocketError { error.withLock { $0 = refusal } } catch {}
+        }
+        #expect(returned, "runDue() after the shutdown never returned")
+        #expect(error.withLock { $0?.code } == .shutDown)
+        #expect(harness.journal.all.isEmpty)
+        #expect(try queued.status().state == .waiting)
+    }
+
+    @Test("A batch pass under way when a shutdown begins starts nothing more, and a pass racing the shutdown opens no gate", .timeLimit(.minutes(1)))
+    func runDueDuringShutdown() async throws {
+        let stubborn = try StubbornDocket(configuration: DocketConfiguration(execution: .batch))
+        let docket = stubborn.docket
+        let first = try await stubborn.submit("first", on: "a")
+        let second = try await stubborn.submit("second", on: "a")
+        // Run at once if it starts: the test then fails on what ran, not on a hang.
+        stubborn.gate.open("second")
+        let pass = Task { try await docket.runDue() }
+        try await waitUntil(first, is: .running)
+        async let report = docket.shutdown(gracePeriod: .seconds(10))
+        #expect(await yield { !docket.engine.pool.keepsDraining(budgetLeft: true) }, "the shutdown never closed the gate")
+        // A pass that passed its check just before the shutdown's flag opens the gate now.
+        docket.engine.pool.setGate(open: true)
+        stubborn.gate.open("first")
+        #expect(try await pass.value.succeeded == 1)
+        #expect(await report == ShutdownReport(finishedInTime: true, cancelledAtDeadline: 0, leftQueued: 1))
+        #expect(try second.status().state == .waiting)
+        #expect(stubborn.contexts.all.count == 1)
+    }
+
+    @Test("No attempt starts once shutdown(gracePeriod:) has returned saying nothing was running", .timeLimit(.minutes(2)))
+    func noStartAfterShutdownReturned() async throws {
+        var late = 0
+        let runs = 200
+        for _ in 0..<runs {
+            let stubborn = try StubbornDocket()
+            let docket = stubborn.docket
+            // A parked worker, for the next submission to be handed to.
+            let warm = try await stubborn.submit("warm")
+            stubborn.gate.open("warm")
+            _ = try await warm.value()
+            await docket.waitForIdle()
+            // Handed to the parked worker (the pool counts it busy) as the shutdown begins.
+            _ = try await stubborn.submit("x", on: "x")
+            // The grace period ends before the shutdown waits (a grace timer firing first).
+            docket.engine.pool.releaseQuietWaiters()
+            let report = await docket.shutdown(gracePeriod: .zero)
+            // Nothing was running, and nothing queued runs in this process: x must not start.
+            if report.cancelledAtDeadline == 0, await yield(until: { stubborn.contexts.all.count > 1 }, limit: 2_000) {
+                late += 1
+            }
+            stubborn.gate.open("x")
+        }
+        #expect(late == 0, "\(late) of \(runs) shutdowns reported nothing running, and their queued attempt started afterwards")
+    }
+
+    @Test("An operation a shutdown reported left queued, and whose waiter it told so, does not run afterwards", .timeLimit(.minutes(1)))
+    func lateTurnRunsReportedQueued() async throws {
+        let ran = Journal()
+        let stubborn = OperationDefinition<String, String>("stubborn") { label, context in
+            // Ignores the request to stop, as a body with one last step to finish may.
+            ran.append("\(label) cancelled: \(context.isCancelled)")
+            return label
+        }
+        var registry = OperationRegistry()
+        try registry.register(stubborn)
+        let docket = try Docket(registry: registry, configuration: DocketConfiguration(execution: .batch), clock: ManualClock())
+        let handle = try await docket.submit(stubborn, input: "b", options: SubmitOptions(objectKey: "k1"))
+        let mailbox = try #require(docket.engine.directory.existing(.keyed(owner: nil, key: "k1")))
+        let wait = CapacityTests.valueOnATask(of: handle)
+        #expect(await yield { docket.engine.tracker.waiterCount(handle.id) == 1 }, "the wait never registered")
+        let report = await docket.shutdown(gracePeriod: .zero)
+        #expect(report == ShutdownReport(finishedInTime: true, cancelledAtDeadline: 0, leftQueued: 1))
+        #expect(await wait.ended())
+        #expect(wait.error?.code == .shutDown)
+        // A worker handed the line just before the shutdown closed the gate takes its turn now
+        // (`noStartAfterShutdownReturned` shows a real worker doing so). The docket stays:
+        // gone, it would refuse the start instead (DroppedDocketTests.lateTurnRunsNothing).
+        _ = await mailbox.drain(TurnLimit(budget: 32, deadline: .now + .seconds(60)), spares: Mailbox.SpareContexts())
+        withExtendedLifetime(docket) {}
+        #expect(ran.all.isEmpty, "it ran after the shutdown: \(ran.all)")
+        #expect(try docket.status(of: handle.id).state == .waiting, "reported left queued, told its waiter so, and then it ran")
+    }
+}
