@@ -255,7 +255,8 @@ public final class Docket: Sendable {
     }
 
     /// A stream of the operation's events: a snapshot first, then state changes, progress and
-    /// details, ending when it finishes. Any number of observers may watch one operation.
+    /// details, ending when it finishes, or when a shutdown or the docket going away leaves
+    /// it queued. Any number of observers may watch one operation.
     ///
     /// - Throws: ``DocketError/Code-swift.struct/notFound`` for an unknown or foreign ID.
     public func events(of id: OperationID, owner: String? = nil) throws -> AsyncStream<OperationEvent> {
@@ -351,7 +352,8 @@ public final class Docket: Sendable {
     /// Whoever waits for a queued operation, now or later (``perform(_:input:options:)``,
     /// ``OperationHandle/value()``), is told it will not run here: a
     /// ``DocketError/Code-swift.struct/shutDown`` error, or ``ResultTake/notFinished(_:)``
-    /// from ``outcome(of:owner:)``, and ``runDue()`` is refused.
+    /// from ``outcome(of:owner:)``. An event stream of a queued operation
+    /// (``OperationHandle/events()``) ends after its snapshot, and ``runDue()`` is refused.
     public func shutdown(gracePeriod: Duration) async -> ShutdownReport {
         await engine.shutdown(gracePeriod: gracePeriod)
     }

@@ -405,4 +405,21 @@ struct DroppedDocketTests {
         _ = await yield(until: { clock.sleeperCount > 0 }, limit: 10_000)
         #expect(clock.sleeperCount == 0)
     }
+
+    @Test("An event stream of an operation a dropped docket abandoned ends", .timeLimit(.minutes(1)))
+    func streamEndsWhenDropped() async throws {
+        let events: AsyncStream<OperationEvent>
+        weak var engine: Engine?
+        weak var tracker: Tracker?
+        do {
+            let harness = try Harness()
+            let handle = try await harness.submit("later", on: "k", delay: .seconds(60))
+            events = try handle.events()
+            engine = harness.docket.engine
+            tracker = harness.docket.engine.tracker
+        }
+        #expect(engine == nil && tracker == nil, "the dropped docket's engine was not freed")
+        let ended = await finishes { for await _ in events {} }
+        #expect(ended, "the stream of an abandoned operation never ended")
+    }
 }

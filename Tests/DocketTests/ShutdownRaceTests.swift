@@ -44,6 +44,29 @@ struct ShutdownRaceTests {
         #expect(stubborn.contexts.all.count == 1)
     }
 
+    @Test("An event stream of an operation left queued by a shutdown ends", .timeLimit(.minutes(1)))
+    func eventsOfQueuedEndAtShutdown() async throws {
+        let harness = try Harness()
+        let running = try await harness.submit("a", harness.slow)
+        let queued = try await harness.submit("b")
+        try await waitUntil(running, is: .running)
+        let events = try queued.events()
+        async let report = harness.docket.shutdown(gracePeriod: .seconds(1))
+        #expect(await yield { harness.clock.nextDeadline != nil }, "the grace period's timer never slept")
+        harness.clock.advance(by: .seconds(1))
+        _ = await report
+        let ended = await finishes { for await _ in events {} }
+        #expect(ended, "the queued operation's event stream never ended")
+        // One opened after the shutdown ends after its snapshot.
+        let later = try queued.events()
+        let snapshots = Mutex(0)
+        let laterEnded = await finishes {
+            for await event in later { if case .snapshot = event { snapshots.withLock { $0 += 1 } } }
+        }
+        #expect(laterEnded, "a stream opened after the shutdown never ended")
+        #expect(snapshots.withLock { $0 } == 1)
+    }
+
     @Test("No attempt starts once shutdown(gracePeriod:) has returned saying nothing was running", .timeLimit(.minutes(2)))
     func noStartAfterShutdownReturned() async throws {
         var late = 0

@@ -70,6 +70,9 @@ final class Engine: Sendable {
         timer.stop()
         directory.releaseAll()
         tracker.cancelAllRunning()
+        // No queued operation runs from here on: an event stream watching one would never end
+        // (an AsyncStream does not finish when its continuation is freed with the tracker).
+        tracker.closeQueued()
     }
 
     // MARK: Queue bound

@@ -540,13 +540,16 @@ final class Tracker: Sendable {
     /// ``OperationHandle/value()``) with a `shutDown` error, and ends every later one at once.
     ///
     /// A wait that registers takes its shard's lock either before this scan does, and is
-    /// released here, or after, and reads the flag set before the scan took that lock.
+    /// released here, or after, and reads the flag set before the scan took that lock. So
+    /// does an event stream of a queued operation: it ends here or after its snapshot.
     func closeQueued() {
         queuedClosed.store(true, ordering: .relaxed)
         var deferred = Deferred()
         for shard in shards {
             shard.state.withLock { state in
-                let waited = state.records.entries.compactMap { $0.value.state == .waiting && !$0.value.waiters.isEmpty ? $0.key : nil }
+                let waited = state.records.entries.compactMap { entry in
+                    entry.value.state == .waiting && !(entry.value.waiters.isEmpty && entry.value.observers.isEmpty) ? entry.key : nil
+                }
                 for id in waited {
                     // Waiters are not mirrored in the slot (``RecordTable/Glance``): no refresh is due.
                     guard let box = state.records.box(id) else { continue }
@@ -560,9 +563,15 @@ final class Tracker: Sendable {
     /// Releases the waits for an operation a shut-down docket will not run (``closeQueued()``).
     private static func releaseAtShutdown(_ id: OperationID, _ record: inout TrackingRecord, _ deferred: inout Deferred) {
         // Clearing an empty list would allocate the record's side box.
-        guard !record.waiters.isEmpty else { return }
-        deferred.release(record.waiters, with: .removed(shutDown(id)))
-        record.waiters = []
+        if !record.waiters.isEmpty {
+            deferred.release(record.waiters, with: .removed(shutDown(id)))
+            record.waiters = []
+        }
+        // Its event streams too: nothing in this process would end them.
+        if !record.observers.isEmpty {
+            deferred.finishing += record.observers.map(\.continuation)
+            record.observers = []
+        }
     }
 
     private static func shutDown(_ id: OperationID) -> DocketError {
@@ -771,7 +780,8 @@ final class Tracker: Sendable {
             Self.expireIfDue(key, &state, now: now)
             if let box = state.records.box(key), box.record.owner == owner {
                 continuation.yield(.snapshot(status(id, box, now: now)))
-                if box.record.state.isFinished {
+                // Queued in a shut-down docket: nothing in this process would end the stream.
+                if box.record.state.isFinished || (box.record.state == .waiting && queuedClosed.load(ordering: .relaxed)) {
                     continuation.finish()
                 } else {
                     // Observers are not mirrored in the slot (``RecordTable/Glance``): no refresh is due.
