@@ -266,13 +266,18 @@ public final class Docket: Sendable {
     // MARK: Correcting
 
     /// Retries a failed operation with its input; its object resumes.
+    ///
+    /// - Throws: ``DocketError/Code-swift.struct/shutDown`` once the docket has begun to shut
+    ///   down: the operation would not run again in this process.
     public nonisolated(nonsending) func retry(_ id: OperationID, owner: String? = nil) async throws {
         try await engine.retry(id, owner: owner, replacingInput: nil)
     }
 
     /// Retries a failed operation with corrected input; its object resumes.
     ///
-    /// - Throws: ``DocketError/Code-swift.struct/invalidInput`` when the input is not of the definition's input type.
+    /// - Throws: ``DocketError/Code-swift.struct/invalidInput`` when the input is not of the
+    ///   definition's input type; ``DocketError/Code-swift.struct/shutDown`` once the docket
+    ///   has begun to shut down.
     public nonisolated(nonsending) func retry<Input: Codable & Sendable>(_ id: OperationID, owner: String? = nil, correctedInput input: Input) async throws {
         guard case .record(let record) = tracker.lookup(id, owner: owner) else { throw DocketError.notFound(id) }
         let definition = try engine.definition(named: record.name)
@@ -283,6 +288,8 @@ public final class Docket: Sendable {
     }
 
     /// Retries a failed operation with corrected JSON-encoded input.
+    ///
+    /// - Throws: ``DocketError/Code-swift.struct/shutDown`` once the docket has begun to shut down.
     public nonisolated(nonsending) func retry(_ id: OperationID, owner: String? = nil, correctedInput input: Data) async throws {
         guard case .record(let record) = tracker.lookup(id, owner: owner) else { throw DocketError.notFound(id) }
         let decoded = try decode(input, for: try engine.definition(named: record.name))
@@ -294,12 +301,18 @@ public final class Docket: Sendable {
     /// Deleting a failed operation that has queued followers requires `followers`: keep them
     /// (the object resumes) or cascade (they are deleted with it). Operations that depend on
     /// a deleted one are deleted too, with reason ``CancellationReason/dependencyDeleted``.
+    ///
+    /// - Throws: ``DocketError/Code-swift.struct/shutDown`` once ``shutdown(gracePeriod:)``
+    ///   has returned: its store would not keep the deletion.
     public nonisolated(nonsending) func delete(_ id: OperationID, owner: String? = nil, followers: FollowerPolicy? = nil) async throws -> DeletionReport {
         try await delete([id], owner: owner, followers: followers)
     }
 
     /// Deletes several operations as one step: on each object, queued ones are removed before
     /// the failed one, so no follower can run in between. Nothing is deleted when any ID is refused.
+    ///
+    /// - Throws: ``DocketError/Code-swift.struct/shutDown`` once ``shutdown(gracePeriod:)``
+    ///   has returned: its store would not keep the deletion.
     public nonisolated(nonsending) func delete(_ ids: [OperationID], owner: String? = nil, followers: FollowerPolicy? = nil) async throws -> DeletionReport {
         let removed = try await engine.delete(ids, owner: owner, followers: followers)
         return DeletionReport(removed: removed.map { DeletionReport.Removed(id: $0.0, reason: $0.1) })
@@ -312,6 +325,9 @@ public final class Docket: Sendable {
     /// before its body returns changes nothing. An attempt already stopping for its timeout
     /// is not cancellable (``DocketError/Code-swift.struct/notCancellable``): it ends as timed out, and
     /// may be cancelled while it waits for another attempt.
+    ///
+    /// - Throws: ``DocketError/Code-swift.struct/shutDown`` once ``shutdown(gracePeriod:)``
+    ///   has returned: its store would not keep the cancellation.
     public nonisolated(nonsending) func cancel(_ id: OperationID, owner: String? = nil) async throws {
         try await engine.cancel(id, owner: owner)
     }
@@ -353,7 +369,9 @@ public final class Docket: Sendable {
     /// ``OperationHandle/value()``), is told it will not run here: a
     /// ``DocketError/Code-swift.struct/shutDown`` error, or ``ResultTake/notFinished(_:)``
     /// from ``outcome(of:owner:)``. An event stream of a queued operation
-    /// (``OperationHandle/events()``) ends after its snapshot, and ``runDue()`` is refused.
+    /// (``OperationHandle/events()``) ends after its snapshot, and ``runDue()`` is refused. A
+    /// retry is refused from the start of the shutdown, a cancellation or deletion once it
+    /// has returned (the store would not keep it).
     public func shutdown(gracePeriod: Duration) async -> ShutdownReport {
         await engine.shutdown(gracePeriod: gracePeriod)
     }

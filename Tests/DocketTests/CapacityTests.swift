@@ -232,6 +232,28 @@ struct CapacityTests {
         #expect(final.leftQueued >= 1)
     }
 
+    @Test("A shutdown refuses retries from its start, and cancellations and deletions once it has returned; a refused one changes nothing")
+    func correctionsAfterShutdown() async throws {
+        let harness = try Harness()
+        let docket = harness.docket
+        let failed = try await harness.submit("broken", on: "a", fail: true)
+        try await waitUntil(failed, is: .failed)
+        let running = try await harness.submit("s", on: "b", harness.slow)
+        let queued = try await harness.submit("q", on: "b")
+        try await waitUntil(running, is: .running)
+        async let report = docket.shutdown(gracePeriod: .seconds(30))
+        #expect(await yield { docket.engine.isShuttingDown })
+        #expect(await expectError(.shutDown) { try await docket.retry(failed.id) } != nil)
+        #expect(try failed.status().state == .failed)
+        harness.gate.open("s")
+        #expect(await report.leftQueued == 1)
+        #expect(await expectError(.shutDown) { try await docket.cancel(queued.id) } != nil)
+        #expect(await expectError(.shutDown) { _ = try await docket.delete(queued.id) } != nil)
+        #expect(await expectError(.shutDown) { _ = try await docket.delete(failed.id, followers: .keep) } != nil)
+        #expect(try queued.status().state == .waiting)
+        #expect(try failed.status().state == .failed)
+    }
+
     @Test("Shutdown asks work still running at the deadline to cancel")
     func shutdownDeadline() async throws {
         let harness = try Harness()

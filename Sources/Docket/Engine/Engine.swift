@@ -18,6 +18,9 @@ final class Engine: Sendable {
     let journal: JournalWriter?
     private let queued = Atomic<Int>(0)
     private let shuttingDown = Atomic<Bool>(false)
+    /// The shutdown has ended (its store closed): a cancellation or deletion from then on would
+    /// not be kept, and is refused.
+    private let shutDownEnded = Atomic<Bool>(false)
     private let batchRuns = Locked<Int>(0)
 
     init(registry: OperationRegistry, configuration: DocketConfiguration, clock: EngineClock, store: (any DocketStore)? = nil) {
@@ -346,7 +349,24 @@ final class Engine: Sendable {
 
     // MARK: Retry, cancel, delete
 
+    /// A cancellation or deletion once the shutdown has closed the store: the change would
+    /// hold in this process only, and the next docket opened on the store would run the
+    /// operation as queued.
+    private func refuseAfterShutdown(_ id: OperationID, _ verb: String) throws {
+        guard shutDownEnded.load(ordering: .relaxed) else { return }
+        throw DocketError(
+            .shutDown,
+            "The docket has shut down, so a change to operation \(id) would not be kept. \(verb.prefix(1).uppercased() + verb.dropFirst()) it on the next docket opened on the same store; without a store, it ends with this docket.",
+            operationID: id)
+    }
+
     nonisolated(nonsending) func retry(_ id: OperationID, owner: String?, replacingInput input: (any Sendable)?, encoded: Data? = nil) async throws {
+        guard !shuttingDown.load(ordering: .relaxed) else {
+            throw DocketError(
+                .shutDown,
+                "The docket is shutting down and runs nothing more, so operation \(id) would not run again here. Retry it on the next docket opened on the same store; without a store, it ends with this docket.",
+                operationID: id)
+        }
         guard case .record(let record) = tracker.lookup(id, owner: owner) else { throw DocketError.notFound(id) }
         guard record.state == .failed else {
             throw DocketError(.notRetryable, "Operation \(id) is \(record.state), not failed; only a failed operation can be retried.", operationID: id)
@@ -363,6 +383,7 @@ final class Engine: Sendable {
     }
 
     nonisolated(nonsending) func cancel(_ id: OperationID, owner: String?) async throws {
+        try refuseAfterShutdown(id, "cancel")
         try await cancelInMemory(id, owner: owner)
         try await journal?.settle()
     }
@@ -397,6 +418,7 @@ final class Engine: Sendable {
 
     nonisolated(nonsending) func delete(_ ids: [OperationID], owner: String?, followers: FollowerPolicy?) async throws -> [(OperationID, CancellationReason)] {
         guard !ids.isEmpty else { return [] }
+        try refuseAfterShutdown(ids[0], "delete")
         var targets: [(OperationID, ObjectKey)] = []
         var seen = Set<OperationID>()
         for id in ids where seen.insert(id).inserted {
@@ -463,7 +485,9 @@ final class Engine: Sendable {
         stop()
         // Nothing queued runs from here on: whoever waits for it is told so, now or as it asks.
         tracker.closeQueued()
-        // What is still queued stays in the store for the next open.
+        // What is still queued stays in the store for the next open. A cancellation or
+        // deletion from here on is refused: the store would not keep it.
+        shutDownEnded.store(true, ordering: .relaxed)
         try? await journal?.store.close()
         return ShutdownReport(finishedInTime: stillRunning == 0, cancelledAtDeadline: stillRunning, leftQueued: queuedCount)
     }
