@@ -1,5 +1,6 @@
 @testable import Docket
 import DocketTesting
+import Foundation
 import Testing
 
 @Suite("Dependencies")
@@ -72,5 +73,48 @@ struct DependencyTests {
             #expect(error?.operationID == dependency)
         }
         #expect(await harness.docket.metrics().totals.submitted == 1)
+    }
+
+
+    /// A run-now operation accepted behind `harness`'s object `key`, whose ID its caller holds:
+    /// `perform(…waitingUpTo: .zero)` answers with the handle.
+    private static func acceptedRunNow(_ harness: Harness, label: String, on key: String) async throws -> OperationID {
+        let submission = try await harness.docket.perform(
+            operationNamed: "record", input: Data(#"{"label":"\#(label)","fail":false}"#.utf8),
+            options: SubmitOptions(objectKey: key), waitingUpTo: .zero)
+        guard case .accepted(let handle) = submission else {
+            Issue.record("expected the handle, got \(submission)")
+            throw CancellationError()
+        }
+        return handle.id
+    }
+
+    @Test("A dependent of a run-now operation refused because its object blocked is cancelled, not left waiting", .timeLimit(.minutes(1)))
+    func dependentOfRefusedRunNow() async throws {
+        let harness = try Harness()
+        let failing = try await harness.submit("bad", on: "a", delay: .seconds(1), fail: true)
+        let runNow = try await Self.acceptedRunNow(harness, label: "now", on: "a")
+        let dependent = try await harness.submit("dependent", on: "b", dependencies: [runNow])
+        harness.clock.advance(by: .seconds(1))
+        await harness.idle()
+        #expect(try harness.docket.status(of: failing.id).state == .failed)
+        #expect(try dependent.status().state == .cancelled(.dependencyDeleted))
+        #expect(await harness.docket.engine.supervisor.dependencyCount == 0)
+        #expect(harness.journal.all == ["bad"])
+    }
+
+    @Test("A dependent of a refused run-now operation does not run when its other dependency succeeds", .timeLimit(.minutes(1)))
+    func refusedRunNowDependencyNeverSatisfied() async throws {
+        let harness = try Harness()
+        _ = try await harness.submit("bad", on: "a", delay: .seconds(1), fail: true)
+        let runNow = try await Self.acceptedRunNow(harness, label: "now", on: "a")
+        let other = try await harness.submit("other", on: "c", delay: .seconds(2))
+        let dependent = try await harness.submit("dependent", on: "b", dependencies: [runNow, other.id])
+        harness.clock.advance(by: .seconds(1))
+        await harness.idle()
+        harness.clock.advance(by: .seconds(1))
+        await harness.idle()
+        #expect(!harness.journal.all.contains("dependent"))
+        #expect(try dependent.status().state == .cancelled(.dependencyDeleted))
     }
 }

@@ -360,6 +360,7 @@ actor Mailbox {
                 if first == .none { first = action } else { actions.append(action) }
             }
             let now = clock.now()
+            var refusedWithDependents: [OperationID] = []
             while let entry = batch.entries.popFirst() {
                 let id = entry.id
                 switch machine.enqueue(entry, now: now) {
@@ -367,7 +368,7 @@ actor Mailbox {
                     collect(action)
                 case .refusedBlocked(let failed):
                     // Blocked after the submitter looked: the run-now caller learns it from its wait.
-                    refuse(id, blockedBy: failed)
+                    if refuse(id, blockedBy: failed) { refusedWithDependents.append(id) }
                 case .retired:
                     preconditionFailure("a revived line accepts entries")
                 }
@@ -377,6 +378,7 @@ actor Mailbox {
             // Most batches, taken in while the line runs, ask for nothing: no async call then.
             if first != .none { await perform(first) }
             for action in actions { await perform(action) }
+            if !refusedWithDependents.isEmpty { await engine.supervisor.handle(.removed(refusedWithDependents)) }
             next = inboxBatch()
         }
     }
@@ -483,17 +485,21 @@ actor Mailbox {
         case .next(.then(let action)):
             completion.action = action
         case .blocked(let removed):
-            for runNow in removed { refuse(runNow, blockedBy: id) }
+            let withDependents = removed.filter { refuse($0, blockedBy: id) }
+            if !withDependents.isEmpty { completion.notices.append(.removed(withDependents)) }
         }
         return completion
     }
 
     /// Removes a run-now submission its blocked object will not run: its queue slot is
     /// freed, and its caller, waiting for it, gets the blocked error naming `failed`.
-    private func refuse(_ runNow: OperationID, blockedBy failed: OperationID) {
+    /// Returns whether other operations depend on it: the caller tells the supervisor, which
+    /// cancels them, as for any operation removed without running.
+    private func refuse(_ runNow: OperationID, blockedBy failed: OperationID) -> Bool {
         engine.releaseQueuedSlot()
-        tracker.reject(runNow, with: .blocked(by: failed, key: key.description), awaited: true)
+        let hasDependents = tracker.reject(runNow, with: .blocked(by: failed, key: key.description), awaited: true)
         engine.idempotency.refusedBeforeStart(runNow)
+        return hasDependents
     }
 
     // MARK: Wakes and dependencies

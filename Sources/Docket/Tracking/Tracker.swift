@@ -272,6 +272,8 @@ final class Tracker: Sendable {
             let state = shard(dependency).state.withLock { state -> DependencyState in
                 if let box = state.records.box(key) { return box.record.state == .succeeded ? .satisfied : .pending }
                 if case .cancelled = state.tombstones.tombstone(key, now: now)?.state { return .broken }
+                // A run-now operation refused before it ran (its object blocked) never succeeds.
+                if let rejection = state.rejections[key.id], rejection.expires > now { return .broken }
                 // Succeeded and since consumed or expired: it finished well.
                 return .satisfied
             }
@@ -471,12 +473,14 @@ final class Tracker: Sendable {
     /// its caller waits for the answer (its submission was accepted), and the refusal is kept
     /// for that wait, which may not have registered yet (``Rejection``); otherwise nothing
     /// is left.
-    func reject(_ id: OperationID, with error: DocketError, awaited: Bool) {
+    /// Returns whether other operations depend on it: they will never see it succeed.
+    @discardableResult
+    func reject(_ id: OperationID, with error: DocketError, awaited: Bool) -> Bool {
         let now = clock.nowNanoseconds()
         var deferred = Deferred()
         let key = SequencedID(id, cipher: cipher)
-        shard(id).state.withLock { state in
-            guard let record = state.records.removeValue(forKey: key) else { return }
+        let hasDependents = shard(id).state.withLock { state -> Bool in
+            guard let record = state.records.removeValue(forKey: key) else { return false }
             Self.uncount(record.state, &state.counts)
             state.journal?.append(.rejected(id))
             deferred.release(record.waiters, with: .removed(error))
@@ -488,8 +492,10 @@ final class Tracker: Sendable {
                 state.rejections[id] = Rejection(error: error, owner: record.owner, expires: expires)
                 state.rejectionsExpire = Swift.min(state.rejectionsExpire, expires)
             }
+            return record.hasDependents
         }
         deferred.perform()
+        return hasDependents
     }
 
     /// What a wait on `id` gets when `owner` has no live record under it: the refusal kept
