@@ -278,8 +278,8 @@ struct DroppedDocketTests {
         #expect(reopened.takeResult(of: running).failure?.kind == .interrupted)
     }
 
-    @Test("An attempt that starts after every running one was asked to stop is asked as it starts (a shutdown), or refused (a docket gone)", arguments: [false, true])
-    func startAfterScan(abandoned: Bool) throws {
+    /// A tracker with two operations: `early` started (its context `running`), `late` queued.
+    private static func oneRunningOneQueued() -> (Tracker, early: SequencedID, late: SequencedID, running: OperationContext) {
         let tracker = Tracker(
             clock: EngineClock(ContinuousClock(), wallOrigin: Date()), unreadResultLifetime: .seconds(60),
             tombstoneLifetime: .seconds(60), names: [])
@@ -288,6 +288,25 @@ struct DroppedDocketTests {
         for key in [early, late] { tracker.insert(key, RecordTableTests.record(0), at: .zero) }
         let running = OperationContext(operationID: early.id, attempt: 1, tracker: tracker)
         #expect(tracker.markStarted(early, attempt: 1, context: running, at: .zero) == .started(journalTicket: nil))
+        return (tracker, early, late, running)
+    }
+
+    @Test("A start after a shutdown closed the queue is refused and changes nothing; one before it keeps its waiters")
+    func startAfterClose() throws {
+        let (tracker, early, late, _) = Self.oneRunningOneQueued()
+        tracker.closeQueued()
+        let starting = OperationContext(operationID: late.id, attempt: 1, tracker: tracker)
+        #expect(tracker.markStarted(late, attempt: 1, context: starting, at: .zero) == .closed)
+        #expect(!starting.isCancelled)
+        #expect(try tracker.status(late.id, owner: "owner-0").state == .waiting)
+        #expect(try tracker.status(early.id, owner: "owner-0").state == .running)
+        #expect(tracker.counts().queued == 1)
+        #expect(tracker.counts().running == 1)
+    }
+
+    @Test("An attempt that starts after every running one was asked to stop is asked as it starts (a shutdown), or refused (a docket gone)", arguments: [false, true])
+    func startAfterScan(abandoned: Bool) throws {
+        let (tracker, _, late, running) = Self.oneRunningOneQueued()
         if abandoned { tracker.abandon() }
         #expect(tracker.cancelAllRunning() == 1)
         #expect(running.isCancelled)

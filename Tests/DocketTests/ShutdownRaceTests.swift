@@ -120,4 +120,31 @@ struct ShutdownRaceTests {
         #expect(ran.all.isEmpty, "it ran after the shutdown: \(ran.all)")
         #expect(try docket.status(of: handle.id).state == .waiting, "reported left queued, told its waiter so, and then it ran")
     }
+
+
+    @Test("A start that finds the queue closed by a shutdown leaves its operation queued and its body unrun, whatever the gate said")
+    func startAfterCloseStaysQueued() async throws {
+        var configuration = DocketConfiguration()
+        configuration.maxConcurrentOperations = 1
+        let stubborn = try StubbornDocket(configuration: configuration)
+        let docket = stubborn.docket
+        // The one worker is busy, so the next line waits on the ready queue with the gate open.
+        let busy = try await stubborn.submit("busy", on: "x")
+        try await waitUntil(busy, is: .running)
+        stubborn.gate.open("late")
+        let late = try await stubborn.submit("late", on: "k")
+        let mailbox = try #require(docket.engine.directory.existing(.keyed(owner: nil, key: "k")))
+        // The part of a shutdown that tells waiters nothing queued runs here, as it lands
+        // between a worker's look at the gate and its start.
+        docket.engine.tracker.closeQueued()
+        _ = await mailbox.drain(TurnLimit(budget: 32, deadline: .now + .seconds(60)), spares: Mailbox.SpareContexts())
+        #expect(stubborn.contexts.all.count == 1, "the late operation's body ran")
+        #expect(try late.status().state == .waiting)
+        #expect(await docket.metrics().waiting == 1)
+        // As the shutdown would, close the gate before the busy worker goes on.
+        docket.engine.pool.setGate(open: false)
+        stubborn.gate.open("busy")
+        try await waitUntil(busy, is: .succeeded)
+        #expect(try late.status().state == .waiting)
+    }
 }

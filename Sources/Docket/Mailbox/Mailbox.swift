@@ -136,6 +136,9 @@ actor Mailbox {
         /// Its docket went away before it started (``Tracker/StartMark/refused``): its body
         /// does not run, and the attempt ends as cancelled.
         var refused = false
+        /// Refused because its docket shut down (``Tracker/StartMark/closed``): the entry
+        /// stays queued, as its waiters were told.
+        var putBack = false
 
         /// The ID with its number, for the tracker.
         var key: SequencedID { SequencedID(id, sequence: sequence) }
@@ -424,6 +427,7 @@ actor Mailbox {
         keepDraining: Bool, holdsReadyLine: Bool, spares: inout SpareContexts
     ) -> Completion {
         let id = run.id
+        let putBack = run.putBack
         let now = clock.now()
         // Settled by the context's `end()` when the body returned.
         let timedOut = ending.isTimedOut
@@ -441,6 +445,11 @@ actor Mailbox {
         }
         // The result moves into the switch, so binding its payload copies nothing.
         switch consume result {
+        case _ where putBack:
+            // Never started, on record or in the journal: back to the queue it was counted in,
+            // at the head of its line, which does not go on.
+            engine.claimQueuedSlot()
+            outcome = .retry(at: now)
         case .success(let payload) where !timedOut:
             counters.succeeded()
             if tracker.markSucceeded(run.key, payload, encodedOutput: encodedOutput, at: now) { completion.notices.append(.dependencySucceeded(id)) }
@@ -477,7 +486,7 @@ actor Mailbox {
             }
         }
 
-        switch machine.finish(id, outcome: outcome, now: now, keepDraining: keepDraining) {
+        switch machine.finish(id, outcome: outcome, now: now, keepDraining: keepDraining && !putBack) {
         case .next(.run(let entry)):
             completion.next = start(entry, at: now, spares: &spares)
         case .next(.then(.makeReady)) where holdsReadyLine:
@@ -643,6 +652,10 @@ actor Mailbox {
             }
         case .refused:
             run.refused = true
+            context.requestCancellation()
+        case .closed:
+            run.refused = true
+            run.putBack = true
             context.requestCancellation()
         }
         return run

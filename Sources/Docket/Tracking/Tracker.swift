@@ -293,6 +293,10 @@ final class Tracker: Sendable {
         /// The docket went away (``abandon()``): nothing changed, nothing was journaled, and
         /// the attempt's body must not run.
         case refused
+        /// The docket shut down and told the operation's waiters it will not run here
+        /// (``closeQueued()``): nothing changed, nothing was journaled, the body must not run,
+        /// and the operation stays queued.
+        case closed
     }
 
     /// Marks an attempt running. One that starts after ``cancelAllRunning()`` is asked to
@@ -302,6 +306,9 @@ final class Tracker: Sendable {
         let mark = update(key) { record, deferred, counts, journal, abandoned -> StartMark in
             // Read under the shard's lock: see abandon().
             if abandoned { return .refused }
+            // Read under the shard's lock: a start before closeQueued()'s scan made the record
+            // running, so its waiters wait for this attempt; one after it reads the flag.
+            if record.state == .waiting, queuedClosed.load(ordering: .relaxed) { return .closed }
             if record.state == .waiting { counts.queued -= 1; counts.running += 1 }
             record.state = .running
             record.attempt = attempt
@@ -311,7 +318,7 @@ final class Tracker: Sendable {
             return .started(journalTicket: journal?.append(.started(key.id, attempt: attempt)))
         } ?? .started(journalTicket: nil)
         // Read after the shard's lock was taken: see cancelAllRunning().
-        if mark != .refused, cancelsStarts.load(ordering: .relaxed) { context.requestCancellation() }
+        if mark != .refused, mark != .closed, cancelsStarts.load(ordering: .relaxed) { context.requestCancellation() }
         return mark
     }
 
