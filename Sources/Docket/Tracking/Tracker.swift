@@ -79,15 +79,26 @@ final class Tracker: Sendable {
     /// How this docket's IDs carry their shards' sequence numbers (``mintID()``).
     let cipher: SequenceCipher
     private let tokens = Atomic<UInt64>(0)
-    /// The docket went away (``abandon()``): no attempt starts and no cancellation is
-    /// journaled from then on.
-    private let abandoned = Atomic<Bool>(false)
+    /// What has closed for good (``Closing``): one flag word, so that an update reads it with
+    /// one load under its shard's lock and hands it to its body.
+    private let closing = Atomic<UInt8>(0)
     /// Every running attempt was asked to stop (``cancelAllRunning()``, a shutdown past its
     /// grace period): an attempt that starts from then on is asked as it starts.
     private let cancelsStarts = Atomic<Bool>(false)
-    /// The docket shut down (``closeQueued()``): no queued operation runs in this process,
-    /// so a wait for one ends at once.
-    private let queuedClosed = Atomic<Bool>(false)
+
+    /// What has closed for good in this docket.
+    struct Closing: OptionSet, Sendable {
+        let rawValue: UInt8
+        /// The docket went away (``Tracker/abandon()``): no attempt starts and no cancellation
+        /// is journaled from then on.
+        static let abandoned = Closing(rawValue: 1)
+        /// The docket shut down (``Tracker/closeQueued()``): no queued operation runs in this
+        /// process, so no queued attempt starts, and a wait for one ends at once.
+        static let queue = Closing(rawValue: 2)
+    }
+
+    /// ``closing``, read; under a shard's lock where it decides.
+    private var closed: Closing { Closing(rawValue: closing.load(ordering: .relaxed)) }
 
     let journal: JournalWriter?
 
@@ -123,21 +134,21 @@ final class Tracker: Sendable {
     /// Runs `body` on the record of `id` with its shard's counts and journal, performing the
     /// side effects it collects after unlocking. The body cannot reach the table, so the
     /// record stays where it was found and its slot is refreshed there. Its last argument
-    /// says whether the docket went away (``abandon()``), read under the shard's lock.
+    /// says what has closed (``Closing``), read under the shard's lock.
     private func update<T>(
-        _ id: OperationID, _ body: (inout TrackingRecord, inout Deferred, inout Counts, JournalWriter?, Bool) -> T
+        _ id: OperationID, _ body: (inout TrackingRecord, inout Deferred, inout Counts, JournalWriter?, Closing) -> T
     ) -> T? {
         update(SequencedID(id, cipher: cipher), body)
     }
 
     /// The update of the `OperationID` overload, with the ID's sequence number known.
     private func update<T>(
-        _ key: SequencedID, _ body: (inout TrackingRecord, inout Deferred, inout Counts, JournalWriter?, Bool) -> T
+        _ key: SequencedID, _ body: (inout TrackingRecord, inout Deferred, inout Counts, JournalWriter?, Closing) -> T
     ) -> T? {
         var deferred = Deferred()
         let result = shard(key.id).state.withLock { state -> T? in
             guard let (position, box) = state.records.locate(key) else { return nil }
-            let result = body(&box.record, &deferred, &state.counts, state.journal, abandoned.load(ordering: .relaxed))
+            let result = body(&box.record, &deferred, &state.counts, state.journal, closed)
             state.records.refresh(at: position, from: box)
             return result
         }
@@ -303,12 +314,12 @@ final class Tracker: Sendable {
     /// stop at once; after ``abandon()``, none starts.
     @discardableResult
     func markStarted(_ key: SequencedID, attempt: Int, context: OperationContext, at now: Duration) -> StartMark {
-        let mark = update(key) { record, deferred, counts, journal, abandoned -> StartMark in
+        let mark = update(key) { record, deferred, counts, journal, closed -> StartMark in
             // Read under the shard's lock: see abandon().
-            if abandoned { return .refused }
+            if closed.contains(.abandoned) { return .refused }
             // Read under the shard's lock: a start before closeQueued()'s scan made the record
             // running, so its waiters wait for this attempt; one after it reads the flag.
-            if record.state == .waiting, queuedClosed.load(ordering: .relaxed) { return .closed }
+            if record.state == .waiting, closed.contains(.queue) { return .closed }
             if record.state == .waiting { counts.queued -= 1; counts.running += 1 }
             record.state = .running
             record.attempt = attempt
@@ -342,7 +353,7 @@ final class Tracker: Sendable {
     func markRequeued(_ key: SequencedID, error: OperationFailure, due: Duration) {
         let id = key.id
         let now = clock.now()
-        update(key) { record, deferred, counts, journal, _ in
+        update(key) { record, deferred, counts, journal, closed in
             if record.state == .running { counts.running -= 1; counts.queued += 1 }
             record.state = .waiting
             record.due = due
@@ -352,7 +363,7 @@ final class Tracker: Sendable {
             Self.emit(.state(record.visibleState(now: now)), record)
             // Queued again after a shutdown's release (an attempt that timed out before it, and
             // returned after): nothing in this process runs it, so its waiters are told now.
-            if queuedClosed.load(ordering: .relaxed) { Self.releaseAtShutdown(id, &record, &deferred) }
+            if closed.contains(.queue) { Self.releaseAtShutdown(id, &record, &deferred) }
         }
     }
 
@@ -461,7 +472,7 @@ final class Tracker: Sendable {
             guard var record = state.records.removeValue(forKey: key) else { return nil }
             Self.uncount(record.state, &state.counts)
             // Set before any attempt was asked to stop for it (``abandon()``).
-            if let journal = state.journal, !abandoned.load(ordering: .relaxed) {
+            if let journal = state.journal, !closed.contains(.abandoned) {
                 journal.append(.cancelled(id, reason, at: journal.date(now)))
             }
             record.state = .cancelled(reason)
@@ -525,7 +536,7 @@ final class Tracker: Sendable {
     /// taken and released every shard's lock after this, an attempt it did not find cannot
     /// start.
     func abandon() {
-        abandoned.store(true, ordering: .relaxed)
+        closing.bitwiseOr(Closing.abandoned.rawValue, ordering: .relaxed)
     }
 
     /// Asks every running operation to stop, and every attempt that starts from then on as
@@ -556,7 +567,7 @@ final class Tracker: Sendable {
     /// released here, or after, and reads the flag set before the scan took that lock. So
     /// does an event stream of a queued operation: it ends here or after its snapshot.
     func closeQueued() {
-        queuedClosed.store(true, ordering: .relaxed)
+        closing.bitwiseOr(Closing.queue.rawValue, ordering: .relaxed)
         var deferred = Deferred()
         for shard in shards {
             shard.state.withLock { state in
@@ -750,7 +761,7 @@ final class Tracker: Sendable {
                         }
                         if let deadline, now >= deadline { return .gaveUp }
                         // Read under the lock: a shutdown's scan that took it first found no waiter here.
-                        if box.record.state == .waiting, queuedClosed.load(ordering: .relaxed) { return .removed(Self.shutDown(id)) }
+                        if box.record.state == .waiting, closed.contains(.queue) { return .removed(Self.shutDown(id)) }
                         // A task cancelled before this lock ran its handler already, which found
                         // no waiter; one cancelled from here on finds this one registered.
                         if Task.isCancelled { return .gaveUp }
@@ -794,7 +805,7 @@ final class Tracker: Sendable {
             if let box = state.records.box(key), box.record.owner == owner {
                 continuation.yield(.snapshot(status(id, box, now: now)))
                 // Queued in a shut-down docket: nothing in this process would end the stream.
-                if box.record.state.isFinished || (box.record.state == .waiting && queuedClosed.load(ordering: .relaxed)) {
+                if box.record.state.isFinished || (box.record.state == .waiting && closed.contains(.queue)) {
                     continuation.finish()
                 } else {
                     // Observers are not mirrored in the slot (``RecordTable/Glance``): no refresh is due.
