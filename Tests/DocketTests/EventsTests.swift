@@ -133,6 +133,36 @@ struct EventsTests {
         #expect(progress == [40, 100])
     }
 
+    @Test("An attempt queued again after a failure starts its progress from zero, and a context kept from the failed attempt reports nothing into the next", .timeLimit(.minutes(1)))
+    func progressPerAttempt() async throws {
+        let clock = ManualClock()
+        let gate = Gate()
+        let contexts = Contexts()
+        let retried = OperationDefinition<Int, Int>("retried", retryPolicy: RetryPolicy(maxAttempts: 2, backoff: .fixed(.seconds(1)))) { _, context in
+            contexts.append(context)
+            if context.attempt == 1 {
+                context.reportProgress(80)
+                throw OperationFailure(.thrown, "first attempt fails")
+            }
+            context.reportProgress(30)
+            await gate.wait("second")
+            return 2
+        }
+        var registry = OperationRegistry()
+        try registry.register(retried)
+        let docket = try Docket(registry: registry, clock: clock)
+        let handle = try await docket.submit(retried, input: 0)
+        try await waitUntil(handle, is: .delayed)
+        #expect(try handle.status().progress == 0)
+        clock.advance(by: .seconds(1))
+        #expect(await yield { (try? handle.status().progress) == 30 }, "the second attempt's progress was not shown")
+        let first = try #require(contexts.all.first)
+        first.reportProgress(90)
+        #expect(try handle.status().progress == 30)
+        gate.open("second")
+        #expect(try await handle.value() == 2)
+    }
+
     @Test("Every attempt's context is its own: its operation and attempt, progress from zero, not cancelled; one a body kept stays its own; an ended one's storage is reused")
     func contextPerAttempt() async throws {
         let clock = ManualClock()

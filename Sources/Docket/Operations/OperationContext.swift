@@ -29,7 +29,8 @@ public struct OperationContext: Sendable {
     public var attempt: Int { storage.attempt }
 
     /// Reports progress from 0 to 100. Values are clamped to that range, and progress never
-    /// goes backwards: a lower value than already reported is ignored.
+    /// goes backwards within an attempt: a lower value than already reported is ignored.
+    /// Each attempt starts from 0, and a context kept past its attempt's end reports nothing.
     public func reportProgress(_ percent: Int) { storage.reportProgress(percent) }
 
     /// Appends a timestamped message to the operation's details log.
@@ -127,7 +128,8 @@ extension OperationContext {
         func reportProgress(_ percent: Int) {
             let clamped = Swift.min(100, Swift.max(0, percent))
             let advanced = state.withLock { state -> OperationID? in
-                guard clamped > state.progress else { return nil }
+                // After the body returned, another attempt may be running: it is not this one's.
+                guard !state.ended, clamped > state.progress else { return nil }
                 state.progress = clamped
                 return state.operationID
             }

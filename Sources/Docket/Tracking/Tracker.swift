@@ -359,6 +359,8 @@ final class Tracker: Sendable {
             record.due = due
             record.context = nil
             record.errorText = error.message
+            // The next attempt starts over, as after a retry.
+            record.progress = 0
             if let journal { journal.append(.requeued(id, due: journal.date(due), error: error.message)) }
             Self.emit(.state(record.visibleState(now: now)), record)
             // Queued again after a shutdown's release (an attempt that timed out before it, and
