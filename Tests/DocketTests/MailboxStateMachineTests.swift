@@ -174,6 +174,19 @@ struct MailboxStateMachineTests {
         #expect(machine.line.first?.attempt == 0)
     }
 
+    @Test("finish(.putBack) takes the attempt back and leaves the head ready, asking for nothing, whatever keepDraining says")
+    func finishPutBack() {
+        var machine = Machine()
+        _ = enqueueAll(&machine, [entry(a, "A"), entry(b, "B")])
+        _ = machine.claim(now: .zero)
+        #expect(seen(machine.finish(a, outcome: .putBack, now: s(1), keepDraining: true)) == .then(.none))
+        #expect(machine.phase == .ready)
+        #expect(ids(machine) == [a, b])
+        #expect(machine.line.first?.attempt == 0)
+        // Claimed later (a next docket's would be a fresh line), it is the first attempt again.
+        #expect(seen(machine.claim(now: s(2))) == .run(a, attempt: 1, job: "A"))
+    }
+
     @Test("finish(.done) with keepDraining returns .run(next) directly")
     func finishDoneKeepDraining() {
         var machine = Machine()

@@ -122,10 +122,12 @@ struct ShutdownRaceTests {
     }
 
 
-    @Test("A start that finds the queue closed by a shutdown leaves its operation queued and its body unrun, whatever the gate said")
+    @Test("A start that finds the queue closed by a shutdown leaves its operation queued and its body unrun, whatever the gate said", .timeLimit(.minutes(1)))
     func startAfterCloseStaysQueued() async throws {
+        let turns = Atomic<Int>(0)
         var configuration = DocketConfiguration()
         configuration.maxConcurrentOperations = 1
+        configuration.turnObserver = { _, _ in turns.add(1, ordering: .relaxed) }
         let stubborn = try StubbornDocket(configuration: configuration)
         let docket = stubborn.docket
         // The one worker is busy, so the next line waits on the ready queue with the gate open.
@@ -141,10 +143,13 @@ struct ShutdownRaceTests {
         #expect(stubborn.contexts.all.count == 1, "the late operation's body ran")
         #expect(try late.status().state == .waiting)
         #expect(await docket.metrics().waiting == 1)
-        // As the shutdown would, close the gate before the busy worker goes on.
-        docket.engine.pool.setGate(open: false)
+        // The worker goes on, the gate still open, and takes the late line from the queue: it
+        // starts nothing there either, and the line, left off the queue, comes back no more.
         stubborn.gate.open("busy")
         try await waitUntil(busy, is: .succeeded)
+        #expect(await finishes { await docket.waitForIdle() }, "the line whose head cannot start kept coming back")
+        #expect(turns.load(ordering: .relaxed) <= 3)
         #expect(try late.status().state == .waiting)
+        #expect(stubborn.contexts.all.count == 1)
     }
 }

@@ -447,9 +447,9 @@ actor Mailbox {
         switch consume result {
         case _ where putBack:
             // Never started, on record or in the journal: back to the queue it was counted in,
-            // at the head of its line, which does not go on.
+            // at the head of its line, which stops there.
             engine.claimQueuedSlot()
-            outcome = .retry(at: now)
+            outcome = .putBack
         case .success(let payload) where !timedOut:
             counters.succeeded()
             if tracker.markSucceeded(run.key, payload, encodedOutput: encodedOutput, at: now) { completion.notices.append(.dependencySucceeded(id)) }

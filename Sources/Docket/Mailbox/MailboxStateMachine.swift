@@ -112,6 +112,10 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
         case retry(at: Duration)
         /// Failed for good: the object blocks.
         case failed
+        /// Never started: its docket shut down and closed its queue (``Tracker/StartMark/closed``).
+        /// The attempt is taken back and the line stays ready, off the queue, asking for
+        /// nothing: nothing in this process runs it.
+        case putBack
     }
 
     enum FinishResult: Sendable {
@@ -209,6 +213,10 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
             phase = .blocked(id)
             let removed = line.removeAll { $0.runsNow && $0.id != id }
             return .blocked(removedRunNow: removed.map(\.id))
+        case .putBack:
+            line[0].attempt -= 1
+            phase = .ready
+            return .next(.then(.none))
         }
         let action = advance(now: now)
         guard keepDraining else { return .next(.then(action)) }
