@@ -480,16 +480,22 @@ final class Engine: Sendable {
             timer.schedule(.action { pool.releaseQuietWaiters() }, at: clock.now() + grace)
             await pool.waitUntilQuiet()
         }
+        // Nothing queued runs from here on: whoever waits for it is told so, now or as it asks.
+        // Closed before the scan for running attempts: a start takes its shard's lock before
+        // the closing, and the scan finds it running, or after, and is refused
+        // (``Tracker/StartMark/closed``). None begins unreported once this returns.
+        tracker.closeQueued()
         let stillRunning = tracker.cancelAllRunning()
         // No submission opens a mailbox from here on, so none would release what is kept.
         stop()
-        // Nothing queued runs from here on: whoever waits for it is told so, now or as it asks.
-        tracker.closeQueued()
         // What is still queued stays in the store for the next open. A cancellation or
         // deletion from here on is refused: the store would not keep it.
         shutDownEnded.store(true, ordering: .relaxed)
         try? await journal?.store.close()
-        return ShutdownReport(finishedInTime: stillRunning == 0, cancelledAtDeadline: stillRunning, leftQueued: queuedCount)
+        // Counted from the records, which a refused start leaves queued: the queue bound's
+        // count has that start's slot back only once its worker has finished with it.
+        let leftQueued = tracker.counts().queued
+        return ShutdownReport(finishedInTime: stillRunning == 0, cancelledAtDeadline: stillRunning, leftQueued: leftQueued)
     }
 
     /// Asks a running attempt to stop, or says why it cannot be.
