@@ -75,7 +75,6 @@ struct DependencyTests {
         #expect(await harness.docket.metrics().totals.submitted == 1)
     }
 
-
     /// A run-now operation accepted behind `harness`'s object `key`, whose ID its caller holds:
     /// `perform(…waitingUpTo: .zero)` answers with the handle.
     private static func acceptedRunNow(_ harness: Harness, label: String, on key: String) async throws -> OperationID {

@@ -183,7 +183,8 @@ func waitUntil(_ events: AsyncStream<OperationEvent>, _ reached: (OperationState
 /// yields turns a hang into a failed expectation, which the test can then unblock.
 func yield(until condition: () -> Bool, limit: Int = 100_000) async -> Bool {
     for _ in 0..<limit {
-        if condition() { return true }
+        // A task cancelled (a task group's child that lost) stops yielding.
+        if condition() || Task.isCancelled { break }
         await Task.yield()
     }
     return condition()
@@ -192,13 +193,12 @@ func yield(until condition: () -> Bool, limit: Int = 100_000) async -> Bool {
 /// ``yield(until:limit:)`` for a condition that must be awaited (an actor's state).
 func yield(until condition: () async -> Bool, limit: Int = 100_000) async -> Bool {
     for _ in 0..<limit {
-        if await condition() { return true }
+        if await condition() || Task.isCancelled { break }
         await Task.yield()
     }
     return await condition()
 }
 
-/// Waits, through the operation's event stream, until it reaches `state` (or finishes).
 /// Runs `body` on a task of its own and reports whether it ended within a bounded number of
 /// yields: a hang becomes a failed expectation rather than a test that never returns (the
 /// task is left behind).
@@ -216,6 +216,7 @@ private final class Done: Sendable {
     let flag = Atomic<Bool>(false)
 }
 
+/// Waits, through the operation's event stream, until it reaches `state` (or finishes).
 func waitUntil<Output>(_ handle: OperationHandle<Output>, is state: OperationState) async throws {
     await waitUntil(try handle.events()) { $0 == state }
 }
