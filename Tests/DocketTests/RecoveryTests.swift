@@ -289,6 +289,30 @@ struct RecoveryTests {
         #expect(try await waiting.value == "done now")
     }
 
+    @Test("A dependent of a run-now operation a restart drops is cancelled, not run: the dropped one never runs")
+    func dependentOfAbandonedRunNow() async throws {
+        let store = InMemoryStore()
+        let first = try await Life(store: store)
+        // A delayed head keeps the run-now operation queued behind it.
+        _ = try await first.submit("head", delay: .seconds(60))
+        let submission = try await first.docket.perform(
+            operationNamed: "record", input: Data(#"{"label":"now","fail":false}"#.utf8), options: SubmitOptions(objectKey: "deal-1"),
+            waitingUpTo: .zero)
+        guard case .accepted(let handle) = submission else {
+            Issue.record("expected the handle, got \(submission)")
+            return
+        }
+        let dependent = try await first.submit("dependent", on: "deal-2", dependencies: [handle.id])
+        await first.docket.waitForIdle()
+        #expect(try first.docket.status(of: dependent).state == .waiting)
+
+        let second = try await Life(store: Self.crash(store))
+        await second.docket.waitForIdle()
+        #expect(second.docket.recovery.abandoned == 1)
+        #expect(try second.docket.status(of: dependent).state == .cancelled(.dependencyDeleted))
+        #expect(!second.journal.all.contains("dependent"))
+    }
+
     @Test("A store naming an unregistered operation refuses the open and restores nothing")
     func unknownDefinition() async throws {
         let store = InMemoryStore()

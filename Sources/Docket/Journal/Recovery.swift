@@ -88,6 +88,10 @@ extension Engine {
             // is gone and will have been told nothing, so it will ask again. Running it now,
             // deferred, would run it twice (and a non-queueable one deferred at all).
             journal.append(.rejected(id))
+            tracker.restoreRejection(id, owner: submission.owner, error: DocketError(
+                .notFound,
+                "Run-now operation \(id) was abandoned by a restart before it started: it did not run, and it will not. Run it again if it is still wanted.",
+                operationID: id))
             report.abandoned += 1
         case .queued, .running:
             guard let input = try? definition.decodeInput(submission.input) else {

@@ -518,6 +518,18 @@ final class Tracker: Sendable {
         return hasDependents
     }
 
+    /// A run-now operation a restart abandoned before it started: kept as a refusal, as a
+    /// live one is (``reject(_:with:awaited:)``), so that the dependents restored after it
+    /// read it as broken, not as succeeded and gone, and a wait on it is told what happened.
+    func restoreRejection(_ id: OperationID, owner: String?, error: DocketError) {
+        let now = clock.nowNanoseconds()
+        shard(id).state.withLock { state in
+            let expires = now &+ state.rejectionLifetime
+            state.rejections[id] = Rejection(error: error, owner: owner, expires: expires)
+            state.rejectionsExpire = Swift.min(state.rejectionsExpire, expires)
+        }
+    }
+
     /// What a wait on `id` gets when `owner` has no live record under it: the refusal kept
     /// for its caller (read, not taken: an idempotent repeat may wait on the same ID, and the
     /// caller must get the refusal all the same), else its tombstone's answer, else not found.
