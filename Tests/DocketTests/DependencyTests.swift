@@ -115,5 +115,8 @@ struct DependencyTests {
         await harness.idle()
         #expect(!harness.journal.all.contains("dependent"))
         #expect(try dependent.status().state == .cancelled(.dependencyDeleted))
+        // Depending on it later is refused, saying why.
+        let error = await expectError(.unknownDependency) { _ = try await harness.submit("late", on: "d", dependencies: [runNow]) }
+        #expect(error?.message.contains("was refused before it ran") == true)
     }
 }

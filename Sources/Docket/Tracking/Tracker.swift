@@ -253,6 +253,12 @@ final class Tracker: Sendable {
                         "Dependency \(dependency) was \(tombstone.state); an operation cannot depend on it. Submit without it or on a live operation.",
                         operationID: dependency))
                 }
+                if let rejection = state.rejections[dependency], rejection.owner == owner, rejection.expires > now {
+                    return .failure(DocketError(
+                        .unknownDependency,
+                        "Dependency \(dependency) was refused before it ran and will not run (\(rejection.error.message)); an operation cannot depend on it. Submit without it or on a live operation.",
+                        operationID: dependency))
+                }
                 return .failure(DocketError(
                     .unknownDependency,
                     "Dependency \(dependency) is not an operation visible to this owner. Depend only on operations you submitted.",
