@@ -303,7 +303,7 @@ public final class Docket: Sendable {
     /// a deleted one are deleted too, with reason ``CancellationReason/dependencyDeleted``.
     ///
     /// - Throws: ``DocketError/Code-swift.struct/shutDown`` once ``shutdown(gracePeriod:)``
-    ///   has returned: its store would not keep the deletion.
+    ///   is closing the store, which would not keep the deletion.
     public nonisolated(nonsending) func delete(_ id: OperationID, owner: String? = nil, followers: FollowerPolicy? = nil) async throws -> DeletionReport {
         try await delete([id], owner: owner, followers: followers)
     }
@@ -312,7 +312,7 @@ public final class Docket: Sendable {
     /// the failed one, so no follower can run in between. Nothing is deleted when any ID is refused.
     ///
     /// - Throws: ``DocketError/Code-swift.struct/shutDown`` once ``shutdown(gracePeriod:)``
-    ///   has returned: its store would not keep the deletion.
+    ///   is closing the store, which would not keep the deletion.
     public nonisolated(nonsending) func delete(_ ids: [OperationID], owner: String? = nil, followers: FollowerPolicy? = nil) async throws -> DeletionReport {
         let removed = try await engine.delete(ids, owner: owner, followers: followers)
         return DeletionReport(removed: removed.map { DeletionReport.Removed(id: $0.0, reason: $0.1) })
@@ -327,7 +327,7 @@ public final class Docket: Sendable {
     /// may be cancelled while it waits for another attempt.
     ///
     /// - Throws: ``DocketError/Code-swift.struct/shutDown`` once ``shutdown(gracePeriod:)``
-    ///   has returned: its store would not keep the cancellation.
+    ///   is closing the store, which would not keep the cancellation.
     public nonisolated(nonsending) func cancel(_ id: OperationID, owner: String? = nil) async throws {
         try await engine.cancel(id, owner: owner)
     }
@@ -370,8 +370,8 @@ public final class Docket: Sendable {
     /// ``DocketError/Code-swift.struct/shutDown`` error, or ``ResultTake/notFinished(_:)``
     /// from ``outcome(of:owner:)``. An event stream of a queued operation
     /// (``OperationHandle/events()``) ends after its snapshot, and ``runDue()`` is refused. A
-    /// retry is refused from the start of the shutdown, a cancellation or deletion once it
-    /// has returned (the store would not keep it).
+    /// retry is refused from the start of the shutdown (nothing would run the operation), a
+    /// cancellation or deletion once it is closing the store (the store would not keep it).
     public func shutdown(gracePeriod: Duration) async -> ShutdownReport {
         await engine.shutdown(gracePeriod: gracePeriod)
     }

@@ -349,14 +349,14 @@ final class Engine: Sendable {
 
     // MARK: Retry, cancel, delete
 
-    /// A cancellation or deletion once the shutdown has closed the store: the change would
-    /// hold in this process only, and the next docket opened on the store would run the
-    /// operation as queued.
-    private func refuseAfterShutdown(_ id: OperationID, _ verb: String) throws {
+    /// A cancellation or deletion once the shutdown is closing the store: the change would
+    /// hold in this process only, and the next docket opened on the store would find the
+    /// operation as this one left it.
+    private func refuseAfterShutdown(_ id: OperationID, _ change: (noun: String, verb: String)) throws {
         guard shutDownEnded.load(ordering: .relaxed) else { return }
         throw DocketError(
             .shutDown,
-            "The docket has shut down, so a change to operation \(id) would not be kept. \(verb.prefix(1).uppercased() + verb.dropFirst()) it on the next docket opened on the same store; without a store, it ends with this docket.",
+            "The docket has shut down and takes no more changes: a \(change.noun) would not reach its store, and the next docket opened on the store would find operation \(id) as this one left it. \(change.verb) it there; without a store, the operation ends with this docket.",
             operationID: id)
     }
 
@@ -383,7 +383,7 @@ final class Engine: Sendable {
     }
 
     nonisolated(nonsending) func cancel(_ id: OperationID, owner: String?) async throws {
-        try refuseAfterShutdown(id, "cancel")
+        try refuseAfterShutdown(id, ("cancellation", "Cancel"))
         try await cancelInMemory(id, owner: owner)
         try await journal?.settle()
     }
@@ -418,7 +418,7 @@ final class Engine: Sendable {
 
     nonisolated(nonsending) func delete(_ ids: [OperationID], owner: String?, followers: FollowerPolicy?) async throws -> [(OperationID, CancellationReason)] {
         guard !ids.isEmpty else { return [] }
-        try refuseAfterShutdown(ids[0], "delete")
+        try refuseAfterShutdown(ids[0], ("deletion", "Delete"))
         var targets: [(OperationID, ObjectKey)] = []
         var seen = Set<OperationID>()
         for id in ids where seen.insert(id).inserted {
