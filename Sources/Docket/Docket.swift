@@ -218,14 +218,16 @@ public final class Docket: Sendable {
 
     /// A snapshot of the operation's status.
     ///
-    /// - Throws: ``DocketError/Code-swift.struct/notFound`` for an unknown, expired or foreign ID.
+    /// - Throws: ``DocketError/Code-swift.struct/notFound`` for an unknown, expired or foreign
+    ///   ID, and for a run-now operation refused before it ran (its message says so).
     public func status(of id: OperationID, owner: String? = nil) throws -> OperationStatus {
         try tracker.status(id, owner: owner)
     }
 
     /// The operation's state and progress alone: the cheapest read, for pollers.
     ///
-    /// - Throws: ``DocketError/Code-swift.struct/notFound`` for an unknown, expired or foreign ID.
+    /// - Throws: ``DocketError/Code-swift.struct/notFound`` for an unknown, expired or foreign
+    ///   ID, and for a run-now operation refused before it ran (its message says so).
     public func progress(of id: OperationID, owner: String? = nil) throws -> OperationProgress {
         try tracker.progress(id, owner: owner)
     }

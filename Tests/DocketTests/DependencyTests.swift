@@ -100,6 +100,11 @@ struct DependencyTests {
         #expect(try dependent.status().state == .cancelled(.dependencyDeleted))
         #expect(await harness.docket.engine.supervisor.dependencyCount == 0)
         #expect(harness.journal.all == ["bad"])
+        // Its status is not tracked, and reading it says why.
+        for read in [{ _ = try harness.docket.status(of: runNow) }, { _ = try harness.docket.progress(of: runNow) }] {
+            let error = await expectError(.notFound) { try read() }
+            #expect(error?.message.contains("was refused before it ran") == true)
+        }
     }
 
     @Test("A dependent of a refused run-now operation does not run when its other dependency succeeds", .timeLimit(.minutes(1)))

@@ -681,7 +681,7 @@ final class Tracker: Sendable {
             }
             return Self.answer(key, owner: nil, &state, now: clock.now(), live: live, tombstone: buried).map { ($0, .max) }
         }
-        guard let found else { throw DocketError.notFound(id) }
+        guard let found else { throw notFound(id, owner: owner) }
         // Unexpired now, so unexpired when the slot was copied (engine clocks never go back):
         // the answer held then.
         if found.expires == .max || found.expires > clock.nowNanoseconds() { return found.answer }
@@ -696,8 +696,21 @@ final class Tracker: Sendable {
         let found = shard(id).state.withLock { state in
             Self.answer(key, owner: owner, &state, now: now, live: live, tombstone: tombstone)
         }
-        guard let found else { throw DocketError.notFound(id) }
+        guard let found else { throw notFound(id, owner: owner) }
         return found
+    }
+
+    /// The error for `id` with no record or tombstone `owner` may see. A run-now operation
+    /// refused before it ran leaves neither, only the refusal kept for its caller: the error
+    /// then says why the operation is not tracked.
+    private func notFound(_ id: OperationID, owner: String?) -> DocketError {
+        let now = clock.nowNanoseconds()
+        let refusal = shard(id).state.withLock { state -> DocketError? in
+            guard let rejection = state.rejections[id], rejection.owner == owner, rejection.expires > now else { return nil }
+            return rejection.error
+        }
+        guard let refusal else { return DocketError.notFound(id) }
+        return DocketError(.notFound, "Operation \(id) was refused before it ran, so it is not tracked: \(refusal.message)", operationID: id)
     }
 
     /// The answer from `id`'s live record, or else its tombstone, as `owner` may see it,
