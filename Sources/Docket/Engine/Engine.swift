@@ -94,8 +94,6 @@ final class Engine: Sendable {
         return false
     }
 
-    var queuedCount: Int { queued.load(ordering: .relaxed) }
-
     // MARK: Submission
 
     /// Validates and enqueues one operation. Returns its ID and whether it is new (not an idempotent repeat).

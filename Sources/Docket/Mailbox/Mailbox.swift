@@ -486,7 +486,7 @@ actor Mailbox {
             }
         }
 
-        switch machine.finish(id, outcome: outcome, now: now, keepDraining: keepDraining && !putBack) {
+        switch machine.finish(id, outcome: outcome, now: now, keepDraining: keepDraining) {
         case .next(.run(let entry)):
             completion.next = start(entry, at: now, spares: &spares)
         case .next(.then(.makeReady)) where holdsReadyLine:

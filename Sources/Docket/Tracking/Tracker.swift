@@ -44,6 +44,19 @@ final class Tracker: Sendable {
         /// Where state changes are written, under the shard lock, so one operation's records
         /// reach the journal in the order its changes happened.
         let journal: JournalWriter?
+
+        /// The refusal kept for `id`, unless its time has passed (`now` in nanoseconds).
+        func rejection(_ id: OperationID, now: Int64) -> Rejection? {
+            guard let rejection = rejections[id], rejection.expires > now else { return nil }
+            return rejection
+        }
+
+        /// Keeps `error` as the answer for `id` (owned by `owner`) for the refusals' lifetime.
+        mutating func keepRejection(_ id: OperationID, _ error: DocketError, owner: String?, now: Int64) {
+            let expires = now &+ rejectionLifetime
+            rejections[id] = Rejection(error: error, owner: owner, expires: expires)
+            rejectionsExpire = Swift.min(rejectionsExpire, expires)
+        }
     }
 
     private struct Rejection: Sendable {
@@ -253,7 +266,7 @@ final class Tracker: Sendable {
                         "Dependency \(dependency) was \(tombstone.state); an operation cannot depend on it. Submit without it or on a live operation.",
                         operationID: dependency))
                 }
-                if let rejection = state.rejections[dependency], rejection.owner == owner, rejection.expires > now {
+                if let rejection = state.rejection(dependency, now: now), rejection.owner == owner {
                     return .failure(DocketError(
                         .unknownDependency,
                         "Dependency \(dependency) was refused before it ran and will not run (\(rejection.error.message)); an operation cannot depend on it. Submit without it or on a live operation.",
@@ -290,7 +303,7 @@ final class Tracker: Sendable {
                 if let box = state.records.box(key) { return box.record.state == .succeeded ? .satisfied : .pending }
                 if case .cancelled = state.tombstones.tombstone(key, now: now)?.state { return .broken }
                 // A run-now operation refused before it ran (its object blocked) never succeeds.
-                if let rejection = state.rejections[key.id], rejection.expires > now { return .broken }
+                if state.rejection(key.id, now: now) != nil { return .broken }
                 // Succeeded and since consumed or expired: it finished well.
                 return .satisfied
             }
@@ -513,11 +526,7 @@ final class Tracker: Sendable {
             deferred.finishing += record.observers.map(\.continuation)
             // Kept even when a wait is registered: it may be an idempotent repeat's, with
             // the caller's own wait still to come.
-            if awaited {
-                let expires = now &+ state.rejectionLifetime
-                state.rejections[id] = Rejection(error: error, owner: record.owner, expires: expires)
-                state.rejectionsExpire = Swift.min(state.rejectionsExpire, expires)
-            }
+            if awaited { state.keepRejection(id, error, owner: record.owner, now: now) }
             return record.hasDependents
         }
         deferred.perform()
@@ -529,18 +538,14 @@ final class Tracker: Sendable {
     /// read it as broken, not as succeeded and gone, and a wait on it is told what happened.
     func restoreRejection(_ id: OperationID, owner: String?, error: DocketError) {
         let now = clock.nowNanoseconds()
-        shard(id).state.withLock { state in
-            let expires = now &+ state.rejectionLifetime
-            state.rejections[id] = Rejection(error: error, owner: owner, expires: expires)
-            state.rejectionsExpire = Swift.min(state.rejectionsExpire, expires)
-        }
+        shard(id).state.withLock { $0.keepRejection(id, error, owner: owner, now: now) }
     }
 
     /// What a wait on `id` gets when `owner` has no live record under it: the refusal kept
     /// for its caller (read, not taken: an idempotent repeat may wait on the same ID, and the
     /// caller must get the refusal all the same), else its tombstone's answer, else not found.
     private static func resolutionWithoutRecord(_ key: SequencedID, owner: String?, _ state: ShardState, now: Duration) -> WaitResolution {
-        if let rejection = state.rejections[key.id], rejection.owner == owner, rejection.expires > now.nanoseconds { return .removed(rejection.error) }
+        if let rejection = state.rejection(key.id, now: now.nanoseconds), rejection.owner == owner { return .removed(rejection.error) }
         if let tombstone = state.tombstones.tombstone(key, now: now.nanoseconds), tombstone.isOwned(by: owner) { return .outcome(answer(tombstone)) }
         return .outcome(.notFound)
     }
@@ -706,7 +711,7 @@ final class Tracker: Sendable {
     private func notFound(_ id: OperationID, owner: String?) -> DocketError {
         let now = clock.nowNanoseconds()
         let refusal = shard(id).state.withLock { state -> DocketError? in
-            guard let rejection = state.rejections[id], rejection.owner == owner, rejection.expires > now else { return nil }
+            guard let rejection = state.rejection(id, now: now), rejection.owner == owner else { return nil }
             return rejection.error
         }
         guard let refusal else { return DocketError.notFound(id) }
