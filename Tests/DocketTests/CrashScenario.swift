@@ -29,10 +29,11 @@ struct CrashScenario {
     var sidePath: String { directory.appendingPathComponent("side.log").path }
 
     /// Runs one life: killed at its `killAfterWrites`-th journal append, or `killAfter` after
-    /// it was spawned, or `killAfterWorking` after it started working, or left to complete.
+    /// it was spawned, or `killAfterWork.then` after its `killAfterWork.lines`-th line of
+    /// work, or left to complete.
     @discardableResult
     mutating func live(
-        killAfterWrites: Int? = nil, killAfter delay: Duration? = nil, killAfterWorking working: Duration? = nil
+        killAfterWrites: Int? = nil, killAfter delay: Duration? = nil, killAfterWork work: (lines: Int, then: Duration)? = nil
     ) async throws -> Life {
         var arguments = [
             "--journal", directory.appendingPathComponent("journal").path, "--side", sidePath,
@@ -43,9 +44,9 @@ struct CrashScenario {
         let before = try sideLineCount()
         var kill: CrashWorkerProcess.Kill?
         if let delay { kill = .after(delay) }
-        if let working {
+        if let work {
             let size = (try? FileManager.default.attributesOfItem(atPath: sidePath)[.size] as? UInt64) ?? 0
-            kill = .afterWorkStarts(working, side: sidePath, offset: size)
+            kill = .afterWork(lines: work.lines, then: work.then, side: sidePath, offset: size)
         }
         let started = ContinuousClock.now
         let end = try await worker.run(arguments, output: directory.appendingPathComponent("life-\(lives.count).out"), killing: kill)

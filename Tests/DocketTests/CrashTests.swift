@@ -81,17 +81,23 @@ struct CrashTests {
         var scenario = try CrashScenario("killed", in: root, worker: worker, plan: plan, compactAt: 128 << 10)
         // A quarter of the kills land at a random moment of a life's start-up (spawn, open,
         // recovery, retries), measured as a life with nothing left to do; the others at a
-        // random moment after it started working, spread so that the kills use up about
-        // half of the plan.
+        // random moment after a random number of lines of work, spread so that the kills use
+        // up about half of the plan. The budget is in lines, not time: a reference run slowed
+        // by a loaded machine would otherwise let later lives finish the plan in a few kills.
         let idle = try await reference.live()
         try #require(idle.end == .completed, "a life with nothing to do ended \(idle.end)")
         let startup = Self.microseconds(idle.duration)
-        let slice = max(2_000, Self.microseconds(whole.duration) / (2 * Self.randomKills))
+        let workLines = CrashWorkerProcess.workLines(reference.sidePath)
+        try #require(workLines > 2 * Self.randomKills, "the run without crashes wrote \(workLines) lines of work")
+        let linesPerKill = workLines / Self.randomKills
+        let perLine = max(1, Self.microseconds(whole.duration) / workLines)
         var kills = 0
         while kills < Self.randomKills && scenario.lives.count < 10 * Self.randomKills {
             let life = Int.random(in: 0..<4, using: &random) == 0
                 ? try await scenario.live(killAfter: .microseconds(Int.random(in: 0...startup, using: &random)))
-                : try await scenario.live(killAfterWorking: .microseconds(Int.random(in: 0...(2 * slice), using: &random)))
+                : try await scenario.live(killAfterWork: (
+                    lines: Int.random(in: 1...linesPerKill, using: &random),
+                    then: .microseconds(Int.random(in: 0...(2 * perLine), using: &random))))
             try #require(life.end == .killed || life.end == .completed, "life \(scenario.lives.count - 1) ended \(life.end)")
             if life.end == .killed { kills += 1 }
         }

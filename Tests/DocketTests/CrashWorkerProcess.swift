@@ -16,9 +16,11 @@ struct CrashWorkerProcess {
     enum Kill {
         /// This long after spawning it.
         case after(Duration)
-        /// This long after it started working: after the first line past its start-up (a
-        /// submit, a body run or a result) reached the side file at `side`, beyond `offset`.
-        case afterWorkStarts(Duration, side: String, offset: UInt64)
+        /// This long after its `lines`-th line of work (a submit, a body run or a result)
+        /// reached the side file at `side`, beyond `offset`. Counting lines rather than time
+        /// bounds how much of the plan one life gets through, however fast the machine is
+        /// running at that moment.
+        case afterWork(lines: Int, then: Duration, side: String, offset: UInt64)
     }
 
     let executable: URL
@@ -70,8 +72,8 @@ struct CrashWorkerProcess {
             break
         case .after(let delay):
             try await Task.sleep(for: delay)
-        case .afterWorkStarts(let delay, let side, let offset):
-            while process.isRunning && !Self.hasWork(side, after: offset) {
+        case .afterWork(let lines, let delay, let side, let offset):
+            while process.isRunning && Self.workLines(side, after: offset) < lines {
                 try await Task.sleep(for: .milliseconds(1))
             }
             try await Task.sleep(for: delay)
@@ -89,13 +91,15 @@ struct CrashWorkerProcess {
 }
 
 extension CrashWorkerProcess {
-    /// Whether the side file has a line of work (not `life` or `interrupted`) past `offset`.
-    static func hasWork(_ side: String, after offset: UInt64) -> Bool {
-        guard let file = FileHandle(forReadingAtPath: side) else { return false }
+    /// The side file's lines of work (not `life` or `interrupted`) past `offset`.
+    static func workLines(_ side: String, after offset: UInt64 = 0) -> Int {
+        guard let file = FileHandle(forReadingAtPath: side) else { return 0 }
         defer { try? file.close() }
-        guard (try? file.seek(toOffset: offset)) != nil, let data = try? file.readToEnd() else { return false }
-        let text = String(decoding: data, as: UTF8.self)
-        return ["submitted ", "run ", "taken ", "consumed "].contains { text.contains($0) }
+        guard (try? file.seek(toOffset: offset)) != nil, let data = try? file.readToEnd() else { return 0 }
+        let work = ["submitted ", "run ", "taken ", "consumed "]
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").count { line in
+            work.contains { line.hasPrefix($0) }
+        }
     }
 }
 
