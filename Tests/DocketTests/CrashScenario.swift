@@ -28,12 +28,13 @@ struct CrashScenario {
 
     var sidePath: String { directory.appendingPathComponent("side.log").path }
 
-    /// Runs one life: killed at its `killAfterWrites`-th journal append, or `killAfter` after
-    /// it was spawned, or `killAfterWork.then` after its `killAfterWork.lines`-th line of
-    /// work, or left to complete.
+    /// Runs one life: killed at its `killAfterWrites`-th journal append, or `killAfter.delay`
+    /// after it was spawned (or at its `killAfter.lines`-th line of work, if sooner), or
+    /// `killAfterWork.then` after its `killAfterWork.lines`-th line of work, or left to complete.
     @discardableResult
     mutating func live(
-        killAfterWrites: Int? = nil, killAfter delay: Duration? = nil, killAfterWork work: (lines: Int, then: Duration)? = nil
+        killAfterWrites: Int? = nil, killAfter early: (delay: Duration, lines: Int)? = nil,
+        killAfterWork work: (lines: Int, then: Duration)? = nil
     ) async throws -> Life {
         var arguments = [
             "--journal", directory.appendingPathComponent("journal").path, "--side", sidePath,
@@ -42,12 +43,10 @@ struct CrashScenario {
         if let killAfterWrites { arguments += ["--kill-after-writes", "\(killAfterWrites)"] }
         if let compactAt { arguments += ["--compact-at", "\(compactAt)"] }
         let before = try sideLineCount()
+        let size = (try? FileManager.default.attributesOfItem(atPath: sidePath)[.size] as? UInt64) ?? 0
         var kill: CrashWorkerProcess.Kill?
-        if let delay { kill = .after(delay) }
-        if let work {
-            let size = (try? FileManager.default.attributesOfItem(atPath: sidePath)[.size] as? UInt64) ?? 0
-            kill = .afterWork(lines: work.lines, then: work.then, side: sidePath, offset: size)
-        }
+        if let early { kill = .after(early.delay, orAtWork: (early.lines, sidePath, size)) }
+        if let work { kill = .afterWork(lines: work.lines, then: work.then, side: sidePath, offset: size) }
         let started = ContinuousClock.now
         let end = try await worker.run(arguments, output: directory.appendingPathComponent("life-\(lives.count).out"), killing: kill)
         let life = Life(end: end, duration: ContinuousClock.now - started, lines: try sideLineCount() - before)

@@ -84,6 +84,7 @@ struct CrashTests {
         // random moment after a random number of lines of work, spread so that the kills use
         // up about half of the plan. The budget is in lines, not time: a reference run slowed
         // by a loaded machine would otherwise let later lives finish the plan in a few kills.
+        // For the same reason a start-up kill comes at the latest with a working kill's most.
         let idle = try await reference.live()
         try #require(idle.end == .completed, "a life with nothing to do ended \(idle.end)")
         let startup = Self.microseconds(idle.duration)
@@ -94,7 +95,7 @@ struct CrashTests {
         var kills = 0
         while kills < Self.randomKills && scenario.lives.count < 10 * Self.randomKills {
             let life = Int.random(in: 0..<4, using: &random) == 0
-                ? try await scenario.live(killAfter: .microseconds(Int.random(in: 0...startup, using: &random)))
+                ? try await scenario.live(killAfter: (.microseconds(Int.random(in: 0...startup, using: &random)), linesPerKill))
                 : try await scenario.live(killAfterWork: (
                     lines: Int.random(in: 1...linesPerKill, using: &random),
                     then: .microseconds(Int.random(in: 0...(2 * perLine), using: &random))))

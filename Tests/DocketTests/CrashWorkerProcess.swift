@@ -14,8 +14,10 @@ struct CrashWorkerProcess {
 
     /// When the test kills a life.
     enum Kill {
-        /// This long after spawning it.
-        case after(Duration)
+        /// This long after spawning it, or at its `lines`-th line of work past `offset` in
+        /// the side file at `side` if that comes first: a start-up measured on a loaded
+        /// machine must not let one life get through much of the plan.
+        case after(Duration, orAtWork: (lines: Int, side: String, offset: UInt64))
         /// This long after its `lines`-th line of work (a submit, a body run or a result)
         /// reached the side file at `side`, beyond `offset`. Counting lines rather than time
         /// bounds how much of the plan one life gets through, however fast the machine is
@@ -70,8 +72,13 @@ struct CrashWorkerProcess {
         switch killing {
         case nil:
             break
-        case .after(let delay):
-            try await Task.sleep(for: delay)
+        case .after(let delay, let work):
+            let end = ContinuousClock.now + delay
+            while process.isRunning && Self.workLines(work.side, after: work.offset) < work.lines {
+                let left = end - .now
+                guard left > .zero else { break }
+                try await Task.sleep(for: min(left, .milliseconds(1)))
+            }
         case .afterWork(let lines, let delay, let side, let offset):
             while process.isRunning && Self.workLines(side, after: offset) < lines {
                 try await Task.sleep(for: .milliseconds(1))
