@@ -385,6 +385,30 @@ struct ResultTests {
         #expect(handle.takeResult().value == "done late")
     }
 
+    @Test("A waiting repeat of an idempotency key whose result was taken answers with the handle, which says so")
+    func waitingRepeatAfterTake() async throws {
+        let harness = try Harness(configuration: DocketConfiguration(idempotencyWindow: .seconds(100)))
+        let options = SubmitOptions(objectKey: "a", idempotencyKey: "req-1")
+        let first = try await harness.docket.submit(harness.record, input: Step(label: "one"), options: options, waitingUpTo: .seconds(2))
+        guard case .finished(.success(let value)) = first else {
+            Issue.record("expected the outcome, got \(first)")
+            return
+        }
+        #expect(value == "done one")
+        // The repeat's operation finished, but its result is gone: nothing to hand back but the handle.
+        let repeated = try await harness.docket.submit(harness.record, input: Step(label: "two"), options: options, waitingUpTo: .seconds(2))
+        guard case .accepted(let handle) = repeated else {
+            Issue.record("expected the handle, got \(repeated)")
+            return
+        }
+        #expect(try handle.status().state == .succeeded)
+        guard case .consumed = handle.takeResult() else {
+            Issue.record("expected the result to read as taken")
+            return
+        }
+        #expect(harness.journal.all == ["one"])
+    }
+
     @Test("Run now awaits the outcome in the object's order and takes the result")
     func performRespectsOrder() async throws {
         let harness = try Harness()

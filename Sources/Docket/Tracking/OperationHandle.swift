@@ -46,6 +46,11 @@ public enum Submission<Output: Sendable>: Sendable {
     /// The operation finished within the wait; its result was taken.
     case finished(Result<Output, OperationFailure>)
     /// It is still going: track it with the handle (HTTP 202 with the ID).
+    ///
+    /// Also the answer when there is no outcome left to hand back: an idempotent repeat
+    /// whose original's result another reader already took, or an operation deleted during
+    /// the wait. The handle's ``OperationHandle/status()`` and
+    /// ``OperationHandle/takeResult()`` then say which.
     case accepted(OperationHandle<Output>)
 }
 
