@@ -179,6 +179,38 @@ struct ResultTests {
         #expect(afterWindow.id != first.id)
     }
 
+    @Test("A repeat of an idempotency key answers with its original even when a dependency has gone since, and marks nothing")
+    func idempotentRepeatAfterDependencyDeleted() async throws {
+        let harness = try Harness()
+        let docket = harness.docket
+        let parent = try await harness.submit("parent", on: "p", delay: .seconds(60))
+        let options = SubmitOptions(objectKey: "c", idempotencyKey: "k", dependencies: [parent.id])
+        let child = try await docket.submit(harness.record, input: Step(label: "child"), options: options)
+        _ = try await docket.delete(parent.id)
+        #expect(try child.status().state == .cancelled(.dependencyDeleted))
+        // The client sends its request again, with the same key.
+        #expect(try await docket.submit(harness.record, input: Step(label: "child"), options: options).id == child.id)
+        // A repeat naming a live operation as its dependency leaves it unmarked.
+        let other = try await harness.submit("other", on: "q", delay: .seconds(60))
+        var repeated = options
+        repeated.dependencies = [other.id]
+        #expect(try await docket.submit(harness.record, input: Step(label: "child"), options: repeated).id == child.id)
+        guard case .record(let named) = docket.engine.tracker.lookup(other.id, owner: nil) else {
+            Issue.record("the other operation is not tracked")
+            return
+        }
+        #expect(!named.hasDependents)
+        // A new key still has its dependencies checked, and its refusal frees the key.
+        var fresh = options
+        fresh.idempotencyKey = "k-2"
+        #expect(await expectError(.unknownDependency) { _ = try await docket.submit(harness.record, input: Step(label: "new"), options: fresh) } != nil)
+        fresh.dependencies = []
+        let accepted = try await docket.submit(harness.record, input: Step(label: "new"), options: fresh)
+        #expect(accepted.id != child.id)
+        await harness.idle()
+        #expect(harness.journal.all == ["new"])
+    }
+
     @Test("An idempotency key reused for another operation is refused and changes nothing")
     func idempotencyKeyOtherOperation() async throws {
         let harness = try Harness()

@@ -126,7 +126,8 @@ final class Engine: Sendable {
         let key: SequencedID
         var id: OperationID { key.id }
         let now: Duration
-        /// Every dependency has succeeded already (or there are none).
+        /// Every dependency has succeeded already (or there are none); not yet known, and
+        /// `false`, for a submission with an idempotency key.
         let dependenciesMet: Bool
     }
 
@@ -148,7 +149,10 @@ final class Engine: Sendable {
         if let key = options.objectKey, key.isEmpty {
             throw DocketError(.invalidInput, "The object key is empty. Pass nil for an independent operation, or a non-empty key.")
         }
-        let dependenciesMet = try tracker.registerDependencies(options.dependencies, owner: options.owner)
+        // A keyed submission checks its dependencies once it knows it is no repeat: a repeat
+        // answers with its original, whatever has become of the dependencies since.
+        let dependenciesMet = options.idempotencyKey == nil
+            ? try tracker.registerDependencies(options.dependencies, owner: options.owner) : false
         return Admission(key: tracker.mintID(), now: clock.now(), dependenciesMet: dependenciesMet)
     }
 
@@ -185,6 +189,15 @@ final class Engine: Sendable {
             try await journal?.settle()
             return (existing, false)
         }
+        var dependenciesMet = admission.dependenciesMet
+        if let key = options.idempotencyKey {
+            do {
+                dependenciesMet = try tracker.registerDependencies(options.dependencies, owner: options.owner)
+            } catch {
+                idempotency.release(owner: options.owner, key: key, for: id)
+                throw error
+            }
+        }
         try claimSlot(for: id, options: options)
         let objectKey = ObjectKey(owner: options.owner, key: options.objectKey, id: id)
         let due = now + options.delay
@@ -199,7 +212,7 @@ final class Engine: Sendable {
             }
         }
         track(admission.key, definition, options: options, runsNow: runsNow, now: now, due: due)
-        let pending = admission.dependenciesMet ? [] : options.dependencies
+        let pending = dependenciesMet ? [] : options.dependencies
         if !pending.isEmpty {
             await supervisor.register(id, on: objectKey, dependencies: pending)
         }
