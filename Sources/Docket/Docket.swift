@@ -182,7 +182,9 @@ public final class Docket: Sendable {
         let (id, _) = try await engine.submit(definition, input: decoded, encodedInput: input, options: options, runsNow: true)
         switch await engine.awaitOutcome(id, owner: options.owner, consumes: true, deadline: deadline) {
         case .gaveUp:
-            // The handle outlives this call: its submission must be durable first.
+            // The handle outlives this call: the operation must survive a restart (unless it
+            // is not queueable), and its submission be durable, first.
+            engine.tracker.handOut(id)
             try await engine.journal?.settle()
             return .accepted(OperationHandle(id: id, owner: options.owner, docket: self))
         case let resolution:

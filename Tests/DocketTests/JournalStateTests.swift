@@ -28,6 +28,7 @@ struct JournalStateTests {
         .cancelled(c, .dependencyDeleted, at: t0),
         .consumed(a, at: t0),
         .rejected(c),
+        .deferred(a),
         .tombstone(JournalTombstone(id: c, operation: "record", owner: nil, state: .cancelled(.cascade), consumed: false, at: t0, idempotencyKey: "k2", created: t0)),
         .tombstone(JournalTombstone(id: a, operation: "record", owner: "acme", state: .succeeded, consumed: true, at: t0, idempotencyKey: nil, created: t0)),
     ]
@@ -88,6 +89,23 @@ struct JournalStateTests {
         state.apply(.started(Self.b, attempt: 1))
         #expect(state.operations.isEmpty)
         #expect(state.strays == 1)
+    }
+
+    @Test("A run-now submission handed out to track becomes deferred, and compaction writes it so")
+    func deferredRunNow() {
+        var state = JournalState()
+        var runNow = Self.submission(Self.a)
+        runNow.runsNow = true
+        state.apply(.submitted(runNow))
+        state.apply(.submitted(JournalSubmission(id: Self.b, operation: "x", input: Data(), owner: nil, objectKey: nil, created: Self.t0, due: Self.t0, runsNow: true)))
+        state.apply(.deferred(Self.a))
+        state.apply(.deferred(Self.c))
+        #expect(state.operations[Self.a]?.submission.runsNow == false)
+        #expect(state.operations[Self.b]?.submission.runsNow == true)
+        #expect(state.strays == 1)
+        let compacted = JournalState(state.records)
+        #expect(compacted.operations[Self.a]?.submission.runsNow == false)
+        #expect(compacted.operations[Self.b]?.submission.runsNow == true)
     }
 
     @Test("Aging expires unread results into tombstones and drops tombstones past their window")

@@ -19,6 +19,8 @@ struct RecoveryTests {
         let slow: OperationDefinition<Step, String>
         let rerunnable: OperationDefinition<Step, String>
         let kept: OperationDefinition<Step, String>
+        /// Not queueable: it runs only now.
+        let immediate: OperationDefinition<Step, String>
 
         /// Opens a docket on `store` at `elapsed` after the first life's origin.
         init(store: any DocketStore, elapsed: Duration = .zero, without excluded: String? = nil) async throws {
@@ -43,11 +45,16 @@ struct RecoveryTests {
             kept = OperationDefinition<Step, String>("kept", retention: .keep(for: .seconds(60))) { step, _ in
                 "kept \(step.label)"
             }
+            immediate = OperationDefinition<Step, String>("immediate", queueable: false) { step, _ in
+                journal.append(step.label)
+                return "done \(step.label)"
+            }
             var registry = OperationRegistry()
             try registry.register(record)
             try registry.register(slow)
             try registry.register(rerunnable)
             if excluded != "kept" { try registry.register(kept) }
+            try registry.register(immediate)
             let configuration = DocketConfiguration(wallClockOrigin: Self.origin.addingTimeInterval(TimeInterval(elapsed.components.seconds)))
             docket = try await Docket(registry: registry, configuration: configuration, clock: clock, store: store)
         }
@@ -295,8 +302,9 @@ struct RecoveryTests {
         let first = try await Life(store: store)
         // A delayed head keeps the run-now operation queued behind it.
         _ = try await first.submit("head", delay: .seconds(60))
+        // Not queueable, it is dropped by a restart even with its handle handed out.
         let submission = try await first.docket.perform(
-            operationNamed: "record", input: Data(#"{"label":"now","fail":false}"#.utf8), options: SubmitOptions(objectKey: "deal-1"),
+            operationNamed: "immediate", input: Data(#"{"label":"now","fail":false}"#.utf8), options: SubmitOptions(objectKey: "deal-1"),
             waitingUpTo: .zero)
         guard case .accepted(let handle) = submission else {
             Issue.record("expected the handle, got \(submission)")
@@ -311,6 +319,50 @@ struct RecoveryTests {
         #expect(second.docket.recovery.abandoned == 1)
         #expect(try second.docket.status(of: dependent).state == .cancelled(.dependencyDeleted))
         #expect(!second.journal.all.contains("dependent"))
+        second.clock.advance(by: .seconds(60))
+        await second.docket.waitForIdle()
+        #expect(second.journal.all == ["head"])
+    }
+
+    @Test("A run-now operation whose ID was handed out to track it, by a wait that gave up or a deferred repeat of its key, survives a restart as deferred")
+    func handedOutRunNowSurvives() async throws {
+        let store = InMemoryStore()
+        let first = try await Life(store: store)
+        // A delayed head keeps the run-now operations queued behind it.
+        _ = try await first.submit("head", delay: .seconds(60))
+        let submission = try await first.docket.perform(
+            operationNamed: "record", input: Data(#"{"label":"gave up","fail":false}"#.utf8), options: SubmitOptions(objectKey: "deal-1"),
+            waitingUpTo: .zero)
+        guard case .accepted(let handle) = submission else {
+            Issue.record("expected the handle, got \(submission)")
+            return
+        }
+        let docket = first.docket
+        let record = first.record
+        let options = SubmitOptions(objectKey: "deal-1", idempotencyKey: "k")
+        let waiting = Task { try await docket.perform(record, input: Step(label: "now"), options: options) }
+        #expect(await yield { await docket.metrics().totals.submitted == 3 })
+        // Acknowledged with the waiting run-now operation's ID, and durable.
+        let repeated = try await docket.submit(record, input: Step(label: "later"), options: options).id
+        // One not handed out is still dropped.
+        let dropped = Task { try await docket.perform(record, input: Step(label: "dropped"), options: SubmitOptions(objectKey: "deal-1")) }
+        #expect(await yield { await docket.metrics().totals.submitted == 4 })
+
+        let second = try await Life(store: Self.crash(store))
+        #expect(second.docket.recovery.abandoned == 1)
+        #expect(try second.docket.status(of: handle.id).state == .waiting)
+        #expect(try second.docket.status(of: repeated).state == .waiting)
+        // The key still names the operation it was handed out for.
+        #expect(try await second.submit("again", idempotencyKey: "k") == repeated)
+        second.clock.advance(by: .seconds(60))
+        await second.docket.waitForIdle()
+        #expect(second.journal.all == ["head", "gave up", "now"])
+        #expect(second.docket.takeResult(of: repeated).value?.decode(as: String.self) == "done now")
+        #expect(second.docket.takeResult(of: handle.id).value?.decode(as: String.self) == "done gave up")
+        waiting.cancel()
+        dropped.cancel()
+        _ = try? await waiting.value
+        _ = try? await dropped.value
     }
 
     @Test("A store naming an unregistered operation refuses the open and restores nothing")

@@ -184,6 +184,9 @@ final class Engine: Sendable {
         let (id, now) = (admission.id, admission.now)
         if let key = options.idempotencyKey,
            let existing = try await idempotency.reserve(owner: options.owner, key: key, operation: definition.name, for: id, runsNow: runsNow, clock: { [clock] in clock.now() }) {
+            // A deferred repeat hands the ID out to track: a run-now original must then
+            // survive a restart.
+            if !runsNow { tracker.handOut(existing) }
             // The original is in its line (a repeat waits for that), and its record appended:
             // the repeat's answer must not outrun the original's durability.
             try await journal?.settle()

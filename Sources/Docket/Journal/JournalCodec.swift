@@ -5,7 +5,7 @@ import Foundation
 /// short input takes about 70 bytes.
 enum JournalCodec {
     private enum Tag: UInt8 {
-        case submitted = 1, started, requeued, succeeded, failed, retried, cancelled, consumed, rejected, tombstone
+        case submitted = 1, started, requeued, succeeded, failed, retried, cancelled, consumed, rejected, tombstone, deferred
     }
 
     struct DecodingFailure: Error, CustomStringConvertible {
@@ -70,6 +70,9 @@ enum JournalCodec {
             writer.date(at)
         case .rejected(let id):
             writer.tag(.rejected)
+            writer.id(id)
+        case .deferred(let id):
+            writer.tag(.deferred)
             writer.id(id)
         case .tombstone(let tombstone):
             writer.tag(.tombstone)
@@ -229,6 +232,8 @@ enum JournalCodec {
                 return .consumed(try id(), at: try date())
             case .rejected:
                 return .rejected(try id())
+            case .deferred:
+                return .deferred(try id())
             case .tombstone:
                 let id = try id()
                 let operation = try string()

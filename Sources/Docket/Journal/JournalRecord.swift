@@ -26,6 +26,10 @@ public enum JournalRecord: Sendable, Hashable {
     case consumed(OperationID, at: Date)
     /// A run-now submission was refused before it ran (its object blocked): as if never submitted.
     case rejected(OperationID)
+    /// A run-now submission's ID was handed to a caller to track (a wait that gave up, or a
+    /// deferred repeat of its idempotency key): a restart that finds it unstarted restores
+    /// it as deferred instead of dropping it.
+    case deferred(OperationID)
     /// What is left of a finished operation after compaction: enough to answer "already
     /// consumed", "cancelled" or an idempotent repeat until its window ends.
     case tombstone(JournalTombstone)
@@ -36,7 +40,7 @@ public enum JournalRecord: Sendable, Hashable {
         case .submitted(let submission): submission.id
         case .tombstone(let tombstone): tombstone.id
         case .started(let id, _), .requeued(let id, _, _), .succeeded(let id, _, _, _), .failed(let id, _, _),
-             .retried(let id, _, _), .cancelled(let id, _, _), .consumed(let id, _), .rejected(let id):
+             .retried(let id, _, _), .cancelled(let id, _, _), .consumed(let id, _), .rejected(let id), .deferred(let id):
             id
         }
     }

@@ -99,6 +99,9 @@ struct JournalState: Sendable {
             default:
                 break
             }
+        case .deferred:
+            // Compaction writes the submission as deferred from then on.
+            operation.submission.runsNow = false
         case .submitted, .rejected, .tombstone:
             break
         }

@@ -508,6 +508,23 @@ final class Tracker: Sendable {
         return hasDependents
     }
 
+    /// Notes that a run-now operation's ID was handed to a caller to track it: a wait on it
+    /// gave up, or a deferred repeat of its idempotency key answered with it. Journaled once,
+    /// while it has not started, so that a restart restores it as deferred rather than
+    /// dropping it as a run-now operation whose caller is gone. A non-queueable operation
+    /// stays run-now: it must never run deferred.
+    func handOut(_ id: OperationID) {
+        let key = SequencedID(id, cipher: cipher)
+        shard(id).state.withLock { state in
+            guard let box = state.records.box(key), box.record.runsNow, box.record.attempt == 0,
+                  box.record.definition.isQueueable
+            else { return }
+            // No slot mirrors it (``RecordTable/Glance``): no refresh is due.
+            box.record.runsNow = false
+            state.journal?.append(.deferred(id))
+        }
+    }
+
     /// Removes a run-now operation that never ran; its waiters get `error`. With `awaited`,
     /// its caller waits for the answer (its submission was accepted), and the refusal is kept
     /// for that wait, which may not have registered yet (``Rejection``); otherwise nothing

@@ -17,7 +17,8 @@ struct TrackingRecord: Sendable {
     unowned(unsafe) let definition: ErasedDefinition
     let owner: String?
     let objectKey: String?
-    let runsNow: Bool
+    /// Submitted to run now, its ID not yet handed out to track it (``Tracker/handOut(_:)``).
+    var runsNow: Bool
     /// Rebuilt from a journal: its times are offsets from this process's origin, taken from
     /// the dates another process wrote, so they may lie ahead of the clock (an earlier
     /// configured origin, a wall clock stepped back across the restart).
