@@ -27,6 +27,35 @@ struct DependencyTests {
         #expect(await harness.docket.engine.supervisor.dependencyCount == 0)
     }
 
+    @Test("A deletion reports the dependents it cancels on the same object, as the line's next head and after it")
+    func deletionReportsSameObjectDependents() async throws {
+        let harness = try Harness()
+        let first = try await harness.submit("first", on: "a", delay: .seconds(5))
+        let dependent = try await harness.submit("dependent", on: "a", dependencies: [first.id])
+        let chained = try await harness.submit("chained", on: "a", dependencies: [dependent.id])
+        let elsewhere = try await harness.submit("elsewhere", on: "b", dependencies: [chained.id])
+        let report = try await harness.docket.delete(first.id)
+        #expect(report.removed == [
+            .init(id: first.id, reason: .deleted), .init(id: dependent.id, reason: .dependencyDeleted),
+            .init(id: chained.id, reason: .dependencyDeleted), .init(id: elsewhere.id, reason: .dependencyDeleted),
+        ])
+        for handle in [dependent, chained, elsewhere] {
+            #expect(try handle.status().state == .cancelled(.dependencyDeleted))
+        }
+
+        // A failed head deleted with .keep: its follower that depends on it goes too, reported.
+        let bad = try await harness.submit("bad", on: "c", fail: true)
+        let follower = try await harness.submit("follower", on: "c", dependencies: [bad.id])
+        let independent = try await harness.submit("independent", on: "c")
+        await harness.idle()
+        let kept = try await harness.docket.delete(bad.id, followers: .keep)
+        #expect(kept.removed == [.init(id: bad.id, reason: .deleted), .init(id: follower.id, reason: .dependencyDeleted)])
+        await harness.idle()
+        #expect(try independent.status().state == .succeeded)
+        #expect(harness.journal.all == ["bad", "independent"])
+        #expect(await harness.docket.engine.supervisor.dependencyCount == 0)
+    }
+
     @Test("A dependent waits at the head of its line until its dependency succeeds")
     func waitsForDependency() async throws {
         let harness = try Harness()

@@ -577,17 +577,34 @@ actor Mailbox {
         return cancelled
     }
 
-    private func cancelInLine(_ id: OperationID, reason: CancellationReason) async -> Bool {
+    /// ``cancelQueued(_:reason:)`` for the supervisor's cascade: returns every operation
+    /// cancelled, the ones the line cancelled after it because a dependency broke included,
+    /// for the cascade to report and follow (they are not sent to it as a notice).
+    func cancelQueuedReporting(_ id: OperationID, reason: CancellationReason) async -> [OperationID] {
+        await ingest()
+        let broken = Broken()
+        let cancelled = await cancelInLine(id, reason: reason, broken: broken)
+        await settle()
+        return (cancelled ? [id] : []) + broken.ids
+    }
+
+    private func cancelInLine(_ id: OperationID, reason: CancellationReason, broken: Broken? = nil) async -> Bool {
         switch machine.cancelQueued(id, now: clock.now()) {
         case .success(let action):
             engine.releaseQueuedSlot()
             tracker.markCancelled(id, reason: reason)
             engine.idempotency.leftLine(id)
-            await perform(action)
+            await perform(action, broken: broken)
             return true
         case .failure:
             return false
         }
+    }
+
+    /// Operations a line cancelled because a dependency broke, gathered for the supervisor
+    /// while it deletes or cascades on the line: it reports and follows them itself.
+    private final class Broken {
+        var ids: [OperationID] = []
     }
 
     func prepareDeletion(_ ids: Set<OperationID>, followers: FollowerPolicy?) async -> Machine.Refusal? {
@@ -600,6 +617,8 @@ actor Mailbox {
         }
     }
 
+    /// Applies a prepared deletion. Returns what it removed, followed by the operations the
+    /// line then cancelled because the deletion broke their dependencies.
     func commitDeletion(_ ids: Set<OperationID>, followers: FollowerPolicy?) async -> [(OperationID, CancellationReason)] {
         await ingest()
         let failedHead = machine.blockedBy
@@ -609,9 +628,10 @@ actor Mailbox {
             tracker.markCancelled(id, reason: reason)
             engine.idempotency.leftLine(id)
         }
-        await perform(action)
+        let broken = Broken()
+        await perform(action, broken: broken)
         await settle()
-        return removed
+        return removed + broken.ids.map { ($0, .dependencyDeleted) }
     }
 
     /// The entries a deletion in progress holds (for tests; reads the line, changes nothing).
@@ -670,7 +690,9 @@ actor Mailbox {
         if context.isKnownUnique() { spares.keep(context) }
     }
 
-    private func perform(_ action: Machine.Action) async {
+    /// With `broken`, operations cancelled because a dependency broke are gathered there
+    /// rather than sent to the supervisor (``Broken``).
+    private func perform(_ action: Machine.Action, broken: Broken? = nil) async {
         var action = action
         while true {
             switch action {
@@ -692,7 +714,11 @@ actor Mailbox {
                 case .pending:
                     return
                 case .broken:
-                    if await cancelInLine(id, reason: .dependencyDeleted) {
+                    guard await cancelInLine(id, reason: .dependencyDeleted, broken: broken) else { return }
+                    if let broken {
+                        // In the order cancelled: after the ones its own cancellation broke.
+                        broken.ids.insert(id, at: 0)
+                    } else {
                         await engine.supervisor.handle(.removed([id]))
                     }
                     return

@@ -131,9 +131,9 @@ actor Supervisor {
             frontier = []
             for victim in victims {
                 guard let mailbox = directory.existing(victim.key) else { continue }
-                if await mailbox.cancelQueued(victim.id, reason: .dependencyDeleted) {
-                    removed.append((victim.id, .dependencyDeleted))
-                    frontier.append(victim.id)
+                for id in await mailbox.cancelQueuedReporting(victim.id, reason: .dependencyDeleted) {
+                    removed.append((id, .dependencyDeleted))
+                    frontier.append(id)
                 }
             }
         }
