@@ -56,6 +56,51 @@ struct DependencyTests {
         #expect(await harness.docket.engine.supervisor.dependencyCount == 0)
     }
 
+    @Test("A dependent of one succeeded and one pending dependency leaves no registration behind")
+    func noRegistrationOnSucceededDependency() async throws {
+        let harness = try Harness()
+        let done = try await harness.submit("done", on: "a")
+        await harness.idle()
+        let later = try await harness.submit("later", on: "b", delay: .seconds(5))
+        let dependent = try await harness.submit("dependent", on: "c", dependencies: [done.id, later.id])
+        harness.clock.advance(by: .seconds(5))
+        await harness.idle()
+        #expect(try dependent.status().state == .succeeded)
+        #expect(await harness.docket.engine.supervisor.dependencyCount == 0)
+    }
+
+    @Test("A dependency succeeding while its dependent is submitted leaves no registration behind", .timeLimit(.minutes(1)))
+    func successRacingRegistration() async throws {
+        let harness = try Harness()
+        for index in 0..<TestScale.scaled(500, minimum: 100) {
+            let dependency = try await harness.submit("a\(index)", on: "a\(index)", harness.slow)
+            try await waitUntil(dependency, is: .running)
+            async let open: Void = harness.gate.open("a\(index)")
+            async let dependent = harness.submit("b\(index)", on: "b\(index)", dependencies: [dependency.id])
+            await open
+            let submitted = try await dependent
+            await harness.idle()
+            let state = try submitted.status().state
+            #expect(state == .succeeded, "round \(index): the dependent is \(state)")
+            let left = await harness.docket.engine.supervisor.dependencyCount
+            #expect(left == 0, "round \(index): a registration outlived its dependency")
+            if left > 0 { break }
+        }
+    }
+
+    @Test("A submission refused for one unknown dependency marks none of its others")
+    func refusedSubmissionMarksNothing() async throws {
+        let harness = try Harness()
+        let base = try await harness.submit("base", on: "a", delay: .seconds(1))
+        let unknown = try #require(OperationID("00000000000000000000000000000001"))
+        #expect(await expectError(.unknownDependency) { _ = try await harness.submit("w", on: "b", dependencies: [base.id, unknown]) } != nil)
+        harness.clock.advance(by: .seconds(1))
+        await harness.idle()
+        #expect(try base.status().state == .succeeded)
+        // Marked, its success would have gone to the supervisor.
+        #expect(await harness.docket.engine.supervisor.noticesHandled == 0)
+    }
+
     @Test("A dependent waits at the head of its line until its dependency succeeds")
     func waitsForDependency() async throws {
         let harness = try Harness()

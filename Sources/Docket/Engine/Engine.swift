@@ -111,7 +111,7 @@ final class Engine: Sendable {
         _ definition: ErasedDefinition, input: any Sendable, encodedInput: Data? = nil, options: SubmitOptions, runsNow: Bool
     ) async throws -> (id: OperationID, isNew: Bool) {
         let admission = try admit(definition, options: options, runsNow: runsNow)
-        if options.idempotencyKey == nil, journal == nil, admission.dependenciesMet {
+        if options.idempotencyKey == nil, journal == nil, admission.pending.isEmpty {
             if let unattended = try accept(definition, input: input, options: options, runsNow: runsNow, admission: admission) {
                 await unattended.takeInbox()
             }
@@ -126,9 +126,9 @@ final class Engine: Sendable {
         let key: SequencedID
         var id: OperationID { key.id }
         let now: Duration
-        /// Every dependency has succeeded already (or there are none); not yet known, and
-        /// `false`, for a submission with an idempotency key.
-        let dependenciesMet: Bool
+        /// The dependencies that have not succeeded yet, marked as having dependents; not yet
+        /// checked, and empty, for a submission with an idempotency key.
+        let pending: [OperationID]
     }
 
     /// Refuses a submission the docket cannot take, registers it with its dependencies, and
@@ -151,9 +151,8 @@ final class Engine: Sendable {
         }
         // A keyed submission checks its dependencies once it knows it is no repeat: a repeat
         // answers with its original, whatever has become of the dependencies since.
-        let dependenciesMet = options.idempotencyKey == nil
-            ? try tracker.registerDependencies(options.dependencies, owner: options.owner) : false
-        return Admission(key: tracker.mintID(), now: clock.now(), dependenciesMet: dependenciesMet)
+        let pending = options.idempotencyKey == nil ? try tracker.registerDependencies(options.dependencies, owner: options.owner) : []
+        return Admission(key: tracker.mintID(), now: clock.now(), pending: pending)
     }
 
     /// The whole of a submission without an idempotency key, a journal or a pending
@@ -192,10 +191,10 @@ final class Engine: Sendable {
             try await journal?.settle()
             return (existing, false)
         }
-        var dependenciesMet = admission.dependenciesMet
+        var pending = admission.pending
         if let key = options.idempotencyKey {
             do {
-                dependenciesMet = try tracker.registerDependencies(options.dependencies, owner: options.owner)
+                pending = try tracker.registerDependencies(options.dependencies, owner: options.owner)
             } catch {
                 idempotency.release(owner: options.owner, key: key, for: id)
                 throw error
@@ -215,7 +214,6 @@ final class Engine: Sendable {
             }
         }
         track(admission.key, definition, options: options, runsNow: runsNow, now: now, due: due)
-        let pending = dependenciesMet ? [] : options.dependencies
         if !pending.isEmpty {
             await supervisor.register(id, on: objectKey, dependencies: pending)
         }
@@ -243,6 +241,15 @@ final class Engine: Sendable {
             await supervisor.unregister(id, dependencies: pending)
             if let mailbox = directory.existing(objectKey), await mailbox.cancelQueued(id, reason: .dependencyDeleted) {
                 await supervisor.handle(.removed([id]))
+            }
+        } else {
+            // So may a success whose notice came before the registration: nothing else would
+            // clear the registration on it. The notice may also still be on its way, after the
+            // line found the dependency unfinished: handled here, as the notice would be, the
+            // success wakes the line either way.
+            for dependency in pending {
+                guard case .satisfied = tracker.dependencyState([dependency]) else { continue }
+                await supervisor.handle(.dependencySucceeded(dependency))
             }
         }
         if let key = options.idempotencyKey { idempotency.commit(owner: options.owner, key: key, for: id) }

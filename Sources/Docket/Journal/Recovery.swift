@@ -103,7 +103,7 @@ extension Engine {
             tracker.restore(id, record)
             // As the live engine judges them: a cancelled dependency breaks it; one that is gone
             // (its tombstone's window ended) had succeeded; a live one must still succeed.
-            var met = true
+            var pending: [OperationID] = []
             switch tracker.dependencyState(submission.dependencies) {
             case .broken:
                 tracker.markCancelled(id, reason: .dependencyDeleted)
@@ -112,11 +112,10 @@ extension Engine {
             case .satisfied:
                 break
             case .pending:
-                met = (try? tracker.registerDependencies(submission.dependencies.filter(tracker.isLive), owner: submission.owner)) ?? true
+                pending = (try? tracker.registerDependencies(submission.dependencies.filter(tracker.isLive), owner: submission.owner)) ?? []
             }
             claimQueuedSlot()
             let key = ObjectKey(owner: submission.owner, key: submission.objectKey, id: id)
-            let pending = met ? [] : submission.dependencies
             if !pending.isEmpty { await supervisor.register(id, on: key, dependencies: pending) }
             var entry = Mailbox.Machine.Entry(
                 id: id, sequence: tracker.cipher.sequence(of: id), job: Job(definition: definition, input: input), due: record.due,

@@ -245,44 +245,55 @@ final class Tracker: Sendable {
     }
 
     /// Checks declared dependencies at submission: each must be visible to `owner` and not
-    /// cancelled. Marks the unfinished ones as having dependents. Returns whether all have succeeded.
-    func registerDependencies(_ dependencies: [OperationID], owner: String?) throws -> Bool {
-        guard !dependencies.isEmpty else { return true }
-        let now = clock.nowNanoseconds()
-        var allSucceeded = true
+    /// cancelled. Only once all pass are the unfinished ones marked as having dependents: a
+    /// refused submission marks nothing. Returns the ones that have not succeeded.
+    func registerDependencies(_ dependencies: [OperationID], owner: String?) throws -> [OperationID] {
+        guard !dependencies.isEmpty else { return [] }
         for dependency in dependencies {
-            let key = SequencedID(dependency, cipher: cipher)
-            let answer = shard(dependency).state.withLock { state -> Result<Bool, DocketError> in
-                if let box = state.records.box(key), box.record.owner == owner {
-                    if box.record.state == .succeeded { return .success(true) }
-                    // No slot mirrors it (``RecordTable/Glance``): no refresh is due.
-                    box.record.hasDependents = true
-                    return .success(false)
-                }
-                if let tombstone = state.tombstones.tombstone(key, now: now), tombstone.isOwned(by: owner) {
-                    if tombstone.state == .succeeded { return .success(true) }
-                    return .failure(DocketError(
-                        .unknownDependency,
-                        "Dependency \(dependency) was \(tombstone.state); an operation cannot depend on it. Submit without it or on a live operation.",
-                        operationID: dependency))
-                }
-                if let rejection = state.rejection(dependency, now: now), rejection.owner == owner {
-                    return .failure(DocketError(
-                        .unknownDependency,
-                        "Dependency \(dependency) was refused before it ran and will not run (\(rejection.error.message)); an operation cannot depend on it. Submit without it or on a live operation.",
-                        operationID: dependency))
-                }
-                return .failure(DocketError(
-                    .unknownDependency,
-                    "Dependency \(dependency) is not an operation visible to this owner. Depend only on operations you submitted.",
-                    operationID: dependency))
-            }
-            switch answer {
-            case .success(let succeeded): allSucceeded = allSucceeded && succeeded
+            if case .failure(let error) = dependencyAnswer(dependency, owner: owner, marking: false) { throw error }
+        }
+        // Checked again as each is marked: one may have ended in between.
+        var pending: [OperationID] = []
+        for dependency in dependencies {
+            switch dependencyAnswer(dependency, owner: owner, marking: true) {
+            case .success(true): break
+            case .success(false): pending.append(dependency)
             case .failure(let error): throw error
             }
         }
-        return allSucceeded
+        return pending
+    }
+
+    /// Whether `dependency` has succeeded, or why `owner` cannot depend on it; with
+    /// `marking`, an unfinished one is marked as having dependents.
+    private func dependencyAnswer(_ dependency: OperationID, owner: String?, marking: Bool) -> Result<Bool, DocketError> {
+        let now = clock.nowNanoseconds()
+        let key = SequencedID(dependency, cipher: cipher)
+        return shard(dependency).state.withLock { state -> Result<Bool, DocketError> in
+            if let box = state.records.box(key), box.record.owner == owner {
+                if box.record.state == .succeeded { return .success(true) }
+                // No slot mirrors it (``RecordTable/Glance``): no refresh is due.
+                if marking { box.record.hasDependents = true }
+                return .success(false)
+            }
+            if let tombstone = state.tombstones.tombstone(key, now: now), tombstone.isOwned(by: owner) {
+                if tombstone.state == .succeeded { return .success(true) }
+                return .failure(DocketError(
+                    .unknownDependency,
+                    "Dependency \(dependency) was \(tombstone.state); an operation cannot depend on it. Submit without it or on a live operation.",
+                    operationID: dependency))
+            }
+            if let rejection = state.rejection(dependency, now: now), rejection.owner == owner {
+                return .failure(DocketError(
+                    .unknownDependency,
+                    "Dependency \(dependency) was refused before it ran and will not run (\(rejection.error.message)); an operation cannot depend on it. Submit without it or on a live operation.",
+                    operationID: dependency))
+            }
+            return .failure(DocketError(
+                .unknownDependency,
+                "Dependency \(dependency) is not an operation visible to this owner. Depend only on operations you submitted.",
+                operationID: dependency))
+        }
     }
 
     enum DependencyState: Sendable {
