@@ -583,18 +583,18 @@ actor Mailbox {
     func cancelQueuedReporting(_ id: OperationID, reason: CancellationReason) async -> [OperationID] {
         await ingest()
         let broken = Broken()
-        let cancelled = await cancelInLine(id, reason: reason, broken: broken)
+        let cancelled = await Broken.$gathering.withValue(broken) { await cancelInLine(id, reason: reason) }
         await settle()
         return (cancelled ? [id] : []) + broken.ids
     }
 
-    private func cancelInLine(_ id: OperationID, reason: CancellationReason, broken: Broken? = nil) async -> Bool {
+    private func cancelInLine(_ id: OperationID, reason: CancellationReason) async -> Bool {
         switch machine.cancelQueued(id, now: clock.now()) {
         case .success(let action):
             engine.releaseQueuedSlot()
             tracker.markCancelled(id, reason: reason)
             engine.idempotency.leftLine(id)
-            await perform(action, broken: broken)
+            await perform(action)
             return true
         case .failure:
             return false
@@ -603,8 +603,21 @@ actor Mailbox {
 
     /// Operations a line cancelled because a dependency broke, gathered for the supervisor
     /// while it deletes or cascades on the line: it reports and follows them itself.
-    private final class Broken {
-        var ids: [OperationID] = []
+    ///
+    /// Bound to the supervisor's task for the call (``gathering``), so a worker's turn on the
+    /// same line, interleaved at a suspension, still sends its own as notices. Neither the
+    /// mailbox nor the turn's path pays for it: the task-local is read only when a
+    /// dependency broke.
+    private final class Broken: Sendable {
+        @TaskLocal static var gathering: Broken?
+        private let gathered = Mutex<[OperationID]>([])
+
+        var ids: [OperationID] { gathered.withLock { $0 } }
+        var count: Int { gathered.withLock { $0.count } }
+
+        func insert(_ id: OperationID, at index: Int) {
+            gathered.withLock { $0.insert(id, at: index) }
+        }
     }
 
     func prepareDeletion(_ ids: Set<OperationID>, followers: FollowerPolicy?) async -> Machine.Refusal? {
@@ -629,7 +642,7 @@ actor Mailbox {
             engine.idempotency.leftLine(id)
         }
         let broken = Broken()
-        await perform(action, broken: broken)
+        await Broken.$gathering.withValue(broken) { await perform(action) }
         await settle()
         return removed + broken.ids.map { ($0, .dependencyDeleted) }
     }
@@ -690,9 +703,22 @@ actor Mailbox {
         if context.isKnownUnique() { spares.keep(context) }
     }
 
-    /// With `broken`, operations cancelled because a dependency broke are gathered there
-    /// rather than sent to the supervisor (``Broken``).
-    private func perform(_ action: Machine.Action, broken: Broken? = nil) async {
+    /// Cancels `id`, whose dependency broke, and sends it to the supervisor, or gathers it
+    /// for the supervisor's call under way (``Broken``). Kept out of ``perform(_:)``, whose
+    /// frame every turn allocates.
+    private func cancelBroken(_ id: OperationID) async {
+        let broken = Broken.gathering
+        let position = broken?.count ?? 0
+        guard await cancelInLine(id, reason: .dependencyDeleted) else { return }
+        if let broken {
+            // In the order cancelled: before the ones its cancellation broke in turn.
+            broken.insert(id, at: position)
+        } else {
+            await engine.supervisor.handle(.removed([id]))
+        }
+    }
+
+    private func perform(_ action: Machine.Action) async {
         var action = action
         while true {
             switch action {
@@ -714,13 +740,7 @@ actor Mailbox {
                 case .pending:
                     return
                 case .broken:
-                    guard await cancelInLine(id, reason: .dependencyDeleted, broken: broken) else { return }
-                    if let broken {
-                        // In the order cancelled: after the ones its own cancellation broke.
-                        broken.ids.insert(id, at: 0)
-                    } else {
-                        await engine.supervisor.handle(.removed([id]))
-                    }
+                    await cancelBroken(id)
                     return
                 }
             }
