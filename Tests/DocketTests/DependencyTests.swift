@@ -101,6 +101,27 @@ struct DependencyTests {
         #expect(await harness.docket.engine.supervisor.noticesHandled == 0)
     }
 
+    @Test("A run-now operation refused because its object blocked leaves no registration on its own dependencies", .timeLimit(.minutes(1)))
+    func refusedRunNowUnregisters() async throws {
+        let harness = try Harness()
+        let dependency = try await harness.submit("dependency", on: "a", delay: .seconds(60))
+        _ = try await harness.submit("head", on: "x", delay: .seconds(1), fail: true)
+        let docket = harness.docket
+        let options = SubmitOptions(objectKey: "x", dependencies: [dependency.id])
+        let refused = Task { try await docket.perform(harness.record, input: Step(label: "now"), options: options) }
+        #expect(await yield { await docket.metrics().totals.submitted == 3 })
+        #expect(await docket.engine.supervisor.dependencyCount == 1)
+        harness.clock.advance(by: .seconds(1))
+        #expect(await expectError(.objectBlocked) { _ = try await refused.value } != nil)
+        await harness.idle()
+        #expect(await docket.engine.supervisor.dependencyCount == 0)
+        // The dependency, still to run, is unaffected.
+        harness.clock.advance(by: .seconds(59))
+        await harness.idle()
+        #expect(try dependency.status().state == .succeeded)
+        #expect(harness.journal.all == ["head", "dependency"])
+    }
+
     @Test("A dependent waits at the head of its line until its dependency succeeds")
     func waitsForDependency() async throws {
         let harness = try Harness()

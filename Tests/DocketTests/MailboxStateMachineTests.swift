@@ -60,7 +60,7 @@ struct MailboxStateMachineTests {
     func seen(_ result: Machine.FinishResult) -> Seen {
         switch result {
         case .next(let next): seen(next)
-        case .blocked(let removed): .blocked(removedRunNow: removed)
+        case .blocked(let removed): .blocked(removedRunNow: removed.map(\.id))
         }
     }
 
@@ -373,6 +373,19 @@ struct MailboxStateMachineTests {
         // Nothing behind the failed head starts.
         #expect(seen(machine.claim(now: s(2))) == .then(.none))
         #expect(machine.phase == .blocked(a))
+    }
+
+    @Test("finish(.failed) hands back each removed run-now follower with the dependencies it still waited for")
+    func failedBlocksWithDependencies() {
+        var machine = Machine()
+        _ = enqueueAll(&machine, [entry(a), entry(b, deps: [d, e], runsNow: true), entry(c, runsNow: true)])
+        _ = machine.claim(now: .zero)
+        guard case .blocked(let removed) = machine.finish(a, outcome: .failed, now: s(1), keepDraining: true) else {
+            Issue.record("expected the line to block")
+            return
+        }
+        #expect(removed.map(\.id) == [b, c])
+        #expect(removed.map(\.dependencies) == [[d, e], []])
     }
 
     @Test("A failed run-now head stays; with no run-now followers nothing is removed")

@@ -494,8 +494,11 @@ actor Mailbox {
         case .next(.then(let action)):
             completion.action = action
         case .blocked(let removed):
-            let withDependents = removed.filter { refuse($0, blockedBy: id) }
+            let withDependents = removed.filter { refuse($0.id, blockedBy: id) }.map(\.id)
             if !withDependents.isEmpty { completion.notices.append(.removed(withDependents)) }
+            for refused in removed where !refused.dependencies.isEmpty {
+                completion.notices.append(.refused(refused.id, dependencies: refused.dependencies))
+            }
         }
         return completion
     }

@@ -120,8 +120,9 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
 
     enum FinishResult: Sendable {
         case next(Next)
-        /// The object is now blocked; these run-now entries were removed from the line.
-        case blocked(removedRunNow: [OperationID])
+        /// The object is now blocked; these run-now entries were removed from the line, each
+        /// with the dependencies it still waited for (registered with the supervisor).
+        case blocked(removedRunNow: [(id: OperationID, dependencies: [OperationID])])
     }
 
     enum Refusal: Hashable, Sendable, Error {
@@ -212,7 +213,7 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
         case .failed:
             phase = .blocked(id)
             let removed = line.removeAll { $0.runsNow && $0.id != id }
-            return .blocked(removedRunNow: removed.map(\.id))
+            return .blocked(removedRunNow: removed.map { ($0.id, $0.dependencies) })
         case .putBack:
             line[0].attempt -= 1
             phase = .ready

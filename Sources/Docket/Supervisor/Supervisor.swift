@@ -14,6 +14,9 @@ actor Supervisor {
         case dependencySucceeded(OperationID)
         /// These operations were cancelled or deleted; their dependents go with them.
         case removed([OperationID])
+        /// This run-now operation, registered as waiting for `dependencies`, was refused
+        /// before it ran: the registrations go.
+        case refused(OperationID, dependencies: [OperationID])
     }
 
     private var machine = SupervisorStateMachine()
@@ -43,6 +46,8 @@ actor Supervisor {
             }
         case .removed(let ids):
             _ = await cascade(ids)
+        case .refused(let id, let dependencies):
+            machine.unregister(id, dependencies: dependencies)
         }
     }
 
