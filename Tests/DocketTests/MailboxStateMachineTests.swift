@@ -67,7 +67,7 @@ struct MailboxStateMachineTests {
     func seen(_ result: Machine.EnqueueResult) -> Seen {
         switch result {
         case .accepted(let action): .accepted(action)
-        case .refusedBlocked(let failed): .refusedBlocked(failed)
+        case .refusedBlocked(let failed, _): .refusedBlocked(failed)
         case .retired: .retired
         }
     }
@@ -403,6 +403,12 @@ struct MailboxStateMachineTests {
         var machine = blockedMachine(followers: [entry(b)])
         #expect(seen(machine.enqueue(entry(c, runsNow: true), now: s(1))) == .refusedBlocked(a))
         #expect(ids(machine) == [a, b])
+        // Refused with the dependencies it waited for, for the supervisor to forget.
+        guard case .refusedBlocked(_, let dependencies) = machine.enqueue(entry(e, deps: [b], runsNow: true), now: s(1)) else {
+            Issue.record("expected the refusal")
+            return
+        }
+        #expect(dependencies == [b])
         #expect(seen(machine.enqueue(entry(d), now: s(1))) == .accepted(.none))
         #expect(ids(machine) == [a, b, d])
         #expect(machine.phase == .blocked(a))

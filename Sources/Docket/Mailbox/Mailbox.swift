@@ -363,15 +363,15 @@ actor Mailbox {
                 if first == .none { first = action } else { actions.append(action) }
             }
             let now = clock.now()
-            var refusedWithDependents: [OperationID] = []
+            var notices: [Supervisor.Notice] = []
             while let entry = batch.entries.popFirst() {
                 let id = entry.id
                 switch machine.enqueue(entry, now: now) {
                 case .accepted(let action):
                     collect(action)
-                case .refusedBlocked(let failed):
+                case .refusedBlocked(let failed, let dependencies):
                     // Blocked after the submitter looked: the run-now caller learns it from its wait.
-                    if refuse(id, blockedBy: failed) { refusedWithDependents.append(id) }
+                    refuse(id, waitingFor: dependencies, blockedBy: failed, notices: &notices)
                 case .retired:
                     preconditionFailure("a revived line accepts entries")
                 }
@@ -381,7 +381,7 @@ actor Mailbox {
             // Most batches, taken in while the line runs, ask for nothing: no async call then.
             if first != .none { await perform(first) }
             for action in actions { await perform(action) }
-            if !refusedWithDependents.isEmpty { await engine.supervisor.handle(.removed(refusedWithDependents)) }
+            for notice in notices { await engine.supervisor.handle(notice) }
             next = inboxBatch()
         }
     }
@@ -494,24 +494,28 @@ actor Mailbox {
         case .next(.then(let action)):
             completion.action = action
         case .blocked(let removed):
-            let withDependents = removed.filter { refuse($0.id, blockedBy: id) }.map(\.id)
-            if !withDependents.isEmpty { completion.notices.append(.removed(withDependents)) }
-            for refused in removed where !refused.dependencies.isEmpty {
-                completion.notices.append(.refused(refused.id, dependencies: refused.dependencies))
+            for runNow in removed {
+                refuse(runNow.id, waitingFor: runNow.dependencies, blockedBy: id, notices: &completion.notices)
             }
         }
         return completion
     }
 
     /// Removes a run-now submission its blocked object will not run: its queue slot is
-    /// freed, and its caller, waiting for it, gets the blocked error naming `failed`.
-    /// Returns whether other operations depend on it: the caller tells the supervisor, which
-    /// cancels them, as for any operation removed without running.
-    private func refuse(_ runNow: OperationID, blockedBy failed: OperationID) -> Bool {
+    /// freed, and its caller, waiting for it, gets the blocked error naming `failed`. Adds
+    /// to `notices` what the caller must tell the supervisor: operations that depend on it
+    /// go, as for any operation removed without running, and so do its own registrations on
+    /// the `dependencies` it still waited for.
+    private func refuse(
+        _ runNow: OperationID, waitingFor dependencies: [OperationID], blockedBy failed: OperationID,
+        notices: inout [Supervisor.Notice]
+    ) {
         engine.releaseQueuedSlot()
-        let hasDependents = tracker.reject(runNow, with: .blocked(by: failed, key: key.description), awaited: true)
+        if tracker.reject(runNow, with: .blocked(by: failed, key: key.description), awaited: true) {
+            notices.append(.removed([runNow]))
+        }
+        if !dependencies.isEmpty { notices.append(.refused(runNow, dependencies: dependencies)) }
         engine.idempotency.refusedBeforeStart(runNow)
-        return hasDependents
     }
 
     // MARK: Wakes and dependencies

@@ -78,8 +78,9 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
 
     enum EnqueueResult: Sendable {
         case accepted(Action)
-        /// A run-now entry is refused while the object is blocked by this failed operation.
-        case refusedBlocked(OperationID)
+        /// A run-now entry is refused while the object is blocked by this failed operation;
+        /// with the dependencies it waited for (registered with the supervisor).
+        case refusedBlocked(OperationID, dependencies: [OperationID])
         case retired
     }
 
@@ -165,7 +166,7 @@ struct MailboxStateMachine<Job: Sendable>: Sendable {
         case .retired:
             return .retired
         case .blocked(let failed) where entry.runsNow:
-            return .refusedBlocked(failed)
+            return .refusedBlocked(failed, dependencies: entry.dependencies)
         default:
             line.append(entry)
             return .accepted(advance(now: now))
